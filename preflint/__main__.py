@@ -1,0 +1,3 @@
+from preflint.cli import run
+
+run()

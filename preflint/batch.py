@@ -1,0 +1,127 @@
+"""A batch of pairs as every rule sees it, and the stages that fill it: normalize, render, tokenize.
+
+Columns are parallel lists indexed by position in the batch; `rows[i]` is the record's 0-based index in the input.
+A record that could not become a pair keeps its place with `pairs[i] = None` and a defect saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .read import RawBatch, Unreadable
+from .shapes import Content, Fields, Pair, RecordDefect, normalize
+from .tokenizer import Tokenizer
+
+
+@dataclass
+class PairBatch:
+    source: str
+    rows: list[int]
+    pairs: list[Pair | None]
+    defects: list[RecordDefect | None]
+    hashes: list[str | None]
+    # As the model sees them: the rendered prompt and each rendered completion ("" where pairs[i] is None).
+    prompt: list[str] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    prompt_ids: list[list[int]] = field(default_factory=list)
+    chosen_ids: list[list[int]] = field(default_factory=list)
+    rejected_ids: list[list[int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def usable(self) -> Iterator[int]:
+        """Positions of the rows that became pairs."""
+        return (i for i, pair in enumerate(self.pairs) if pair is not None)
+
+
+def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
+    pairs: list[Pair | None] = []
+    defects: list[RecordDefect | None] = []
+    for record in raw.records:
+        try:
+            if isinstance(record, Unreadable):
+                raise RecordDefect("S001", record.reason)
+            assert fields is not None  # a readable record always has fields detected for its source
+            pairs.append(normalize(record, fields))
+            defects.append(None)
+        except RecordDefect as defect:
+            pairs.append(None)
+            defects.append(defect)
+    hashes = [content_hash(pair) if pair else None for pair in pairs]
+    return PairBatch(raw.source, raw.rows, pairs, defects, hashes)
+
+
+def content_hash(pair: Pair) -> str:
+    """Identity of a pair's content, stable across row order and input format."""
+    payload = json.dumps([pair.prompt, pair.chosen, pair.rejected, pair.rejected_prompt], ensure_ascii=False)
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
+    """Fill the text columns; chat rows go through the tokenizer's chat template, as a trainer renders them."""
+    batch.prompt, batch.chosen, batch.rejected = [], [], []
+    for i, pair in enumerate(batch.pairs):
+        texts = ("", "", "")
+        if pair is not None:
+            try:
+                texts = _render_chat(pair, tokenizer) if pair.is_chat else _render_text(pair)
+            except Exception as exc:  # a template is untrusted code: any failure is a finding on the row
+                batch.pairs[i] = None
+                batch.hashes[i] = None
+                batch.defects[i] = RecordDefect("S005", f"the chat template failed on this row: {exc}")
+        batch.prompt.append(texts[0])
+        batch.chosen.append(texts[1])
+        batch.rejected.append(texts[2])
+
+
+def _render_text(pair: Pair) -> tuple[str, str, str]:
+    return pair.prompt, pair.chosen, pair.rejected
+
+
+def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[str, str, str]:
+    chat = tokenizer.render_chat if tokenizer.has_chat_template else plain_chat
+    prompt = chat(pair.prompt, add_generation_prompt=True)
+    rejected_prompt = chat(pair.rejected_prompt, add_generation_prompt=True) if pair.rejected_prompt else prompt
+    return (
+        prompt,
+        _completion(chat, pair.prompt, pair.chosen, prompt),
+        _completion(chat, pair.rejected_prompt or pair.prompt, pair.rejected, rejected_prompt),
+    )
+
+
+def _completion(chat, prompt: list, completion: list, rendered_prompt: str) -> str:
+    """The completion is what the whole conversation adds after the rendered prompt (TRL does the same)."""
+    whole = chat(prompt + completion, add_generation_prompt=False)
+    if whole.startswith(rendered_prompt):
+        return whole[len(rendered_prompt):]
+    common = 0
+    for a, b in zip(whole, rendered_prompt):
+        if a != b:
+            break
+        common += 1
+    return whole[common:]
+
+
+def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
+    """For tokenizers without a chat template: `role: content` paragraphs."""
+    text = "".join(f"{m['role']}: {m['content']}\n\n" for m in messages)
+    return text + ("assistant: " if add_generation_prompt else "")
+
+
+def tokenize(batch: PairBatch, tokenizer: Tokenizer) -> None:
+    """Tokenize each prompt once and each completion once, all in one batched call."""
+    n = len(batch)
+    ids = tokenizer.encode_many(batch.prompt + batch.chosen + batch.rejected)
+    batch.prompt_ids, batch.chosen_ids, batch.rejected_ids = ids[:n], ids[n : 2 * n], ids[2 * n :]
+
+
+def plain_text(content: Content) -> str:
+    """The words of a side, without roles: what emptiness and equality checks look at."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(message["content"] for message in content)

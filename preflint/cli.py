@@ -1,0 +1,162 @@
+"""Command line: `preflint scan`, `preflint rules`, `preflint rule CODE`. Exit 0 clean, 1 findings, 2 error.
+
+`main(argv) -> int` runs the CLI without a subprocess (tests call it); `run()` is the console script.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import load_settings
+from .errors import PreflintError
+from .registry import Registry
+from .report import FORMATS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(_ctx, _param, value: str | None) -> tuple[str, ...] | None:
+    """`--select P,M0 --select S001` -> ("P", "M0", "S001")."""
+    if not value:
+        return None
+    return tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="preflint")
+def cli() -> None:
+    """Lint and repair preference datasets (DPO, IPO, ORPO, KTO, reward models) with the model's own tokenizer."""
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id.")
+@click.option("--split", help="Split of a hub dataset or saved dataset.")
+@click.option("--subset", help="Subset (configuration) of a hub dataset.")
+@click.option("--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k.")
+@click.option("--select", multiple=True, callback=_codes, help="Rules to run: codes, prefixes, names or ALL.")
+@click.option("--ignore", multiple=True, callback=_codes, help="Rules to skip.")
+@click.option("--extend-select", multiple=True, callback=_codes, help="Rules to add to the selection.")
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
+@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal).")
+def scan(data, tokenizer, split, subset, mapping, select, ignore, extend_select, output_format, output_file,
+         statistics, limit, exit_zero, config_path, batch_size, no_progress) -> int:
+    """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
+    from .scan import scan as run_scan
+
+    settings = load_settings(config_path).override(
+        tokenizer=tokenizer, split=split, subset=subset, map=mapping, select=select, ignore=ignore,
+        extend_select=extend_select, batch_size=batch_size,
+    )
+    show_progress = not no_progress and sys.stderr.isatty()
+    with _progress(show_progress) as advance:
+        result = run_scan(data, settings, progress=advance)
+    writer = FORMATS[output_format]
+    if output_file:
+        with _atomic_text(output_file) as stream:
+            writer(result, stream, color=False, statistics=statistics, limit=limit)
+    else:
+        writer(result, sys.stdout, color=sys.stdout.isatty(), statistics=statistics, limit=limit)
+    return EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN
+
+
+@cli.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_rules(output_format: str) -> int:
+    """List every rule: code, name, family, severity, fix."""
+    registry = Registry.load(load_settings().plugins)
+    if output_format == "json":
+        import json
+
+        rows = [
+            {"code": r.code, "name": r.name, "family": r.family, "severity": r.severity.value, "fix": r.fix_label(),
+             "summary": r.summary()}
+            for r in registry
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return EXIT_CLEAN
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("code", "name", "family", "severity", "fix", "what it finds"):
+        table.add_column(column)
+    for rule in registry:
+        table.add_row(rule.code, rule.name, rule.family, rule.severity.value, rule.fix_label(), rule.summary())
+    Console(soft_wrap=False, highlight=False).print(table)
+    return EXIT_CLEAN
+
+
+@cli.command("rule")
+@click.argument("selector")
+def show_rule(selector: str) -> int:
+    """Show one rule's documentation (by code or name)."""
+    rule = Registry.load(load_settings().plugins).get(selector)
+    fix = rule.fix.description if rule.fix else "none"
+    header = f"# {rule.code} {rule.name}\n\nFamily: {rule.family} · Severity: {rule.severity.value} · Fix: {rule.fix_label()} ({fix})\n"
+    options = "".join(f"- `{name}` (default `{value!r}`)\n" for name, value in rule.options.items())
+    body = rule.documentation()
+    click.echo(header + "\n" + body + ("\n\n## Options\n" + options if options else "\n"))
+    return EXIT_CLEAN
+
+
+@contextmanager
+def _progress(enabled: bool):
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("scanning"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), transient=True, console=None) as progress:
+        task = progress.add_task("scan", total=None)
+        yield lambda rows: progress.advance(task, rows)
+
+
+@contextmanager
+def _atomic_text(path: Path):
+    """Write to a temporary file beside `path`, then rename: readers never see half a report."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle = tempfile.NamedTemporaryFile("w", dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8")
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        code = cli.main(args=argv, prog_name="preflint", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except click.Abort:
+        click.echo("preflint: aborted", err=True)
+        return EXIT_ERROR
+    except PreflintError as exc:
+        click.echo(f"preflint: error: {exc}", err=True)
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. the output file's directory does not exist
+        click.echo(f"preflint: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        return EXIT_ERROR
+    return code if isinstance(code, int) else EXIT_CLEAN
+
+
+def run() -> None:
+    sys.exit(main())

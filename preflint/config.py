@@ -1,0 +1,94 @@
+"""Settings from `[tool.preflint]` in pyproject.toml or from preflint.toml; the closest file wins, the CLI overrides.
+
+Keys (kebab-case, as in the TOML):
+  tokenizer, select, ignore, extend-select, map, split, subset, batch-size, plugins,
+  and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_TOKENIZER = "llama"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tokenizer: str = DEFAULT_TOKENIZER
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    map: dict[str, str] = field(default_factory=dict)
+    split: str | None = None
+    subset: str | None = None
+    batch_size: int = 1000
+    plugins: tuple[str, ...] = ()
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    base_dir: Path = Path(".")  # plugins are found relative to the config file
+    source: str = "defaults"  # which file the settings came from
+
+    def override(self, **changes: Any) -> Settings:
+        """Apply CLI values; None means "not given on the command line"."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+
+_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Settings) if f.name not in ("base_dir", "source")}
+_LISTS = ("select", "ignore", "extend_select", "plugins")
+
+
+def find_config(start: Path) -> Path | None:
+    """The closest preflint.toml, or pyproject.toml with a [tool.preflint] table, from `start` upwards."""
+    for directory in [start, *start.parents]:
+        own = directory / "preflint.toml"
+        if own.is_file():
+            return own
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and "preflint" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_settings(path: Path | None = None, *, start: Path | None = None) -> Settings:
+    if path is None:
+        path = find_config((start or Path.cwd()).resolve())
+        if path is None:
+            return Settings()
+    elif not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("preflint", {})
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(_KEYS))})")
+        name = _KEYS[key]
+        if name in _LISTS:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"{path}: {key} must be a list of strings")
+            value = tuple(value)
+        elif name in ("map", "rules") and not isinstance(value, dict):
+            raise ConfigError(f"{path}: {key} must be a table")
+        elif name == "batch_size" and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{path}: batch-size must be a positive integer")
+        elif name in ("tokenizer", "split", "subset") and not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} must be a string")
+        values[name] = value
+    return Settings(**values, base_dir=path.parent, source=str(path))
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc

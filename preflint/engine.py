@@ -1,0 +1,28 @@
+"""Run selected rules over a stream of batches; the engine knows rules only through their two scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .batch import PairBatch
+from .findings import Finding
+from .rule import DatasetRule, Rule, RowRule
+
+
+class Engine:
+    def __init__(self, rules: Iterable[Rule]):
+        rules = list(rules)
+        self.row_rules = [rule for rule in rules if isinstance(rule, RowRule)]
+        self.dataset_rules = [rule for rule in rules if isinstance(rule, DatasetRule)]
+        self.states = [rule.start() for rule in self.dataset_rules]
+        self.findings: list[Finding] = []
+
+    def feed(self, batch: PairBatch) -> None:
+        for rule in self.row_rules:
+            self.findings.extend(rule.check(batch))
+        self.states = [rule.update(state, batch) for rule, state in zip(self.dataset_rules, self.states)]
+
+    def finish(self) -> list[Finding]:
+        for rule, state in zip(self.dataset_rules, self.states):
+            self.findings.extend(rule.finish(state))
+        return sorted(self.findings, key=Finding.sort_key)

@@ -1,0 +1,23 @@
+"""One exception root: every error preflint reports to a user as a one-line message with exit code 2."""
+
+
+class PreflintError(Exception):
+    """Something the user can act on: bad input, bad config, an unknown tokenizer."""
+
+
+class InputError(PreflintError):
+    """The data cannot be read at all (missing file, unknown format, no records)."""
+
+
+class ConfigError(PreflintError):
+    """The command line or a config file asks for something that does not exist."""
+
+
+class TokenizerError(PreflintError):
+    """The tokenizer cannot be resolved or loaded."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The part of a third-party exception worth showing a user: its first non-empty line."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,56 @@
+"""What a rule reports: a finding, its severity and the fix it proposes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class Applicability(str, Enum):
+    """How far a fix can be trusted, as in ruff: safe fixes are applied by default, unsafe ones on request."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY = "display-only"
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    description: str
+
+    def to_dict(self) -> dict:
+        return {"applicability": self.applicability.value, "description": self.description}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    row: int | None  # None for dataset-level findings
+    message: str
+    fix: Fix | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "row": self.row,
+            "message": self.message,
+            "fix": self.fix.to_dict() if self.fix else None,
+        }
+
+    def sort_key(self) -> tuple:
+        return (self.row is None, self.row if self.row is not None else 0, self.code)

@@ -1,0 +1,285 @@
+"""Read any supported input into batches of raw records, numbering every record in input order.
+
+A record that cannot be read (a line that is not JSON or not UTF-8, an array where an object belongs) is not
+skipped: it stays in its batch as an `Unreadable` so rule S001 reports it and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError, first_line
+
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".arrow": "arrow",
+}
+SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that could not be decoded; `reason` says why, in words a dataset author understands."""
+
+    reason: str
+
+
+@dataclass
+class RawBatch:
+    source: str
+    rows: list[int]
+    records: list[dict | Unreadable]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file, a saved dataset directory, or a dataset for `datasets.load_dataset`."""
+
+    spec: str
+    kind: str  # jsonl | json | parquet | csv | tsv | arrow | saved | hub
+    compression: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.spec
+
+
+def resolve_sources(specs: Sequence[str]) -> list[Source]:
+    """Expand globs and classify each input, in the order given."""
+    sources: list[Source] = []
+    for spec in specs:
+        if glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                raise InputError(f"no files match {spec!r}")
+            sources.extend(_classify(m) for m in matches if os.path.isfile(m))
+        else:
+            sources.append(_classify(spec))
+    if not sources:
+        raise InputError("no input given")
+    return sources
+
+
+def _classify(spec: str) -> Source:
+    path = Path(spec)
+    if path.is_dir():
+        if any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
+            return Source(spec, "saved")
+        return Source(spec, "hub")  # a directory of data files, read the way the hub reads a repository
+    if path.exists():
+        suffixes = [s.lower() for s in path.suffixes]
+        compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+        if compression:
+            suffixes = suffixes[:-1]
+        kind = FORMATS.get(suffixes[-1]) if suffixes else None
+        if kind is None:
+            known = ", ".join(sorted(FORMATS))
+            raise InputError(f"cannot tell the format of {spec!r} from its name (expected one of {known})")
+        return Source(spec, kind, compression)
+    if HUB_ID.match(spec) and "/" in spec and not Path(spec).suffix.lower() in FORMATS:
+        return Source(spec, "hub")
+    raise InputError(f"no such file: {spec!r}")
+
+
+def read_batches(
+    sources: Sequence[Source], *, batch_size: int, split: str | None = None, subset: str | None = None
+) -> Iterator[RawBatch]:
+    """Yield batches of at most `batch_size` records; row numbers run on across sources."""
+    next_row = 0
+    for source in sources:
+        records: list[dict | Unreadable] = []
+        for record in _records(source, split=split, subset=subset, batch_size=batch_size):
+            records.append(record)
+            if len(records) == batch_size:
+                yield RawBatch(source.display, list(range(next_row, next_row + len(records))), records)
+                next_row += len(records)
+                records = []
+        if records:
+            yield RawBatch(source.display, list(range(next_row, next_row + len(records))), records)
+            next_row += len(records)
+
+
+def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Unreadable]:
+    readers = {
+        "jsonl": _jsonl_records,
+        "json": _json_records,
+        "parquet": _parquet_records,
+        "csv": _csv_records,
+        "tsv": _csv_records,
+        "arrow": _arrow_records,
+    }
+    try:
+        if source.kind in readers:
+            yield from readers[source.kind](source, batch_size)
+        else:
+            yield from _dataset_records(source, split=split, subset=subset, batch_size=batch_size)
+    except InputError:
+        raise
+    except (OSError, EOFError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read {source.spec!r}: {reason}") from exc
+
+
+def _open_binary(source: Source):
+    if source.compression == "gzip":
+        return gzip.open(source.spec, "rb")
+    if source.compression == "zstd":
+        import zstandard
+
+        return zstandard.open(source.spec, "rb")
+    return open(source.spec, "rb")
+
+
+def _jsonl_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+    with _open_binary(source) as handle:
+        yield from _parse_json_lines(handle)
+
+
+def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
+    for number, raw in enumerate(lines, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte order mark before the first record is harmless
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield Unreadable(f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        yield _as_record(value, f"line {number}")
+
+
+def _as_record(value, where: str) -> dict | Unreadable:
+    if isinstance(value, dict):
+        return value
+    return Unreadable(f"{where} holds a JSON {_json_type(value)}, not an object")
+
+
+def _json_type(value) -> str:
+    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
+
+
+def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+    with _open_binary(source) as handle:
+        data = handle.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source.spec!r} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # one object per line under a .json name: read it as JSON Lines
+            yield from _parse_json_lines(io.BytesIO(data))
+            return
+        raise InputError(f"{source.spec!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise InputError(f"{source.spec!r} holds one JSON object, not a list of records")
+        value = lists[0]
+    if not isinstance(value, list):
+        raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
+    for index, item in enumerate(value):
+        yield _as_record(item, f"item {index}")
+
+
+def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(source.spec)
+    except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
+        raise InputError(f"{source.spec!r} is not a readable Parquet file ({exc})") from exc
+    for batch in parquet.iter_batches(batch_size=batch_size):
+        yield from batch.to_pylist()
+
+
+def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    try:
+        reader = ipc.open_stream(source.spec)
+        batches = iter(reader)
+    except pa.ArrowInvalid:
+        try:
+            reader = ipc.open_file(source.spec)
+        except pa.ArrowInvalid as exc:
+            raise InputError(f"{source.spec!r} is not an Arrow IPC file ({exc})") from exc
+        batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+    for batch in batches:
+        yield from batch.to_pylist()
+
+
+def _csv_records(source: Source, _batch_size: int) -> Iterator[dict]:
+    """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number)."""
+    with _open_binary(source) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        delimiter = "\t" if source.kind == "tsv" else ","
+        try:
+            yield from csv.DictReader(text, delimiter=delimiter)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source.spec!r} is not valid UTF-8 ({exc.reason})") from exc
+        except csv.Error as exc:
+            raise InputError(f"{source.spec!r} is not valid CSV ({exc})") from exc
+
+
+def _dataset_records(source: Source, *, split, subset, batch_size) -> Iterator[dict]:
+    """Saved datasets (`save_to_disk`) and anything `datasets.load_dataset` reads: hub ids and data directories."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    try:
+        if source.kind == "saved":
+            loaded = datasets.load_from_disk(source.spec)
+        else:
+            loaded = datasets.load_dataset(source.spec, name=subset, split=split, streaming=True)
+    except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
+        raise InputError(f"cannot load dataset {source.spec!r}: {first_line(exc)}") from exc
+    if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        loaded = loaded[_pick_split(list(loaded), split, source.spec)]
+    elif split is not None and source.kind == "saved" and loaded.split and str(loaded.split) != split:
+        raise InputError(f"{source.spec!r} holds only the split {loaded.split!s}, not {split!r}")
+    for columns in loaded.iter(batch_size=batch_size):
+        names = list(columns)
+        yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+
+
+def _pick_split(splits: list[str], wanted: str | None, spec: str) -> str:
+    if wanted is not None:
+        if wanted not in splits:
+            raise InputError(f"{spec!r} has no split {wanted!r} (splits: {', '.join(splits)})")
+        return wanted
+    if len(splits) == 1:
+        return splits[0]
+    if "train" in splits:
+        return "train"
+    raise InputError(f"{spec!r} has several splits ({', '.join(splits)}); choose one with --split")
+

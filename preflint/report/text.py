@@ -1,0 +1,77 @@
+"""Human output: findings grouped by rule, a summary line, and optional statistics (like `ruff --statistics`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool = False, limit: int = 10) -> None:
+    console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    by_code = defaultdict(list)
+    for finding in result.findings:
+        by_code[finding.code].append(finding)
+    for code, findings in sorted(by_code.items()):
+        first = findings[0]
+        style = SEVERITY_STYLE[first.severity.value]
+        fix = f", fix: {first.fix.applicability.value}" if first.fix else ""
+        console.print(f"[{style}]{code}[/] [bold]{first.name}[/] ({first.severity.value}{fix}): {len(findings)}")
+        shown = findings if limit <= 0 else findings[:limit]
+        for finding in shown:
+            where = f"row {finding.row}" if finding.row is not None else "dataset"
+            console.print(f"  [dim]{where}:[/] {escape(finding.message)}")
+        if len(findings) > len(shown):
+            console.print(f"  [dim]... and {len(findings) - len(shown)} more (--limit 0 shows all)[/]")
+    if statistics:
+        _statistics(console, result)
+    _summary(console, result)
+
+
+def _statistics(console: Console, result) -> None:
+    rows = result.summary["rows"] or 1
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in ("count", "% rows", "code", "name", "severity", "fix"):
+        table.add_column(column, justify="right" if column in ("count", "% rows") else "left")
+    rules = {rule.code: rule for rule in result.rules}
+    for code, count in result.summary["findings_by_code"].items():
+        rule = rules.get(code)
+        table.add_row(
+            str(count),
+            f"{100 * count / rows:.2f}%",
+            code,
+            rule.name if rule else "",
+            rule.severity.value if rule else "",
+            rule.fix_label() if rule else "",
+        )
+    console.print()
+    console.print(table)
+
+
+def _summary(console: Console, result) -> None:
+    summary = result.summary
+    by_severity = summary["findings_by_severity"]
+    counts = ", ".join(f"{by_severity[s]} {s}{'s' if by_severity[s] != 1 else ''}" for s in ("error", "warning", "info") if s in by_severity)
+    console.print()
+    if summary["findings"]:
+        console.print(
+            f"[bold]Found {summary['findings']} finding{'s' if summary['findings'] != 1 else ''}[/] ({counts}) "
+            f"in {summary['rows_with_findings']:,} of {summary['rows']:,} rows."
+        )
+    else:
+        console.print(f"[bold green]All checks passed[/] on {summary['rows']:,} rows.")
+    for source in summary["sources"]:
+        columns = f" [{source['columns']}]" if "columns" in source else ""
+        console.print(f"[dim]{escape(source['input'])}: {source['rows']:,} rows, {summary['shape']}{escape(columns)}[/]")
+    tokenizer = result.tokenizer
+    tokens = summary["mean_tokens"]
+    console.print(
+        f"[dim]tokenizer {escape(tokenizer['name'])}: {escape(tokenizer['source'])}; mean tokens "
+        f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}; "
+        f"{summary['seconds']}s[/]"
+    )

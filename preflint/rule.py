@@ -1,0 +1,102 @@
+"""What a rule is: metadata declared on the class, documentation in its docstring, and one of two scopes.
+
+Row rules see one batch at a time and report on its rows. Dataset rules see every batch through a small
+map/merge/finish interface, so they can run over batches in any order, in parallel workers, or on a
+distributed engine: `update` folds a batch into a state, `merge` joins two states, `finish` reports.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import ConfigError
+from .findings import Applicability, Finding, Fix, Severity
+
+if TYPE_CHECKING:
+    from .batch import PairBatch
+
+FAMILIES = {
+    "S": "structure",
+    "P": "pair",
+    "W": "whitespace",
+    "D": "dataset",
+    "L": "labels",
+    "M": "mask",
+}
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]  # kebab-case
+    family: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix: ClassVar[Fix | None] = None
+    options: ClassVar[dict[str, Any]] = {}
+    scope: ClassVar[str]
+
+    def __init__(self, **settings: Any):
+        unknown = sorted(set(settings) - set(self.options))
+        if unknown:
+            known = ", ".join(self.options) or "none"
+            raise ConfigError(f"rule {self.code} ({self.name}) has no option {unknown[0]!r} (options: {known})")
+        for key, value in settings.items():
+            default = self.options[key]
+            expected = (int, float) if isinstance(default, float) else type(default)
+            if isinstance(value, bool) is not isinstance(default, bool) or not isinstance(value, expected):
+                raise ConfigError(
+                    f"rule {self.code} option {key!r} must be {type(default).__name__}, got {value!r}"
+                )
+        self.settings = {**self.options, **settings}
+
+    def finding(self, row: int | None, message: str) -> Finding:
+        return Finding(self.code, self.name, self.severity, row, message, self.fix)
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.documentation().splitlines()[0]
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def fix_label(cls) -> str:
+        return cls.fix.applicability.value if cls.fix else "none"
+
+
+class RowRule(Rule):
+    scope = "row"
+
+    def check(self, batch: PairBatch) -> Iterable[Finding]:
+        raise NotImplementedError
+
+
+class DatasetRule(Rule):
+    scope = "dataset"
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def update(self, state: Any, batch: PairBatch) -> Any:
+        """Fold one batch into the state and return it."""
+        raise NotImplementedError
+
+    def merge(self, state: Any, other: Any) -> Any:
+        raise NotImplementedError
+
+    def finish(self, state: Any) -> Iterable[Finding]:
+        raise NotImplementedError
+
+
+class DefectRule(RowRule):
+    """Reports the records the reader or normalizer could not turn into a pair, under this rule's code."""
+
+    def check(self, batch: PairBatch) -> Iterable[Finding]:
+        for row, defect in zip(batch.rows, batch.defects):
+            if defect is not None and defect.code == self.code:
+                yield self.finding(row, defect.message)
+
+
+DROP_ROW = Fix(Applicability.SAFE, "drop the row: it carries no preference signal")

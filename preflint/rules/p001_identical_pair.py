@@ -1,0 +1,38 @@
+from preflint.batch import plain_text
+from preflint.findings import Severity
+from preflint.rule import DROP_ROW, RowRule
+
+
+class IdenticalPair(RowRule):
+    """Chosen and rejected are the same text.
+
+    ## What it does
+    Compares the two responses as the model sees them (after the chat template) and reports pairs where they
+    are identical. Pairs with an empty side are left to P004.
+
+    ## Why is this bad?
+    For an identical pair the policy's implicit rewards are equal, so its DPO loss is exactly ln 2 = 0.6931 with
+    zero gradient: the row costs compute and teaches nothing. Many such rows pin the loss at 0.6931.
+
+    ## Example
+    ```jsonl
+    {"prompt": "2+2?", "chosen": "4", "rejected": "4"}
+    ```
+
+    ## Fix safety
+    Safe: the row is dropped; it carries no preference signal.
+    """
+
+    code = "P001"
+    name = "identical-pair"
+    family = "pair"
+    severity = Severity.ERROR
+    fix = DROP_ROW
+
+    def check(self, batch):
+        for i in batch.usable():
+            pair = batch.pairs[i]
+            if pair.rejected_prompt is not None or not plain_text(pair.chosen).strip():
+                continue
+            if batch.chosen[i] == batch.rejected[i]:
+                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({len(batch.chosen_ids[i])} tokens)")

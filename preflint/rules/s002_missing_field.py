@@ -1,0 +1,27 @@
+from preflint.findings import Severity
+from preflint.rule import DefectRule
+
+
+class MissingField(DefectRule):
+    """A record lacks a field its dataset's shape needs (the prompt, chosen or rejected column).
+
+    ## What it does
+    Reports records that do not have one of the columns detected (or named with `--map`) for the prompt, the
+    chosen response or the rejected response.
+
+    ## Why is this bad?
+    Trainers either crash on the row mid-run or, worse, fill in an empty string and train on it.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Hi", "chosen": "Hello!"}
+    ```
+
+    ## Fix safety
+    No automatic fix: the record is dropped by `preflint fix` and listed with this reason.
+    """
+
+    code = "S002"
+    name = "missing-field"
+    family = "structure"
+    severity = Severity.ERROR

@@ -1,0 +1,28 @@
+from preflint.findings import Severity
+from preflint.rule import DefectRule
+
+
+class InvalidType(DefectRule):
+    """A field holds the wrong type: null or a number where text belongs, or a malformed message list.
+
+    ## What it does
+    Reports records whose prompt, chosen or rejected value is neither text nor a list of messages, messages that
+    lack a role or whose content is not text, and score columns that are not numbers.
+
+    ## Why is this bad?
+    `None` becomes the string "None" in some pipelines and an exception in others; an integer prompt is
+    silently stringified. Neither is the data the author meant.
+
+    ## Example
+    ```jsonl
+    {"prompt": 42, "chosen": null, "rejected": "No."}
+    ```
+
+    ## Fix safety
+    No automatic fix: the record is dropped by `preflint fix` and listed with this reason.
+    """
+
+    code = "S003"
+    name = "invalid-type"
+    family = "structure"
+    severity = Severity.ERROR

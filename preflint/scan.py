@@ -1,0 +1,150 @@
+"""The scan pipeline, in one direction: read -> normalize -> render -> tokenize -> rules -> result."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from . import __version__
+from .batch import PairBatch, render, to_pairs, tokenize
+from .config import Settings
+from .engine import Engine
+from .errors import InputError
+from .findings import Finding
+from .read import RawBatch, Source, read_batches, resolve_sources
+from .registry import Registry
+from .rule import Rule
+from .shapes import Fields, detect_fields, parse_map
+from .tokenizer import Tokenizer, load_tokenizer
+
+SHAPE_NAMES = {
+    "text": "text (prompt, chosen, rejected)",
+    "implicit": "implicit prompt (whole dialogues in chosen and rejected)",
+    "conversational": "conversational (chat messages)",
+}
+
+
+@dataclass
+class ScanResult:
+    inputs: list[str]
+    tokenizer: dict
+    summary: dict
+    findings: list[Finding]
+    rules: list[type[Rule]]
+
+    def to_dict(self) -> dict:
+        return {
+            "version": __version__,
+            "input": self.inputs,
+            "tokenizer": self.tokenizer,
+            "summary": self.summary,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass
+class _Tally:
+    """What the summary says about the data, gathered batch by batch."""
+
+    rows: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    unusable: int = 0
+    tokens: Counter = field(default_factory=Counter)
+    sources: dict[str, dict] = field(default_factory=dict)
+
+    def add(self, batch: PairBatch, fields: Fields | None) -> None:
+        self.rows += len(batch)
+        source = self.sources.setdefault(batch.source, {"input": batch.source, "first_row": batch.rows[0], "rows": 0})
+        source["rows"] += len(batch)
+        if fields is not None:
+            source["columns"] = fields.describe()
+        for i, pair in enumerate(batch.pairs):
+            if pair is None:
+                self.unusable += 1
+                continue
+            self.kinds[pair.kind] += 1
+            self.tokens["prompt"] += len(batch.prompt_ids[i])
+            self.tokens["chosen"] += len(batch.chosen_ids[i])
+            self.tokens["rejected"] += len(batch.rejected_ids[i])
+
+    def summary(self, findings: list[Finding], rules: list[type[Rule]], seconds: float) -> dict:
+        usable = self.rows - self.unusable
+        shape = self.kinds.most_common(1)[0][0] if self.kinds else "unknown"
+        rows_with_findings = {finding.row for finding in findings if finding.row is not None}
+        return {
+            "rows": self.rows,
+            "usable_rows": usable,
+            "shape": SHAPE_NAMES.get(shape, shape),
+            "kinds": dict(self.kinds),
+            "sources": list(self.sources.values()),
+            "findings": len(findings),
+            "rows_with_findings": len(rows_with_findings),
+            "findings_by_code": dict(sorted(Counter(f.code for f in findings).items())),
+            "findings_by_severity": dict(Counter(f.severity.value for f in findings)),
+            "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
+            "rules": [rule.code for rule in rules],
+            "seconds": round(seconds, 2),
+        }
+
+
+def scan(
+    inputs: Sequence[str],
+    settings: Settings,
+    progress: Callable[[int], None] | None = None,
+    tokenizer: Tokenizer | None = None,
+) -> ScanResult:
+    """Scan `inputs`; `tokenizer`, when given, replaces the one `settings` name (already loaded, or customized)."""
+    started = time.perf_counter()
+    registry = Registry.load(settings.plugins, settings.base_dir)
+    selected = registry.select(settings.select, settings.ignore, settings.extend_select)
+    rules = [rule(**options_for(rule, settings, registry)) for rule in selected]
+    sources = resolve_sources(inputs)
+    mapping = parse_map(settings.map)
+    tokenizer = tokenizer or load_tokenizer(settings.tokenizer)
+
+    engine, tally = Engine(rules), _Tally()
+    for batch, fields in pair_batches(sources, settings, mapping, tokenizer):
+        engine.feed(batch)
+        tally.add(batch, fields)
+        if progress:
+            progress(len(batch))
+    if tally.rows == 0:
+        raise InputError(f"no records in {', '.join(inputs)}")
+    findings = engine.finish()
+    return ScanResult(
+        inputs=list(inputs),
+        tokenizer=tokenizer.describe(),
+        summary=tally.summary(findings, selected, time.perf_counter() - started),
+        findings=findings,
+        rules=selected,
+    )
+
+
+def options_for(rule: type[Rule], settings: Settings, registry: Registry) -> dict:
+    options: dict = {}
+    for key, values in settings.rules.items():
+        if registry.get(key) is rule:
+            options.update({name.replace("_", "-"): value for name, value in values.items()})
+    return options
+
+
+def pair_batches(
+    sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer
+) -> Iterator[tuple[PairBatch, Fields | None]]:
+    """Normalized, rendered, tokenized batches; each input's columns are detected from its first records."""
+    fields_by_source: dict[str, Fields] = {}
+    raw_batches: Iterator[RawBatch] = read_batches(
+        sources, batch_size=settings.batch_size, split=settings.split, subset=settings.subset
+    )
+    for raw in raw_batches:
+        fields = fields_by_source.get(raw.source)
+        if fields is None:
+            columns = [key for record in raw.records if isinstance(record, dict) for key in record]
+            if columns:
+                fields = fields_by_source[raw.source] = detect_fields(columns, mapping)
+        batch = to_pairs(raw, fields)
+        render(batch, tokenizer)
+        tokenize(batch, tokenizer)
+        yield batch, fields

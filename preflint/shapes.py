@@ -1,0 +1,299 @@
+"""Normalize any record shape to one pair: prompt, chosen, rejected (text or chat messages), plus scores.
+
+Shapes, told apart by which columns exist and by the type of their values:
+  text            `prompt`/`chosen`/`rejected` strings (or their aliases, `instruction`+`input`, ...)
+  implicit        `chosen`/`rejected` each hold the whole dialogue (HH-RLHF); the prompt is cut at a turn boundary
+  conversational  message lists (OpenAI `{role, content}` or ShareGPT `{from, value}`), TRL's and
+                  LLaMA-Factory's preference formats included, explicit or implicit prompt
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .errors import ConfigError, InputError
+
+Message = dict  # {"role": str, "content": str}
+Content = str | list  # text, or a list of messages
+
+PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history")
+CHOSEN_ALIASES = (
+    "chosen", "response_j", "chosen_response", "response_chosen", "preferred_output", "preferred", "better_response",
+)
+REJECTED_ALIASES = (
+    "rejected", "response_k", "rejected_response", "response_rejected", "non_preferred_output", "dispreferred",
+    "worse_response",
+)
+SYSTEM_ALIASES = ("system", "system_prompt")
+SCORE_ALIASES = {
+    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "rating_chosen", "chosen_reward"),
+    "score_rejected": ("score_rejected", "rejected_score", "rejected_rating", "rating_rejected", "rejected_reward"),
+    "margin": ("margin",),
+}
+MAP_KEYS = ("prompt", "chosen", "rejected", "system", *SCORE_ALIASES)
+
+# Where an assistant turn starts in a rendered dialogue; the implicit prompt ends right after the last one.
+ASSISTANT_MARKERS = (
+    "\n\nAssistant:",
+    "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<|im_start|>assistant\n",
+    "<start_of_turn>model\n",
+    "[/INST]",
+    "### Response:",
+    "\nAssistant:",
+)
+ROLE_NAMES = {
+    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
+    "model": "assistant", "chatgpt": "assistant", "function_call": "assistant", "system": "system",
+    "observation": "tool", "tool": "tool", "function": "tool", "ipython": "tool",
+}
+
+
+class RecordDefect(Exception):
+    """A record that cannot become a pair; `code` is the rule that reports it."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which columns hold the prompt, the two responses, a system prompt and scores."""
+
+    chosen: str
+    rejected: str
+    prompt: tuple[str, ...] = ()
+    system: str | None = None
+    scores: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        parts = []
+        if self.prompt:
+            parts.append("prompt=" + "+".join(self.prompt))
+        parts += [f"chosen={self.chosen}", f"rejected={self.rejected}"]
+        if self.system:
+            parts.append(f"system={self.system}")
+        parts += [f"{role}={column}" for role, column in self.scores.items()]
+        return ", ".join(parts)
+
+
+@dataclass
+class Pair:
+    kind: str  # text | implicit | conversational
+    prompt: Content
+    chosen: Content
+    rejected: Content
+    rejected_prompt: Content | None = None  # set only when it differs from `prompt` (M008)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_chat(self) -> bool:
+        return isinstance(self.prompt, list)
+
+
+def parse_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """`prompt=question,chosen=response_j` (or a config table) -> {"prompt": "question", ...}."""
+    if not spec:
+        return {}
+    items = spec.items() if isinstance(spec, Mapping) else (_split_assignment(part) for part in spec.split(","))
+    mapping = {}
+    for key, column in items:
+        if key not in MAP_KEYS:
+            raise ConfigError(f"--map: unknown field {key!r} (known: {', '.join(MAP_KEYS)})")
+        mapping[key] = column
+    return mapping
+
+
+def _split_assignment(part: str) -> tuple[str, str]:
+    key, sep, column = part.partition("=")
+    if not sep or not key.strip() or not column.strip():
+        raise ConfigError(f"--map: expected FIELD=COLUMN, got {part!r}")
+    return key.strip(), column.strip()
+
+
+def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
+    """Pick the columns for each role: `--map` first, then the first alias present."""
+    present = list(dict.fromkeys(columns))
+    for key, column in mapping.items():
+        for part in column.split("+"):
+            if part not in present:
+                raise InputError(f"--map {key}={column}: no column {part!r} (columns: {', '.join(present)})")
+
+    def pick(role: str, aliases: tuple[str, ...]) -> str | None:
+        if role in mapping:
+            return mapping[role]
+        return next((name for name in aliases if name in present), None)
+
+    chosen, rejected = pick("chosen", CHOSEN_ALIASES), pick("rejected", REJECTED_ALIASES)
+    if chosen is None or rejected is None:
+        raise InputError(
+            f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
+            "name them with --map chosen=COLUMN,rejected=COLUMN"
+        )
+    prompt = pick("prompt", PROMPT_ALIASES)
+    prompt_columns: tuple[str, ...] = tuple(prompt.split("+")) if prompt else ()
+    if prompt == "instruction" and "input" in present and "prompt" not in mapping:
+        prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
+    scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
+    return Fields(chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores)
+
+
+def normalize(record: Mapping, fields: Fields) -> Pair:
+    """One record -> one Pair, or RecordDefect(S002/S003) saying what is wrong with it."""
+    needed = [fields.chosen, fields.rejected, *fields.prompt]
+    missing = [name for name in needed if name not in record]
+    if missing:
+        raise RecordDefect("S002", f"missing field {', '.join(map(repr, missing))}")
+    chosen = as_content(record[fields.chosen], fields.chosen)
+    rejected = as_content(record[fields.rejected], fields.rejected)
+    prompt = _prompt(record, fields)
+    system = _system(record, fields)
+    scores = _scores(record, fields)
+
+    if isinstance(chosen, str) and isinstance(rejected, str) and not isinstance(prompt, list) and not system:
+        if prompt is None:
+            return _split_implicit_text(chosen, rejected, scores)
+        return Pair("text", prompt, chosen, rejected, scores=scores)
+
+    chosen_msgs, rejected_msgs = _as_messages(chosen, "assistant"), _as_messages(rejected, "assistant")
+    carries_prompt = any(m["role"] != "assistant" for m in chosen_msgs + rejected_msgs)
+    if prompt is None or carries_prompt:
+        pair = _split_implicit_messages(chosen_msgs, rejected_msgs, scores)
+    else:
+        pair = Pair("conversational", _as_messages(prompt, "user"), chosen_msgs, rejected_msgs, scores=scores)
+    if system and not (pair.prompt and pair.prompt[0]["role"] == "system"):
+        pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
+        if pair.rejected_prompt is not None:
+            pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
+    return pair
+
+
+def _prompt(record: Mapping, fields: Fields) -> Content | None:
+    if not fields.prompt:
+        return None
+    if len(fields.prompt) == 1:
+        return as_content(record[fields.prompt[0]], fields.prompt[0])
+    parts = []
+    for name in fields.prompt:
+        value = record[name]
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise RecordDefect("S003", f"{name} is {_describe(value)}, not text")
+        if value:
+            parts.append(value)
+    return "\n".join(parts)
+
+
+def _system(record: Mapping, fields: Fields) -> str:
+    value = record.get(fields.system) if fields.system else None
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RecordDefect("S003", f"{fields.system} is {_describe(value)}, not text")
+    return value
+
+
+def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
+    scores = {}
+    for role, column in fields.scores.items():
+        value = record.get(column)
+        if value is None or value == "":
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, bool) or math.isnan(number):
+            raise RecordDefect("S003", f"{column} is {_describe(value)}, not a number")
+        scores[role] = number
+    return scores
+
+
+def as_content(value, name: str) -> Content:
+    """Text stays text; a message, a list of messages or `{messages: [...]}` becomes a message list."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if "messages" in value:
+            return as_content(value["messages"], name)
+        return [_as_message(value, name, 0)]
+    if isinstance(value, list):
+        return [_as_message(item, name, index) for index, item in enumerate(value)]
+    raise RecordDefect("S003", f"{name} is {_describe(value)}, not text or messages")
+
+
+def _as_message(item, name: str, index: int) -> Message:
+    where = f"{name}[{index}]"
+    if not isinstance(item, Mapping):
+        raise RecordDefect("S003", f"{where} is {_describe(item)}, not a message")
+    role = item.get("role", item.get("from"))
+    content = item.get("content", item.get("value"))
+    if not isinstance(role, str):
+        raise RecordDefect("S003", f"{where} has no role (expected a 'role' or 'from' key)")
+    if isinstance(content, list):  # OpenAI content parts: keep the text ones
+        content = "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    if content is None and role in ("assistant", "gpt") and item.get("tool_calls"):
+        content = ""
+    if not isinstance(content, str):
+        raise RecordDefect("S003", f"{where} content is {_describe(content)}, not text")
+    return {"role": ROLE_NAMES.get(role.lower(), role), "content": content}
+
+
+def _as_messages(content: Content, role: str) -> list[Message]:
+    return content if isinstance(content, list) else [{"role": role, "content": content}]
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"{value[:20]!r}"
+    return f"a {type(value).__name__}"
+
+
+def _split_implicit_text(chosen: str, rejected: str, scores: dict[str, float]) -> Pair:
+    """Cut each dialogue after its last assistant-turn marker; never in mid-word as a character prefix would."""
+    marker = next((m for m in ASSISTANT_MARKERS if m in chosen and m in rejected), None)
+    if marker is None:
+        return Pair("implicit", "", chosen, rejected, scores=scores)
+    chosen_cut = chosen.rfind(marker) + len(marker)
+    rejected_cut = rejected.rfind(marker) + len(marker)
+    prompt, rejected_prompt = chosen[:chosen_cut], rejected[:rejected_cut]
+    return Pair(
+        "implicit",
+        prompt,
+        chosen[chosen_cut:],
+        rejected[rejected_cut:],
+        rejected_prompt=None if rejected_prompt == prompt else rejected_prompt,
+        scores=scores,
+    )
+
+
+def _split_implicit_messages(chosen: list[Message], rejected: list[Message], scores: dict[str, float]) -> Pair:
+    """The prompt is everything before the final run of assistant messages, on each side."""
+    chosen_cut, rejected_cut = _completion_start(chosen), _completion_start(rejected)
+    prompt, rejected_prompt = chosen[:chosen_cut], rejected[:rejected_cut]
+    return Pair(
+        "conversational",
+        prompt,
+        chosen[chosen_cut:],
+        rejected[rejected_cut:],
+        rejected_prompt=None if rejected_prompt == prompt else rejected_prompt,
+        scores=scores,
+    )
+
+
+def _completion_start(messages: list[Message]) -> int:
+    index = len(messages)
+    while index > 0 and messages[index - 1]["role"] == "assistant":
+        index -= 1
+    return index

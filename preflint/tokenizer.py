@@ -1,0 +1,184 @@
+"""Resolve `--tokenizer` to one fast tokenizer: an alias, a local directory, a tokenizer.json, or a hub model id.
+
+Nothing a tokenizer ships runs as code: `trust_remote_code` is always off, and chat templates are rendered by
+transformers in jinja2's immutable sandbox.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was not found" is noise here
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+from .errors import TokenizerError, first_line  # noqa: E402
+
+# Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
+# was released with.
+LLAMA3_CHAT_TEMPLATE = (
+    "{% set loop_messages = messages %}{% for message in loop_messages %}"
+    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
+    "+ message['content'] | trim + '<|eot_id|>' %}"
+    "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class Alias:
+    hub_id: str
+    builtin: str | None = None  # a tokenizer a registry package ships, used instead of the hub (works offline)
+    note: str = ""
+
+
+ALIASES: dict[str, Alias] = {
+    "llama": Alias("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", "Llama 3 / 3.1 / 3.2 / 3.3 vocabulary"),
+    "llama3": Alias("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", "same as llama"),
+    "mistral": Alias("mistralai/Mistral-7B-Instruct-v0.3"),
+    "qwen": Alias("Qwen/Qwen2.5-7B-Instruct"),
+    "qwen3": Alias("Qwen/Qwen3-8B"),
+    "gemma": Alias("google/gemma-2-9b-it"),
+    "gemma3": Alias("google/gemma-3-12b-it"),
+    "phi": Alias("microsoft/Phi-3.5-mini-instruct"),
+    "gpt2": Alias("openai-community/gpt2"),
+}
+
+
+@dataclass
+class Tokenizer:
+    """The tokenizer every later stage sees: a transformers fast tokenizer plus where it came from."""
+
+    name: str
+    source: str
+    hf: object  # transformers.PreTrainedTokenizerFast
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.hf, "chat_template", None))
+
+    @cached_property
+    def _backend(self):
+        return self.hf.backend_tokenizer
+
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        """Ids without added special tokens, in one call so the Rust tokenizer uses every core."""
+        return [encoding.ids for encoding in self._backend.encode_batch_fast(texts, add_special_tokens=False)]
+
+    def render_chat(self, messages: list[dict], *, add_generation_prompt: bool) -> str:
+        return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    def with_chat_template(self, template: str) -> Tokenizer:
+        """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""
+        hf = copy.copy(self.hf)
+        hf.chat_template = template
+        return Tokenizer(self.name, f"{self.source}, custom chat template", hf)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "source": self.source, "vocab_size": len(self.hf)}
+
+
+def load_tokenizer(spec: str, *, cache_dir: Path | None = None) -> Tokenizer:
+    alias = ALIASES.get(spec.lower())
+    if alias and alias.builtin:
+        return Tokenizer(spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", _llama3(cache_dir))
+    path = Path(spec).expanduser()
+    if path.exists():
+        return Tokenizer(spec, str(path.resolve()), _from_path(path))
+    hub_id = alias.hub_id if alias else spec
+    return Tokenizer(spec, f"{hub_id} (Hugging Face hub or local cache)", _from_hub(spec, hub_id))
+
+
+def _from_path(path: Path):
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    try:
+        if path.is_dir():
+            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False, use_fast=True)
+        elif path.name == "tokenizer.json" and (path.parent / "tokenizer_config.json").exists():
+            tokenizer = AutoTokenizer.from_pretrained(str(path.parent), trust_remote_code=False, use_fast=True)
+        else:
+            tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path))
+    except Exception as exc:  # transformers raises OSError, ValueError, JSON and Rust errors alike
+        raise TokenizerError(f"cannot load a tokenizer from {str(path)!r}: {first_line(exc)}") from exc
+    return _require_fast(tokenizer, str(path))
+
+
+def _from_hub(spec: str, hub_id: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(hub_id, trust_remote_code=False, use_fast=True)
+    except Exception as exc:
+        known = ", ".join(ALIASES)
+        raise TokenizerError(
+            f"unknown tokenizer {spec!r}: not an alias ({known}), not a local path, and {hub_id!r} could not be "
+            f"loaded from the Hugging Face hub or its local cache ({first_line(exc)})"
+        ) from exc
+    return _require_fast(tokenizer, hub_id)
+
+
+def _require_fast(tokenizer, where: str):
+    if not getattr(tokenizer, "is_fast", False):
+        raise TokenizerError(f"{where!r} has no fast (Rust) tokenizer; preflint needs one")
+    return tokenizer
+
+
+@lru_cache(maxsize=2)
+def _llama3(cache_dir: Path | None):
+    """Meta's Llama 3 tiktoken model from the llama-models wheel, converted once and cached as tokenizer.json."""
+    import llama_models.llama3 as llama3_package
+    from transformers import PreTrainedTokenizerFast
+
+    model_file = Path(llama3_package.__file__).parent / "tokenizer.model"
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
+    cached = (cache_dir or default_cache_dir()) / "tokenizers" / f"llama3-{digest}.json"
+    if not cached.exists():
+        _write_atomically(cached, _convert_llama3(model_file).to_str())
+    return PreTrainedTokenizerFast(
+        tokenizer_file=str(cached),
+        bos_token="<|begin_of_text|>",
+        eos_token="<|eot_id|>",
+        chat_template=LLAMA3_CHAT_TEMPLATE,
+        model_max_length=8192,
+    )
+
+
+def _convert_llama3(model_file: Path):
+    from llama_models.llama3.tokenizer import Tokenizer as MetaTokenizer
+    from tokenizers import processors
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    meta = MetaTokenizer(model_file)
+    specials = sorted(meta.special_tokens, key=meta.special_tokens.get)
+    converted = TikTokenConverter(
+        vocab_file=str(model_file), pattern=MetaTokenizer.pat_str, extra_special_tokens=specials
+    ).converted()
+    bos = ("<|begin_of_text|>", meta.special_tokens["<|begin_of_text|>"])
+    converted.post_processor = processors.Sequence(
+        [
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single=f"{bos[0]} $A", pair=f"{bos[0]} $A {bos[0]} $B", special_tokens=[bos]),
+        ]
+    )
+    return converted
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("PREFLINT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflint"
+    )
+    return Path(root)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, target)
+

@@ -1,0 +1,56 @@
+"""Every rules/CODE.yml case file is the executable spec of its rule: each case's rows, scanned with only that
+rule selected, must produce exactly the expected findings (row and message)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from preflint.config import Settings
+from preflint.registry import Registry
+from preflint.scan import scan
+
+CASE_DIR = Path(__file__).resolve().parent.parent / "rules"
+CASE_FILES = sorted(CASE_DIR.glob("*.yml"))
+
+
+def _cases():
+    for path in CASE_FILES:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for index, case in enumerate(spec["cases"]):
+            yield pytest.param(spec, case, id=f"{spec['code']}-{index}")
+
+
+@pytest.mark.parametrize(("spec", "case"), list(_cases()))
+def test_rule_case(spec, case, tmp_path, llama, write_jsonl):
+    if "rows" in case:
+        data = write_jsonl(case["rows"])
+    else:
+        data = tmp_path / "data.jsonl"
+        data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
+    tokenizer = llama.with_chat_template(spec["chat_template"]) if "chat_template" in spec else llama
+    settings = Settings(select=(spec["code"],), rules={spec["code"]: case.get("options", {})})
+    result = scan([str(data)], settings, tokenizer=tokenizer)
+
+    found = [(f.row, f.message) for f in result.findings]
+    expected = case["expect"]
+    assert [row for row, _ in found] == [e["row"] for e in expected], found
+    for (_, message), wanted in zip(found, expected):
+        assert wanted["message"] in message
+
+
+def test_every_rule_has_a_case_file_with_failing_and_passing_cases():
+    specs = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in CASE_FILES}
+    for rule in Registry.load():
+        assert rule.code in specs, f"rules/{rule.code}.yml is missing"
+        cases = specs[rule.code]["cases"]
+        assert any(case["expect"] for case in cases), f"{rule.code}: no case that fails"
+        assert any(not case["expect"] for case in cases), f"{rule.code}: no case that passes"
+
+
+def test_every_rule_is_documented_in_ruff_headings():
+    for rule in Registry.load():
+        doc = rule.documentation()
+        for heading in ("## What it does", "## Why is this bad?", "## Example", "## Fix safety"):
+            assert heading in doc, f"{rule.code} docs lack {heading!r}"
+        assert rule.name == rule.name.lower() and " " not in rule.name
