@@ -20,7 +20,10 @@ class Engine:
     def feed(self, batch: PairBatch) -> None:
         for rule in self.row_rules:
             self.findings.extend(rule.check(batch))
-        self.states = [rule.update(state, batch) for rule, state in zip(self.dataset_rules, self.states)]
+        # Each batch folds into a fresh partial state that is merged in: the same path a worker pool takes.
+        self.states = [
+            rule.merge(state, rule.update(rule.start(), batch)) for rule, state in zip(self.dataset_rules, self.states)
+        ]
 
     def finish(self) -> list[Finding]:
         for rule, state in zip(self.dataset_rules, self.states):

@@ -133,7 +133,7 @@ def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Un
     except InputError:
         raise
     except (OSError, EOFError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or first_line(exc)
         raise InputError(f"cannot read {source.spec!r}: {reason}") from exc
 
 
@@ -143,7 +143,7 @@ def _open_binary(source: Source):
     if source.compression == "zstd":
         import zstandard
 
-        return zstandard.open(source.spec, "rb")
+        return io.BufferedReader(zstandard.open(source.spec, "rb"))  # adds the readline its reader lacks
     return open(source.spec, "rb")
 
 

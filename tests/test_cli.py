@@ -1,0 +1,164 @@
+"""The command line as a user runs it, through main(argv) -> int (no subprocess)."""
+
+import json
+
+import pytest
+
+from preflint.cli import main
+
+from .conftest import shared
+
+GOOD = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_clean_data_exits_0(capsys, write_jsonl):
+    code, out, _ = run(capsys, "scan", str(write_jsonl([GOOD])), "--tokenizer", "llama")
+    assert code == 0
+    assert "All checks passed on 1 rows." in out
+
+
+def test_findings_exit_1_and_are_grouped_by_rule(capsys, write_jsonl):
+    rows = [GOOD, {**GOOD, "rejected": "Paris."}, {**GOOD, "chosen": ""}]
+    code, out, _ = run(capsys, "scan", str(write_jsonl(rows)), "--statistics")
+    assert code == 1
+    assert "P001 identical-pair (error, fix: safe): 1\n  row 1: chosen and rejected are identical" in out
+    assert "P004 empty-response (error, fix: safe): 1\n  row 2: the chosen response is empty" in out
+    assert "33.33%" in out  # --statistics: 1 of 3 rows
+    assert "Found 2 findings (2 errors) in 2 of 3 rows." in out
+
+
+def test_exit_zero(capsys, write_jsonl):
+    code, _, _ = run(capsys, "scan", str(write_jsonl([{**GOOD, "rejected": "Paris."}])), "--exit-zero")
+    assert code == 0
+
+
+def test_json_output_contract(capsys, write_jsonl, tmp_path):
+    data = write_jsonl([GOOD, {**GOOD, "rejected": "Paris."}])
+    out_file = tmp_path / "findings.json"
+    code, out, _ = run(capsys, "scan", str(data), "--format", "json", "-o", str(out_file))
+    assert code == 1 and out == ""
+    report = json.loads(out_file.read_text())
+    assert set(report) == {"version", "input", "tokenizer", "summary", "findings"}
+    assert report["input"] == [str(data)]
+    assert report["summary"]["rows"] == 2
+    assert report["summary"]["shape"].startswith("text")
+    assert report["summary"]["findings_by_code"] == {"P001": 1}
+    assert report["findings"] == [
+        {
+            "code": "P001",
+            "name": "identical-pair",
+            "severity": "error",
+            "row": 1,
+            "message": "chosen and rejected are identical (2 tokens)",
+            "fix": {"applicability": "safe", "description": "drop the row: it carries no preference signal"},
+        }
+    ]
+    assert list(tmp_path.glob(".findings.json.*")) == []  # no temporary file left behind
+
+
+def test_jsonl_output_is_one_finding_per_line(capsys, write_jsonl):
+    rows = [{**GOOD, "rejected": "Paris."}, {**GOOD, "chosen": " "}]
+    code, out, _ = run(capsys, "scan", str(write_jsonl(rows)), "--format", "jsonl")
+    assert code == 1
+    assert [json.loads(line)["code"] for line in out.splitlines()] == ["P001", "P004"]
+
+
+def test_select_and_ignore(capsys, write_jsonl):
+    data = str(write_jsonl([{**GOOD, "rejected": "Paris."}, {**GOOD, "chosen": ""}]))
+    _, out, _ = run(capsys, "scan", data, "--select", "P004", "--format", "jsonl")
+    assert [json.loads(line)["code"] for line in out.splitlines()] == ["P004"]
+    _, out, _ = run(capsys, "scan", data, "--ignore", "identical-pair", "--format", "jsonl")
+    assert [json.loads(line)["code"] for line in out.splitlines()] == ["P004"]
+    code, _, err = run(capsys, "scan", data, "--select", "Z9")
+    assert code == 2 and "unknown rule selector 'Z9'" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected_code", "expected_message"),
+    [
+        (b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n{"prompt": "a", "chosen"\n', "S001", "line 2 is not valid JSON"),
+        (b'{"prompt": "a", "chosen": null, "rejected": "c"}\n', "S003", "chosen is null"),
+        (b'{"prompt": 7, "chosen": "b", "rejected": "c"}\n', "S003", "prompt is a number (7)"),
+        (b'{"prompt": "caf\xe9", "chosen": "b", "rejected": "c"}\n', "S001", "line 1 is not valid UTF-8"),
+    ],
+)
+def test_bad_records_are_findings(capsys, tmp_path, content, expected_code, expected_message):
+    data = tmp_path / "bad.jsonl"
+    data.write_bytes(content)
+    code, out, _ = run(capsys, "scan", str(data), "--format", "jsonl")
+    assert code == 1
+    findings = [json.loads(line) for line in out.splitlines()]
+    assert any(f["code"] == expected_code and expected_message in f["message"] for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv_tail", "expected"),
+    [
+        (lambda d: d / "missing.jsonl", [], "no such file"),
+        (lambda d: _write(d / "empty.jsonl", b""), [], "no records in"),
+        (lambda d: _write(d / "latin1.json", b'[{"prompt": "caf\xe9"}]'), [], "is not valid UTF-8"),
+        (lambda d: _write(d / "data.txt", b"hello"), [], "cannot tell the format"),
+        (lambda d: _write(d / "cols.jsonl", b'{"a": 1, "b": 2}\n'), [], "cannot tell which columns hold"),
+        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+         ["--tokenizer", "no-such-model-anywhere"], "unknown tokenizer 'no-such-model-anywhere'"),
+        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+         ["--map", "prompt=nothere"], "no column 'nothere'"),
+        (lambda d: _write(d / "bad.parquet", b"not parquet at all"), [], "is not a readable Parquet file"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_with_exit_2(capsys, tmp_path, setup, argv_tail, expected):
+    data = setup(tmp_path)
+    code, out, err = run(capsys, "scan", str(data), *argv_tail)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("preflint: error: ") and expected in err
+    assert err.count("\n") == 1
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def test_usage_error_exits_2(capsys):
+    code, _, err = run(capsys, "scan")
+    assert code == 2 and "Missing argument" in err
+
+
+def test_rules_lists_the_catalog(capsys):
+    code, out, _ = run(capsys, "rules", "--format", "json")
+    assert code == 0
+    catalog = {rule["code"]: rule for rule in json.loads(out)}
+    assert {"S001", "S002", "S003", "S004", "S005", "P001", "P004", "M008"} <= set(catalog)
+    assert catalog["P001"] == {
+        "code": "P001", "name": "identical-pair", "family": "pair", "severity": "error", "fix": "safe",
+        "summary": "Chosen and rejected are the same text.",
+    }
+    code, out, _ = run(capsys, "rules")
+    assert code == 0 and "empty-response" in out
+
+
+def test_rule_shows_documentation(capsys):
+    code, out, _ = run(capsys, "rule", "P004")
+    assert code == 0
+    assert out.startswith("# P004 empty-response")
+    assert "## Why is this bad?" in out
+    code, out, _ = run(capsys, "rule", "prompt-mismatch")
+    assert code == 0 and out.startswith("# M008 prompt-mismatch")
+    code, _, err = run(capsys, "rule", "X999")
+    assert code == 2 and "no rule 'X999'" in err
+
+
+def test_scan_real_hh_file_from_the_command_line(capsys):
+    code, out, _ = run(capsys, "scan", str(shared("hh-rlhf-harmless-test.jsonl")), "--tokenizer", "llama", "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["summary"]["findings_by_code"] == {"M008": 5, "P004": 4}
+    assert report["tokenizer"]["name"] == "llama" and report["tokenizer"]["vocab_size"] == 128256

@@ -1,0 +1,60 @@
+"""Config discovery, validation and CLI overrides."""
+
+import pytest
+
+from preflint.cli import main
+from preflint.config import Settings, load_settings
+from preflint.errors import ConfigError
+
+
+def test_pyproject_table_is_found_from_a_subdirectory(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.preflint]\ntokenizer = "gpt2"\nselect = ["P"]\n')
+    (tmp_path / "data" / "nested").mkdir(parents=True)
+    settings = load_settings(start=tmp_path / "data" / "nested")
+    assert (settings.tokenizer, settings.select) == ("gpt2", ("P",))
+    assert settings.base_dir == tmp_path
+
+
+def test_closest_file_wins_and_preflint_toml_beats_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.preflint]\ntokenizer = "outer"\n')
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[tool.preflint]\ntokenizer = "pyproject"\n')
+    (inner / "preflint.toml").write_text('tokenizer = "own"\n')
+    assert load_settings(start=inner).tokenizer == "own"
+    # a pyproject.toml without [tool.preflint] does not stop the search
+    (inner / "preflint.toml").unlink()
+    (inner / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_settings(start=inner).tokenizer == "outer"
+
+
+def test_no_config_gives_defaults(tmp_path):
+    assert load_settings(start=tmp_path) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('tokenizr = "llama"\n', "unknown key 'tokenizr'"),
+        ("select = 3\n", "select must be a list of strings"),
+        ("batch-size = 0\n", "batch-size must be a positive integer"),
+        ("select = [\n", "invalid TOML"),
+    ],
+)
+def test_invalid_config(tmp_path, toml, message):
+    (tmp_path / "preflint.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(start=tmp_path)
+
+
+def test_cli_overrides_config_and_rule_options_are_validated(tmp_path, monkeypatch, capsys, write_jsonl):
+    data = write_jsonl([{"prompt": "Q", "chosen": "same", "rejected": "same"}, {"prompt": "Q", "chosen": "", "rejected": "x"}])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "preflint.toml").write_text('ignore = ["P001"]\n')
+    assert main(["scan", str(data), "--format", "jsonl"]) == 1
+    assert [line for line in capsys.readouterr().out.splitlines() if "P001" in line] == []
+    assert main(["scan", str(data), "--format", "jsonl", "--select", "P001", "--ignore", "S"]) == 1
+    assert '"P001"' in capsys.readouterr().out
+    (tmp_path / "preflint.toml").write_text('[rules.identical-pair]\nthreshold = 2\n')
+    assert main(["scan", str(data)]) == 2
+    assert "rule P001 (identical-pair) has no option 'threshold'" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""Every input format reads to the same records, numbered in input order across files."""
+
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from preflint.errors import InputError
+from preflint.read import Unreadable, read_batches, resolve_sources
+
+ROWS = [
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+    {"prompt": "2+2?", "chosen": "4", "rejected": "5"},
+    {"prompt": "Colour of the sky?", "chosen": "Blue.", "rejected": "Green."},
+]
+
+
+def records(*specs, batch_size=2, **kwargs):
+    batches = list(read_batches(resolve_sources([str(s) for s in specs]), batch_size=batch_size, **kwargs))
+    assert all(len(batch.records) <= batch_size for batch in batches)
+    return [row for batch in batches for row in batch.rows], [r for batch in batches for r in batch.records]
+
+
+def jsonl_bytes(rows):
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "encode"),
+    [
+        ("data.jsonl", jsonl_bytes),
+        ("data.jsonl.gz", lambda rows: gzip.compress(jsonl_bytes(rows))),
+        ("data.jsonl.zst", lambda rows: zstandard.ZstdCompressor().compress(jsonl_bytes(rows))),
+        ("data.json", lambda rows: json.dumps(rows).encode()),
+        ("data.json", lambda rows: json.dumps({"data": rows}).encode()),
+        ("lines.json", jsonl_bytes),  # JSON Lines under a .json name, as many hub datasets ship it
+        ("bom.jsonl", lambda rows: b"\xef\xbb\xbf" + jsonl_bytes(rows)),
+    ],
+)
+def test_json_family(tmp_path, name, encode):
+    path = tmp_path / name
+    path.write_bytes(encode(ROWS))
+    rows, recs = records(path)
+    assert rows == [0, 1, 2]
+    assert recs == ROWS
+
+
+def test_parquet_csv_and_arrow(tmp_path):
+    table = pa.Table.from_pylist(ROWS)
+    pq.write_table(table, tmp_path / "data.parquet", row_group_size=2)
+    with pa.ipc.new_stream(tmp_path / "data.arrow", table.schema) as writer:
+        writer.write_table(table)
+    (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n" + "".join(
+        f'"{r["prompt"]}",{r["chosen"]},{r["rejected"]}\n' for r in ROWS))
+    for name in ("data.parquet", "data.arrow", "data.csv"):
+        assert records(tmp_path / name)[1] == ROWS, name
+
+
+def test_csv_keeps_numbers_as_text(tmp_path):
+    (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n42,4,5\n")
+    assert records(tmp_path / "data.csv")[1] == [{"prompt": "42", "chosen": "4", "rejected": "5"}]
+
+
+def test_several_files_and_globs_number_rows_in_the_order_given(tmp_path):
+    (tmp_path / "b.jsonl").write_bytes(jsonl_bytes(ROWS[:1]))
+    (tmp_path / "a.jsonl").write_bytes(jsonl_bytes(ROWS[1:]))
+    rows, recs = records(tmp_path / "b.jsonl", tmp_path / "a.jsonl")
+    assert rows == [0, 1, 2] and recs == ROWS
+    rows, recs = records(tmp_path / "*.jsonl")  # a glob expands in sorted order
+    assert recs == ROWS[1:] + ROWS[:1]
+
+
+def test_unreadable_lines_keep_their_place(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(jsonl_bytes(ROWS[:1]) + b"not json\n\n[1, 2]\n" + jsonl_bytes(ROWS[1:2]))
+    rows, recs = records(path)
+    assert rows == [0, 1, 2, 3]  # the blank line is not a record
+    assert recs[0] == ROWS[0] and recs[3] == ROWS[1]
+    assert recs[1] == Unreadable("line 2 is not valid JSON (Expecting value at column 1)")
+    assert recs[2] == Unreadable("line 4 holds a JSON array, not an object")
+
+
+def test_saved_dataset_directory_and_split(tmp_path):
+    import datasets
+
+    train, test = datasets.Dataset.from_list(ROWS[:2]), datasets.Dataset.from_list(ROWS[2:])
+    datasets.DatasetDict({"train": train, "test": test}).save_to_disk(tmp_path / "saved")
+    assert records(tmp_path / "saved")[1] == ROWS[:2]  # train by default
+    assert records(tmp_path / "saved", split="test")[1] == ROWS[2:]
+    with pytest.raises(InputError, match="has no split 'dev'"):
+        records(tmp_path / "saved", split="dev")
+
+
+def test_data_directory_goes_through_load_dataset_like_a_hub_repo(tmp_path):
+    """A hub id and a local repository directory take the same `datasets.load_dataset` path."""
+    repo = tmp_path / "org-dataset"
+    (repo / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(ROWS[:2]), repo / "data" / "train_prefs-00000-of-00001.parquet")
+    pq.write_table(pa.Table.from_pylist(ROWS[2:]), repo / "data" / "test_prefs-00000-of-00001.parquet")
+    sources = resolve_sources([str(repo)])
+    assert sources[0].kind == "hub"
+    assert records(repo, split="test_prefs")[1] == ROWS[2:]
+    with pytest.raises(InputError, match="several splits"):
+        records(repo)
+
+
+def test_hub_id_offline_is_a_clear_error():
+    sources = resolve_sources(["some-org/some-preference-dataset"])
+    assert sources[0].kind == "hub"
+    with pytest.raises(InputError, match="cannot load dataset 'some-org/some-preference-dataset'"):
+        list(read_batches(sources, batch_size=10))
+
+
+def test_glob_without_matches_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no files match"):
+        resolve_sources([str(tmp_path / "*.parquet")])
+    with pytest.raises(InputError, match="no such file"):
+        resolve_sources([str(tmp_path / "x.jsonl")])

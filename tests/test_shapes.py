@@ -1,0 +1,113 @@
+"""Every common preference-data shape normalizes to the same pair."""
+
+import pytest
+
+from preflint.errors import ConfigError, InputError
+from preflint.shapes import RecordDefect, detect_fields, normalize, parse_map
+
+USER = {"role": "user", "content": "Capital of France?"}
+GOOD = {"role": "assistant", "content": "Paris."}
+BAD = {"role": "assistant", "content": "Rome."}
+
+
+def pair_of(record, mapping=None):
+    return normalize(record, detect_fields(record, parse_map(mapping)))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+        {"question": "Capital of France?", "response_j": "Paris.", "response_k": "Rome."},
+        {"instruction": "Capital of France?", "chosen_response": "Paris.", "rejected_response": "Rome."},
+        {"instruction": "Capital of France?", "input": "", "chosen": "Paris.", "rejected": "Rome."},
+    ],
+)
+def test_text_aliases(record):
+    pair = pair_of(record)
+    assert (pair.kind, pair.prompt, pair.chosen, pair.rejected) == ("text", "Capital of France?", "Paris.", "Rome.")
+
+
+def test_instruction_and_input_join_like_alpaca():
+    pair = pair_of({"instruction": "Translate:", "input": "chat", "chosen": "cat", "rejected": "chat"})
+    assert pair.prompt == "Translate:\nchat"
+
+
+def test_map_overrides_aliases():
+    record = {"question": "Q", "title": "T", "a": "x", "b": "y"}
+    pair = pair_of(record, "prompt=title,chosen=a,rejected=b")
+    assert (pair.prompt, pair.chosen, pair.rejected) == ("T", "x", "y")
+    assert pair_of(record, "prompt=title+question,chosen=a,rejected=b").prompt == "T\nQ"
+
+
+def test_map_errors():
+    with pytest.raises(ConfigError, match="unknown field 'answer'"):
+        parse_map("answer=x")
+    with pytest.raises(ConfigError, match="expected FIELD=COLUMN"):
+        parse_map("prompt")
+
+
+def test_undetectable_columns_say_how_to_map():
+    with pytest.raises(InputError, match="--map chosen=COLUMN,rejected=COLUMN"):
+        detect_fields(["text", "label"], {})
+
+
+def test_hh_rlhf_prompt_is_cut_at_the_turn_boundary_not_mid_word():
+    chosen = "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Recipe?\n\nAssistant: Sure, here is one."
+    rejected = "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Recipe?\n\nAssistant: Sure, no."
+    pair = pair_of({"chosen": chosen, "rejected": rejected})
+    assert pair.kind == "implicit"
+    assert pair.prompt == "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Recipe?\n\nAssistant:"
+    assert (pair.chosen, pair.rejected) == (" Sure, here is one.", " Sure, no.")
+    assert pair.rejected_prompt is None
+
+
+def test_trl_conversational_explicit_prompt():
+    pair = pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD]})
+    assert (pair.kind, pair.prompt, pair.chosen, pair.rejected) == ("conversational", [USER], [GOOD], [BAD])
+
+
+def test_trl_conversational_implicit_prompt_and_ultrafeedback_style():
+    pair = pair_of({"chosen": [USER, GOOD], "rejected": [USER, BAD]})
+    assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
+    # UltraFeedback-binarized: a prompt string plus whole conversations in chosen/rejected
+    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "score_chosen": 9.0, "score_rejected": 3})
+    assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
+    assert pair.scores == {"score_chosen": 9.0, "score_rejected": 3.0}
+
+
+def test_llamafactory_sharegpt_with_system():
+    record = {
+        "conversations": [{"from": "human", "value": "Capital of France?"}],
+        "chosen": {"from": "gpt", "value": "Paris."},
+        "rejected": {"from": "gpt", "value": "Rome."},
+        "system": "Be brief.",
+    }
+    pair = pair_of(record)
+    assert pair.prompt == [{"role": "system", "content": "Be brief."}, USER]
+    assert (pair.chosen, pair.rejected) == ([GOOD], [BAD])
+
+
+def test_openai_preference_format_with_content_parts():
+    record = {
+        "input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]},
+        "preferred_output": [GOOD],
+        "non_preferred_output": [BAD],
+    }
+    pair = pair_of(record)
+    assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
+
+
+def test_text_prompt_with_message_responses_becomes_a_conversation():
+    pair = pair_of({"prompt": "Capital of France?", "chosen": GOOD, "rejected": BAD})
+    assert (pair.kind, pair.prompt) == ("conversational", [USER])
+
+
+def test_defects_name_the_field():
+    fields = detect_fields(["prompt", "chosen", "rejected"], {})
+    with pytest.raises(RecordDefect) as defect:
+        normalize({"prompt": "x", "chosen": ["a"], "rejected": "b"}, fields)
+    assert defect.value.code == "S003" and "chosen[0]" in defect.value.message
+    with pytest.raises(RecordDefect) as defect:
+        normalize({"prompt": "x", "chosen": "a"}, fields)
+    assert defect.value.code == "S002"

@@ -1,0 +1,97 @@
+"""`--tokenizer` resolution, on real tokenizers only: the Llama 3 model llama-models ships, and BPEs trained here."""
+
+import json
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer as RustTokenizer
+from tokenizers import models, pre_tokenizers, trainers
+
+from preflint.errors import TokenizerError
+from preflint.tokenizer import ALIASES, load_tokenizer
+
+TEXTS = [
+    "Hello world!  \n\n  indented\tand tabbed",
+    "你好，世界。Ça va? Grüße — 1234567 ünïcödé",
+    "<|eot_id|> looks like a control token",
+    " leading space",
+    "",
+]
+
+
+def test_llama_alias_matches_metas_own_tokenizer(llama):
+    from llama_models.llama3.tokenizer import Tokenizer as MetaTokenizer
+
+    meta = MetaTokenizer.get_instance()
+    ours = llama.encode_many(TEXTS)
+    assert ours == [meta.encode(text, bos=False, eos=False, allowed_special="all") for text in TEXTS]
+    assert llama.hf.bos_token == "<|begin_of_text|>"
+    assert llama.hf("hi")["input_ids"][0] == meta.bos_id  # the tokenizer adds BOS like the hub's Llama 3
+
+
+def test_llama_alias_renders_the_llama3_chat_template(llama):
+    rendered = llama.render_chat([{"role": "user", "content": " Hi "}], add_generation_prompt=True)
+    assert rendered == (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+
+
+def test_conversion_is_cached_as_json(tmp_path):
+    load_tokenizer("llama", cache_dir=tmp_path)
+    cached = list((tmp_path / "tokenizers").glob("llama3-*.json"))
+    assert len(cached) == 1
+    assert json.loads(cached[0].read_text())["model"]["type"] == "BPE"
+
+
+def test_every_alias_names_a_hub_id():
+    assert all("/" in alias.hub_id for alias in ALIASES.values())
+
+
+def _train_bpe() -> RustTokenizer:
+    tokenizer = RustTokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"])
+    tokenizer.train_from_iterator(["the cat sat on the mat", "the dog ate the cat food"] * 50, trainer)
+    return tokenizer
+
+
+def test_local_directory_and_tokenizer_json(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    rust = _train_bpe()
+    directory = tmp_path / "my-model"
+    PreTrainedTokenizerFast(tokenizer_object=rust, bos_token="<s>", eos_token="</s>").save_pretrained(directory)
+    from_dir = load_tokenizer(str(directory))
+    expected = rust.encode("the cat ate", add_special_tokens=False).ids
+    assert from_dir.encode_many(["the cat ate"]) == [expected]
+    assert not from_dir.has_chat_template
+
+    rust.save(str(tmp_path / "bare.json"))
+    assert load_tokenizer(str(tmp_path / "bare.json")).encode_many(["the cat ate"]) == [expected]
+
+
+def test_unknown_and_broken_tokenizers_are_clear_errors(tmp_path):
+    with pytest.raises(TokenizerError, match="unknown tokenizer 'not-a-model'"):
+        load_tokenizer("not-a-model")
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(TokenizerError, match="cannot load a tokenizer from"):
+        load_tokenizer(str(tmp_path / "broken.json"))
+
+
+def test_code_shipped_with_a_tokenizer_never_runs(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    directory = tmp_path / "remote-code"
+    PreTrainedTokenizerFast(tokenizer_object=_train_bpe()).save_pretrained(directory)
+    marker = tmp_path / "pwned"
+    (directory / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    config = json.loads((directory / "tokenizer_config.json").read_text())
+    config["auto_map"] = {"AutoTokenizer": ["evil.EvilTokenizer", "evil.EvilTokenizer"]}
+    (directory / "tokenizer_config.json").write_text(json.dumps(config))
+    try:
+        load_tokenizer(str(directory))
+    except TokenizerError:
+        pass  # refusing is fine; running the code is not
+    assert not marker.exists()
+    assert not Path("pwned").exists()
