@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .batch import PairBatch
 from .findings import Finding
@@ -18,8 +19,9 @@ class Engine:
         self.findings: list[Finding] = []
 
     def feed(self, batch: PairBatch) -> None:
+        hashes = dict(zip(batch.rows, batch.hashes))
         for rule in self.row_rules:
-            self.findings.extend(rule.check(batch))
+            self.findings.extend(replace(finding, row_hash=hashes.get(finding.row)) for finding in rule.check(batch))
         # Each batch folds into a fresh partial state that is merged in: the same path a worker pool takes.
         self.states = [
             rule.merge(state, rule.update(rule.start(), batch)) for rule, state in zip(self.dataset_rules, self.states)

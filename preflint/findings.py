@@ -41,6 +41,7 @@ class Finding:
     row: int | None  # None for dataset-level findings
     message: str
     fix: Fix | None = None
+    row_hash: str | None = None  # content hash of the row's normalized pair: identity that survives reordering
 
     def to_dict(self) -> dict:
         return {
@@ -48,6 +49,7 @@ class Finding:
             "name": self.name,
             "severity": self.severity.value,
             "row": self.row,
+            "hash": self.row_hash,
             "message": self.message,
             "fix": self.fix.to_dict() if self.fix else None,
         }

@@ -50,6 +50,9 @@ def test_json_output_contract(capsys, write_jsonl, tmp_path):
     assert report["summary"]["rows"] == 2
     assert report["summary"]["shape"].startswith("text")
     assert report["summary"]["findings_by_code"] == {"P001": 1}
+    row_hash = report["findings"][0].pop("hash")
+    assert _hash_alone(capsys, write_jsonl, {**GOOD, "rejected": "Paris."}) == row_hash  # row 1 there, row 0 here
+    assert _hash_alone(capsys, write_jsonl, {**GOOD, "chosen": "Rome."}) != row_hash
     assert report["findings"] == [
         {
             "code": "P001",
@@ -61,6 +64,13 @@ def test_json_output_contract(capsys, write_jsonl, tmp_path):
         }
     ]
     assert list(tmp_path.glob(".findings.json.*")) == []  # no temporary file left behind
+
+
+def _hash_alone(capsys, write_jsonl, identical_pair):
+    """The hash reported for an identical pair scanned as the only row of a file."""
+    main(["scan", str(write_jsonl([identical_pair], name="single.jsonl")), "--format", "jsonl", "--select", "P001"])
+    found = capsys.readouterr().out.splitlines()
+    return json.loads(found[0])["hash"]
 
 
 def test_jsonl_output_is_one_finding_per_line(capsys, write_jsonl):
