@@ -265,28 +265,24 @@ def _split_implicit_text(chosen: str, rejected: str, scores: dict[str, float]) -
     marker = next((m for m in ASSISTANT_MARKERS if m in chosen and m in rejected), None)
     if marker is None:
         return Pair("implicit", "", chosen, rejected, scores=scores)
-    chosen_cut = chosen.rfind(marker) + len(marker)
-    rejected_cut = rejected.rfind(marker) + len(marker)
-    prompt, rejected_prompt = chosen[:chosen_cut], rejected[:rejected_cut]
-    return Pair(
-        "implicit",
-        prompt,
-        chosen[chosen_cut:],
-        rejected[rejected_cut:],
-        rejected_prompt=None if rejected_prompt == prompt else rejected_prompt,
-        scores=scores,
-    )
+    cut = chosen.rfind(marker) + len(marker), rejected.rfind(marker) + len(marker)
+    return _split_at("implicit", chosen, rejected, cut, scores)
 
 
 def _split_implicit_messages(chosen: list[Message], rejected: list[Message], scores: dict[str, float]) -> Pair:
     """The prompt is everything before the final run of assistant messages, on each side."""
-    chosen_cut, rejected_cut = _completion_start(chosen), _completion_start(rejected)
-    prompt, rejected_prompt = chosen[:chosen_cut], rejected[:rejected_cut]
+    cut = _completion_start(chosen), _completion_start(rejected)
+    return _split_at("conversational", chosen, rejected, cut, scores)
+
+
+def _split_at(kind: str, chosen, rejected, cut: tuple[int, int], scores: dict[str, float]) -> Pair:
+    """Each side's prompt is what comes before its cut; the pair keeps the rejected one only when it differs."""
+    prompt, rejected_prompt = chosen[: cut[0]], rejected[: cut[1]]
     return Pair(
-        "conversational",
+        kind,
         prompt,
-        chosen[chosen_cut:],
-        rejected[rejected_cut:],
+        chosen[cut[0]:],
+        rejected[cut[1]:],
         rejected_prompt=None if rejected_prompt == prompt else rejected_prompt,
         scores=scores,
     )
