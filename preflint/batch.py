@@ -30,6 +30,7 @@ class PairBatch:
     prompt_ids: list[list[int]] = field(default_factory=list)
     chosen_ids: list[list[int]] = field(default_factory=list)
     rejected_ids: list[list[int]] = field(default_factory=list)
+    tokenizer: Tokenizer | None = None  # the tokenizer that made the ids, for rules that decode them
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -37,6 +38,32 @@ class PairBatch:
     def usable(self) -> Iterator[int]:
         """Positions of the rows that became pairs."""
         return (i for i, pair in enumerate(self.pairs) if pair is not None)
+
+    def body_text(self, i: int, side: str) -> str:
+        """A rendered completion without the chat template's end-of-turn suffix: the words the author wrote."""
+        text = self.chosen[i] if side == "chosen" else self.rejected[i]
+        suffix = self._suffix(i)[0]
+        return text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else text
+
+    def body_ids(self, i: int, side: str) -> list[int]:
+        ids = self.chosen_ids[i] if side == "chosen" else self.rejected_ids[i]
+        suffix = self._suffix(i)[1]
+        return ids[: len(ids) - len(suffix)] if suffix and ids[len(ids) - len(suffix):] == suffix else ids
+
+    def _suffix(self, i: int) -> tuple[str, list[int]]:
+        if not self.pairs[i].is_chat or self.tokenizer is None:
+            return "", []
+        return self.tokenizer.turn_suffix, self.tokenizer.turn_suffix_ids
+
+    def comparable(self) -> Iterator[int]:
+        """Positions of pairs whose two sides answer one prompt and both have text: the pairs worth comparing.
+
+        Empty sides are P004's and diverging prompts M008's; comparing such sides would only repeat those findings.
+        """
+        for i in self.usable():
+            pair = self.pairs[i]
+            if pair.rejected_prompt is None and plain_text(pair.chosen).strip() and plain_text(pair.rejected).strip():
+                yield i
 
 
 def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
@@ -118,6 +145,7 @@ def tokenize(batch: PairBatch, tokenizer: Tokenizer) -> None:
     n = len(batch)
     ids = tokenizer.encode_many(batch.prompt + batch.chosen + batch.rejected)
     batch.prompt_ids, batch.chosen_ids, batch.rejected_ids = ids[:n], ids[n : 2 * n], ids[2 * n :]
+    batch.tokenizer = tokenizer
 
 
 def plain_text(content: Content) -> str:

@@ -92,11 +92,12 @@ def list_rules(output_format: str) -> int:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("code", "name", "family", "severity", "fix", "what it finds"):
-        table.add_column(column)
+    for column in ("code", "name", "family", "severity", "fix"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what it finds", ratio=1)
     for rule in registry:
         table.add_row(rule.code, rule.name, rule.family, rule.severity.value, rule.fix_label(), rule.summary())
-    Console(soft_wrap=False, highlight=False).print(table)
+    Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
     return EXIT_CLEAN
 
 

@@ -50,8 +50,9 @@ class Rule:
                 )
         self.settings = {**self.options, **settings}
 
-    def finding(self, row: int | None, message: str) -> Finding:
-        return Finding(self.code, self.name, self.severity, row, message, self.fix)
+    def finding(self, row: int | None, message: str, fix: Fix | None = None) -> Finding:
+        """A finding of this rule; `fix` describes this row's change when it differs from the rule's default."""
+        return Finding(self.code, self.name, self.severity, row, message, fix or self.fix)
 
     @classmethod
     def summary(cls) -> str:

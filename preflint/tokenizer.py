@@ -70,6 +70,26 @@ class Tokenizer:
         """Ids without added special tokens, in one call so the Rust tokenizer uses every core."""
         return [encoding.ids for encoding in self._backend.encode_batch_fast(texts, add_special_tokens=False)]
 
+    @cached_property
+    def turn_suffix(self) -> str:
+        """What the chat template writes after an assistant message's content (Llama 3: '<|eot_id|>')."""
+        if not self.has_chat_template:
+            return ""
+        sentinel = "PREFLINT-SENTINEL"
+        chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": sentinel}]
+        try:
+            rendered = self.render_chat(chat, add_generation_prompt=False)
+        except Exception:  # a template that rejects even this chat has no suffix we can learn
+            return ""
+        return rendered[rendered.rfind(sentinel) + len(sentinel):] if sentinel in rendered else ""
+
+    @cached_property
+    def turn_suffix_ids(self) -> list[int]:
+        return self.encode_many([self.turn_suffix])[0] if self.turn_suffix else []
+
+    def decode(self, ids: list[int]) -> str:
+        return self._backend.decode(ids, skip_special_tokens=False)
+
     def render_chat(self, messages: list[dict], *, add_generation_prompt: bool) -> str:
         return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 

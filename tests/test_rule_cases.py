@@ -1,5 +1,7 @@
 """Every rules/CODE.yml case file is the executable spec of its rule: each case's rows, scanned with only that
-rule selected, must produce exactly the expected findings (row and message)."""
+rule selected, must produce exactly the expected findings (row, message and, where given, fix).
+
+A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many)."""
 
 from pathlib import Path
 
@@ -24,7 +26,7 @@ def _cases():
 @pytest.mark.parametrize(("spec", "case"), list(_cases()))
 def test_rule_case(spec, case, tmp_path, llama, write_jsonl):
     if "rows" in case:
-        data = write_jsonl(case["rows"])
+        data = write_jsonl([row for row in case["rows"] for _ in range(row.pop("_repeat", 1))])
     else:
         data = tmp_path / "data.jsonl"
         data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
@@ -32,11 +34,13 @@ def test_rule_case(spec, case, tmp_path, llama, write_jsonl):
     settings = Settings(select=(spec["code"],), rules={spec["code"]: case.get("options", {})})
     result = scan([str(data)], settings, tokenizer=tokenizer)
 
-    found = [(f.row, f.message) for f in result.findings]
+    found = [(f.row, f.message, f.fix.description if f.fix else None) for f in result.findings]
     expected = case["expect"]
-    assert [row for row, _ in found] == [e["row"] for e in expected], found
-    for (_, message), wanted in zip(found, expected):
+    assert [row for row, *_ in found] == [e["row"] for e in expected], found
+    for (_, message, fix), wanted in zip(found, expected):
         assert wanted["message"] in message
+        if "fix" in wanted:
+            assert wanted["fix"] in (fix or "")
 
 
 def test_every_rule_has_a_case_file_with_failing_and_passing_cases():

@@ -20,7 +20,8 @@ def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool 
     for code, findings in sorted(by_code.items()):
         first = findings[0]
         style = SEVERITY_STYLE[first.severity.value]
-        fix = f", fix: {first.fix.applicability.value}" if first.fix else ""
+        kinds = sorted({f.fix.applicability.value for f in findings if f.fix})
+        fix = f", fix: {' or '.join(kinds)}" if kinds else ""
         console.print(f"[{style}]{code}[/] [bold]{first.name}[/] ({first.severity.value}{fix}): {len(findings)}")
         shown = findings if limit <= 0 else findings[:limit]
         for finding in shown:

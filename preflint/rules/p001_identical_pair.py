@@ -1,4 +1,3 @@
-from preflint.batch import plain_text
 from preflint.findings import Severity
 from preflint.rule import DROP_ROW, RowRule
 
@@ -30,9 +29,6 @@ class IdenticalPair(RowRule):
     fix = DROP_ROW
 
     def check(self, batch):
-        for i in batch.usable():
-            pair = batch.pairs[i]
-            if pair.rejected_prompt is not None or not plain_text(pair.chosen).strip():
-                continue
+        for i in batch.comparable():
             if batch.chosen[i] == batch.rejected[i]:
                 yield self.finding(batch.rows[i], f"chosen and rejected are identical ({len(batch.chosen_ids[i])} tokens)")

@@ -1,0 +1,46 @@
+from preflint.findings import Applicability, Fix, Severity
+from preflint.rule import RowRule
+
+
+class TruncatedCopy(RowRule):
+    """One side is a cut-off copy of the other: its tokens are a strict prefix of the other side's.
+
+    ## What it does
+    Reports pairs where the shorter side's tokens start the longer side (the last token may differ when the cut
+    fell inside a word) and the shorter text starts the longer one, with at least `min-prefix-tokens` tokens.
+    For conversations the chat template's end-of-turn suffix is left out of the comparison.
+
+    ## Why is this bad?
+    A truncated copy usually comes from a generation that hit its length limit, not from a judgement. The pair
+    teaches "stop here" or "go on", and every shared token contributes nothing.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Explain DNS.", "chosen": "DNS maps names to addresses. A resolver asks root servers, then",
+     "rejected": "DNS maps names to addresses. A resolver"}
+    ```
+
+    ## Fix safety
+    Unsafe: the row can be dropped, but a complete answer preferred over its cut-off is sometimes intended.
+    """
+
+    code = "P005"
+    name = "truncated-copy"
+    family = "pair"
+    severity = Severity.WARNING
+    fix = Fix(Applicability.UNSAFE, "drop the row: one side is a cut-off copy of the other")
+    options = {"min-prefix-tokens": 5}
+
+    def check(self, batch):
+        minimum = self.settings["min-prefix-tokens"]
+        for i in batch.comparable():
+            sides = [(side, batch.body_ids(i, side), batch.body_text(i, side)) for side in ("chosen", "rejected")]
+            (short_name, short_ids, short_text), (long_name, long_ids, long_text) = sorted(sides, key=lambda s: len(s[1]))
+            if len(short_ids) < minimum or len(short_ids) == len(long_ids):
+                continue
+            whole = short_ids[:-1] == long_ids[: len(short_ids) - 1]
+            if whole and long_text.startswith(short_text.rstrip()) and short_text.strip() != long_text.strip():
+                yield self.finding(
+                    batch.rows[i],
+                    f"{short_name} is {long_name} cut off: its {len(short_ids)} tokens start {long_name}'s {len(long_ids)}",
+                )

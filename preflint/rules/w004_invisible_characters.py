@@ -1,0 +1,80 @@
+import unicodedata
+from collections import Counter
+
+import regex
+from ftfy import fix_encoding
+from ftfy.badness import is_bad
+
+from preflint.batch import plain_text
+from preflint.findings import Applicability, Fix, Severity
+from preflint.rule import RowRule
+
+# Zero-width joiners are letters' business in many scripts and in emoji: only flag them beside ASCII or an edge.
+_INVISIBLE = regex.compile(
+    r"[\u200b\u2060\ufeff\u180e\u00ad\u00a0\u202f\u2007\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+    r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
+    r"|(?<![^\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f])"
+)
+REPLACEMENT = "\ufffd"
+SAFE_FIX = Fix(Applicability.SAFE, "remove zero-width, bidi and control characters; replace no-break spaces with spaces")
+MOJIBAKE_FIX = Fix(Applicability.DISPLAY, "repair the encoding with ftfy.fix_encoding, after reviewing the result")
+LOST_FIX = Fix(Applicability.DISPLAY, "restore the lost characters from the source data")
+
+
+class InvisibleCharacters(RowRule):
+    """Invisible or broken characters: zero-width, BOM, no-break spaces, bidi and control characters, mojibake, U+FFFD.
+
+    ## What it does
+    Looks through the prompt and both responses for zero-width characters (U+200B, U+2060, BOM), soft hyphens,
+    no-break spaces, bidirectional controls, C0/C1 control characters, lone surrogates, U+FFFD replacement
+    characters (bytes lost when the text was decoded), and text that is UTF-8 decoded as Windows-1252
+    ("fiancÃ©"), detected with ftfy and reported only when ftfy can repair it. Zero-width joiners inside words
+    and emoji are left alone. Reports each kind of character with its count and where it is.
+
+    ## Why is this bad?
+    Invisible characters become tokens of their own, often rare ones, so the two sides differ where no annotator
+    could see a difference, and a model can learn to emit them. Mojibake teaches the model broken text.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Capital\\u00a0of France?", "chosen": "Paris.\\u200b", "rejected": "Rome."}
+    ```
+
+    ## Fix safety
+    Safe for invisible characters: zero-width, bidi and control characters are removed, no-break spaces become
+    spaces. Mojibake is display-only: `ftfy.fix_encoding` usually repairs it, but a person should check (its
+    stray C1 controls belong to the repair, so they are not removed on their own). Lost characters (U+FFFD)
+    cannot be recovered from the row: display-only.
+    """
+
+    code = "W004"
+    name = "invisible-characters"
+    family = "whitespace"
+    severity = Severity.WARNING
+    fix = SAFE_FIX
+
+    def check(self, batch):
+        for i in batch.usable():
+            pair = batch.pairs[i]
+            found, mojibake, lost = [], [], []
+            for side, content in (("prompt", pair.prompt), ("chosen", pair.chosen), ("rejected", pair.rejected)):
+                text = plain_text(content)
+                counts = Counter(match.group() for match in _INVISIBLE.finditer(text))
+                if counts:
+                    found.append(f"{side}: " + ", ".join(f"{n}× {_name(char)}" for char, n in counts.most_common()))
+                if REPLACEMENT in text:
+                    lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
+                if is_bad(text) and fix_encoding(text) != text:  # ftfy's badness alone flags clean CJK text
+                    mojibake.append(side)
+            if mojibake:
+                found.append(f"mojibake (UTF-8 read as Windows-1252) in {', '.join(mojibake)}")
+            if found or lost:
+                fix = MOJIBAKE_FIX if mojibake else SAFE_FIX if found else LOST_FIX
+                yield self.finding(batch.rows[i], "; ".join(found + lost), fix)
+
+
+def _name(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return f"U+{code:04X} (lone surrogate)"
+    return f"U+{code:04X} ({unicodedata.name(char, 'control character')})"

@@ -1,0 +1,56 @@
+"""Small text helpers shared by rules: whitespace at the edges, normalization for comparisons, short excerpts."""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+
+import regex
+
+_WHITESPACE_NAMES = {" ": "space", "\n": "newline", "\t": "tab", "\r": "carriage return"}
+_PUNCTUATION = regex.compile(r"\p{P}+")
+_SPACES = regex.compile(r"\s+")
+
+
+def leading_whitespace(text: str) -> str:
+    return text[: len(text) - len(text.lstrip())]
+
+
+def trailing_whitespace(text: str) -> str:
+    return text[len(text.rstrip()):]
+
+
+def describe_whitespace(whitespace: str) -> str:
+    """'' -> 'nothing', ' ' -> 'a space', '\\n\\n ' -> '2 newlines + a space'."""
+    if not whitespace:
+        return "nothing"
+    parts = []
+    for char, run in itertools.groupby(whitespace):
+        count = len(list(run))
+        name = _WHITESPACE_NAMES.get(char) or f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
+        parts.append(f"a {name}" if count == 1 else f"{count} {name}s")
+    return " + ".join(parts)
+
+
+def normalized(text: str, *, whitespace: bool = False, case: bool = False, punctuation: bool = False) -> str:
+    if punctuation:
+        text = _PUNCTUATION.sub(" ", text)
+    if whitespace or punctuation:
+        text = _SPACES.sub(" ", text).strip()
+    if case:
+        text = text.casefold()
+    return text
+
+
+def excerpts(a: str, b: str, width: int = 24) -> tuple[str, str]:
+    """The two texts around their first difference, quoted, for a finding message (whole when short)."""
+    if max(len(a), len(b)) <= 2 * width:
+        return repr(a), repr(b)
+    start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    begin = max(0, start - width // 2)
+
+    def cut(text: str) -> str:
+        piece = text[begin : start + width]
+        return ("…" if begin else "") + repr(piece)[1:-1] + ("…" if start + width < len(text) else "")
+
+    return f"'{cut(a)}'", f"'{cut(b)}'"
