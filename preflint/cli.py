@@ -74,10 +74,13 @@ def scan(data, tokenizer, split, subset, mapping, select, ignore, extend_select,
 
 
 @cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def list_rules(output_format: str) -> int:
     """List every rule: code, name, family, severity, fix."""
     registry = Registry.load(load_settings().plugins)
+    if output_format == "markdown":
+        click.echo(rules_markdown(registry), nl=False)
+        return EXIT_CLEAN
     if output_format == "json":
         import json
 
@@ -99,6 +102,17 @@ def list_rules(output_format: str) -> int:
         table.add_row(rule.code, rule.name, rule.family, rule.severity.value, rule.fix_label(), rule.summary())
     Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
     return EXIT_CLEAN
+
+
+def rules_markdown(registry: Registry) -> str:
+    """The rule table of the README (a test keeps the README equal to this)."""
+    lines = ["| code | name | severity | fix | options | what it finds |", "|---|---|---|---|---|---|"]
+    for rule in registry:
+        options = ", ".join(f"`{name}` = `{value!r}`" for name, value in rule.options.items())
+        lines.append(
+            f"| {rule.code} | {rule.name} | {rule.severity.value} | {rule.fix_label()} | {options} | {rule.summary()} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 @cli.command("rule")

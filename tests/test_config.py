@@ -58,3 +58,19 @@ def test_cli_overrides_config_and_rule_options_are_validated(tmp_path, monkeypat
     (tmp_path / "preflint.toml").write_text('[rules.identical-pair]\nthreshold = 2\n')
     assert main(["scan", str(data)]) == 2
     assert "rule P001 (identical-pair) has no option 'threshold'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[rules.near-identical-pair]\nmax-distance = "two"\n', "rule P002 option 'max-distance' must be int"),
+        ("[rules.P002]\nmax-ratio = true\n", "rule P002 option 'max-ratio' must be float"),
+        ('[rules.W001]\npolicy = "sometimes"\n', "option 'policy' must be 'boundary' or 'strip'"),
+    ],
+)
+def test_rule_option_types_are_checked(tmp_path, monkeypatch, capsys, write_jsonl, table, message):
+    data = write_jsonl([{"prompt": "Q", "chosen": "a", "rejected": "b"}])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "preflint.toml").write_text(table)
+    assert main(["scan", str(data)]) == 2
+    assert message in capsys.readouterr().err

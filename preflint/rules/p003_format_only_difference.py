@@ -5,6 +5,8 @@ from preflint.rule import RowRule
 from preflint.text import excerpts, normalized
 
 ASPECTS = ("whitespace", "case", "punctuation")
+EVERYTHING = dict.fromkeys(ASPECTS, True)
+PEEK = 80
 
 
 class FormatOnlyDifference(RowRule):
@@ -37,16 +39,26 @@ class FormatOnlyDifference(RowRule):
     def check(self, batch):
         for i in batch.comparable():
             chosen, rejected = batch.chosen[i], batch.rejected[i]
-            if chosen.strip() == rejected.strip():
+            if chosen.strip() == rejected.strip() or not _same_start(chosen, rejected):
                 continue
-            everything = dict.fromkeys(ASPECTS, True)
-            if normalized(chosen, **everything) != normalized(rejected, **everything):
+            if normalized(chosen, **EVERYTHING) != normalized(rejected, **EVERYTHING):
                 continue
             aspects = _fewest_aspects(chosen, rejected)
             shown = excerpts(chosen, rejected)
             yield self.finding(
                 batch.rows[i], f"chosen and rejected differ only in {' and '.join(aspects)}: {shown[0]} vs {shown[1]}"
             )
+
+
+def _same_start(chosen: str, rejected: str) -> bool:
+    """A cheap necessary condition: texts equal after normalization start with the same normalized words.
+
+    The last word of each peek may be cut in the middle, so it is left out of the comparison.
+    """
+    a = normalized(chosen[:PEEK], **EVERYTHING).split(" ")[:-1]
+    b = normalized(rejected[:PEEK], **EVERYTHING).split(" ")[:-1]
+    common = min(len(a), len(b))
+    return a[:common] == b[:common]
 
 
 def _fewest_aspects(chosen: str, rejected: str) -> tuple[str, ...]:

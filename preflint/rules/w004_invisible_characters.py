@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from collections import Counter
 
@@ -15,7 +16,18 @@ _INVISIBLE = regex.compile(
     r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
     r"|(?<![^\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f])"
 )
+# Mojibake needs a UTF-8 lead byte read as Latin-1 (Â..ô) followed by a continuation byte read as Windows-1252;
+# ftfy (slow) only looks at texts that have such a sequence.
+_MOJIBAKE_HINT = regex.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 REPLACEMENT = "\ufffd"
+# Any character W004 could report, as one plain class: a fast gate before the detailed scan above.
+_SUSPECT = re.compile(
+    "[\u200b\u2060\ufeff\u180e\u00ad\u00a0\u202f\u2007\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200c\u200d\ufffd]"
+)
 SAFE_FIX = Fix(Applicability.SAFE, "remove zero-width, bidi and control characters; replace no-break spaces with spaces")
 MOJIBAKE_FIX = Fix(Applicability.DISPLAY, "repair the encoding with ftfy.fix_encoding, after reviewing the result")
 LOST_FIX = Fix(Applicability.DISPLAY, "restore the lost characters from the source data")
@@ -59,18 +71,23 @@ class InvisibleCharacters(RowRule):
             found, mojibake, lost = [], [], []
             for side, content in (("prompt", pair.prompt), ("chosen", pair.chosen), ("rejected", pair.rejected)):
                 text = plain_text(content)
-                counts = Counter(match.group() for match in _INVISIBLE.finditer(text))
-                if counts:
+                if counts := _invisible(text):
                     found.append(f"{side}: " + ", ".join(f"{n}× {_name(char)}" for char, n in counts.most_common()))
                 if REPLACEMENT in text:
                     lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
-                if is_bad(text) and fix_encoding(text) != text:  # ftfy's badness alone flags clean CJK text
+                if _MOJIBAKE_HINT.search(text) and is_bad(text) and fix_encoding(text) != text:  # is_bad alone flags clean CJK
                     mojibake.append(side)
             if mojibake:
                 found.append(f"mojibake (UTF-8 read as Windows-1252) in {', '.join(mojibake)}")
             if found or lost:
                 fix = MOJIBAKE_FIX if mojibake else SAFE_FIX if found else LOST_FIX
                 yield self.finding(batch.rows[i], "; ".join(found + lost), fix)
+
+
+def _invisible(text: str) -> Counter:
+    if not _SUSPECT.search(text):
+        return Counter()
+    return Counter(match.group() for match in _INVISIBLE.finditer(text))
 
 
 def _name(char: str) -> str:

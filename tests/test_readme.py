@@ -1,0 +1,15 @@
+"""The README's rule table is generated from the registry; this keeps it current."""
+
+from pathlib import Path
+
+from preflint.cli import rules_markdown
+from preflint.registry import Registry
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_rule_table_matches_the_registry():
+    text = README.read_text(encoding="utf-8")
+    start = text.index("-->\n", text.index("<!-- rules-table")) + len("-->\n")
+    end = text.index("<!-- /rules-table -->")
+    assert text[start:end] == rules_markdown(Registry.load()), "run `preflint rules --format markdown` and paste it"

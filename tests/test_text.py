@@ -1,0 +1,26 @@
+import pytest
+
+from preflint import text
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["Hello,  World!", "a+b=c (x) $5 ^~|", "  tabs\tand\nnewlines  ", "You're welcome.", "e.g. -- [ok]"],
+)
+@pytest.mark.parametrize("flags", [{"whitespace": True}, {"punctuation": True}, {"whitespace": True, "case": True, "punctuation": True}])
+def test_ascii_fast_path_agrees_with_the_unicode_path(sample, flags):
+    # the same text with one non-ASCII character appended takes the regex path; the results must agree
+    assert text.normalized(sample, **flags) + "é" == text.normalized(sample + "é", **flags).replace(" é", "é")
+
+
+def test_describe_whitespace():
+    assert text.describe_whitespace("") == "nothing"
+    assert text.describe_whitespace(" ") == "a space"
+    assert text.describe_whitespace("\n\n ") == "2 newlines + a space"
+    assert text.describe_whitespace("\u00a0") == "a U+00A0 (NO-BREAK SPACE)"
+
+
+def test_excerpts_show_short_texts_whole_and_long_ones_around_the_difference():
+    assert text.excerpts("Hi.", "Hi!") == ("'Hi.'", "'Hi!'")
+    a, b = text.excerpts("x" * 100 + "A" + "y" * 100, "x" * 100 + "B" + "y" * 100)
+    assert a.startswith("'…") and "A" in a and "B" in b and len(a) < 60
