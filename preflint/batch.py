@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .read import RawBatch, Unreadable
 from .shapes import Content, Fields, Pair, RecordDefect, normalize
 from .tokenizer import Tokenizer
+from .trainers import TrainerRow
 
 
 @dataclass
@@ -31,6 +32,7 @@ class PairBatch:
     chosen_ids: list[list[int]] = field(default_factory=list)
     rejected_ids: list[list[int]] = field(default_factory=list)
     tokenizer: Tokenizer | None = None  # the tokenizer that made the ids, for rules that decode them
+    trainer: list[TrainerRow | None] = field(default_factory=list)  # filled when a selected rule needs it
 
     def __len__(self) -> int:
         return len(self.rows)

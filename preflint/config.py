@@ -2,6 +2,7 @@
 
 Keys (kebab-case, as in the TOML):
   tokenizer, select, ignore, extend-select, map, split, subset, batch-size, plugins,
+  trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
 """
 
@@ -27,10 +28,27 @@ class Settings:
     split: str | None = None
     subset: str | None = None
     batch_size: int = 1000
+    trainer: str = "plain"
+    max_length: int | None = None  # None: the trainer's own default
+    max_prompt_length: int | None = None
+    max_completion_length: int | None = None
+    truncation_mode: str | None = None
     plugins: tuple[str, ...] = ()
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
+
+    def profile(self):
+        """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
+        from .trainers import make_profile
+
+        return make_profile(
+            self.trainer,
+            max_length=self.max_length,
+            max_prompt_length=self.max_prompt_length,
+            max_completion_length=self.max_completion_length,
+            truncation_mode=self.truncation_mode,
+        )
 
     def override(self, **changes: Any) -> Settings:
         """Apply CLI values; None means "not given on the command line"."""
@@ -76,9 +94,11 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             value = tuple(value)
         elif name in ("map", "rules") and not isinstance(value, dict):
             raise ConfigError(f"{path}: {key} must be a table")
-        elif name == "batch_size" and (not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{path}: batch-size must be a positive integer")
-        elif name in ("tokenizer", "split", "subset") and not isinstance(value, str):
+        elif name in ("batch_size", "max_length", "max_prompt_length", "max_completion_length") and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise ConfigError(f"{path}: {key} must be a positive integer")
+        elif name in ("tokenizer", "split", "subset", "trainer", "truncation_mode") and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         values[name] = value
     return Settings(**values, base_dir=path.parent, source=str(path))

@@ -35,6 +35,7 @@ class Rule:
     fix: ClassVar[Fix | None] = None
     options: ClassVar[dict[str, Any]] = {}
     scope: ClassVar[str]
+    needs_trainer: ClassVar[bool] = False  # reads batch.trainer: the pair as the trainer profile feeds it
 
     def __init__(self, **settings: Any):
         unknown = sorted(set(settings) - set(self.options))

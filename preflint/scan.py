@@ -13,11 +13,13 @@ from .config import Settings
 from .engine import Engine
 from .errors import InputError
 from .findings import Finding
+from .forecast import forecast
 from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
 from .tokenizer import Tokenizer, load_tokenizer
+from .trainers import Profile
 
 SHAPE_NAMES = {
     "text": "text (prompt, chosen, rejected)",
@@ -51,6 +53,7 @@ class _Tally:
     rows: int = 0
     kinds: Counter = field(default_factory=Counter)
     unusable: int = 0
+    dropped: int = 0
     tokens: Counter = field(default_factory=Counter)
     sources: dict[str, dict] = field(default_factory=dict)
 
@@ -60,6 +63,7 @@ class _Tally:
         source["rows"] += len(batch)
         if fields is not None:
             source["columns"] = fields.describe()
+        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped)
         for i, pair in enumerate(batch.pairs):
             if pair is None:
                 self.unusable += 1
@@ -69,7 +73,7 @@ class _Tally:
             self.tokens["chosen"] += len(batch.chosen_ids[i])
             self.tokens["rejected"] += len(batch.rejected_ids[i])
 
-    def summary(self, findings: list[Finding], rules: list[type[Rule]], seconds: float) -> dict:
+    def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
         usable = self.rows - self.unusable
         shape = self.kinds.most_common(1)[0][0] if self.kinds else "unknown"
         rows_with_findings = {finding.row for finding in findings if finding.row is not None}
@@ -83,6 +87,7 @@ class _Tally:
             "rows_with_findings": len(rows_with_findings),
             "findings_by_code": dict(sorted(Counter(f.code for f in findings).items())),
             "findings_by_severity": dict(Counter(f.severity.value for f in findings)),
+            "forecast": forecast(findings, usable, self.dropped, profile.name, profile.options.describe()),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),
@@ -102,10 +107,12 @@ def scan(
     rules = [rule(**options_for(rule, settings, registry)) for rule in selected]
     sources = resolve_sources(inputs)
     mapping = parse_map(settings.map)
+    profile = settings.profile()
     tokenizer = tokenizer or load_tokenizer(settings.tokenizer)
+    simulate = profile if any(rule.needs_trainer for rule in selected) else None
 
     engine, tally = Engine(rules), _Tally()
-    for batch, fields in pair_batches(sources, settings, mapping, tokenizer):
+    for batch, fields in pair_batches(sources, settings, mapping, tokenizer, simulate):
         engine.feed(batch)
         tally.add(batch, fields)
         if progress:
@@ -116,7 +123,7 @@ def scan(
     return ScanResult(
         inputs=list(inputs),
         tokenizer=tokenizer.describe(),
-        summary=tally.summary(findings, selected, time.perf_counter() - started),
+        summary=tally.summary(findings, selected, profile, time.perf_counter() - started),
         findings=findings,
         rules=selected,
     )
@@ -131,7 +138,7 @@ def options_for(rule: type[Rule], settings: Settings, registry: Registry) -> dic
 
 
 def pair_batches(
-    sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer
+    sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer, profile: Profile | None = None
 ) -> Iterator[tuple[PairBatch, Fields | None]]:
     """Normalized, rendered, tokenized batches; each input's columns are detected from its first records."""
     fields_by_source: dict[str, Fields] = {}
@@ -147,4 +154,6 @@ def pair_batches(
         batch = to_pairs(raw, fields)
         render(batch, tokenizer)
         tokenize(batch, tokenizer)
+        if profile is not None:
+            batch.trainer = profile.encode(batch, tokenizer)
         yield batch, fields

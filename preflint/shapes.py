@@ -272,7 +272,7 @@ def _split_implicit_text(chosen: str, rejected: str, scores: dict[str, float]) -
 def _split_implicit_messages(chosen: list[Message], rejected: list[Message], scores: dict[str, float]) -> Pair:
     """The prompt is everything before the final run of assistant messages, on each side."""
     cut = _completion_start(chosen), _completion_start(rejected)
-    return _split_at("conversational", chosen, rejected, cut, scores)
+    return _split_at("implicit", chosen, rejected, cut, scores)
 
 
 def _split_at(kind: str, chosen, rejected, cut: tuple[int, int], scores: dict[str, float]) -> Pair:

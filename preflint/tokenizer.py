@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -66,9 +67,14 @@ class Tokenizer:
     def _backend(self):
         return self.hf.backend_tokenizer
 
-    def encode_many(self, texts: list[str]) -> list[list[int]]:
-        """Ids without added special tokens, in one call so the Rust tokenizer uses every core."""
-        return [encoding.ids for encoding in self._backend.encode_batch_fast(texts, add_special_tokens=False)]
+    def encode_many(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
+        """Ids of many texts in one call, so the Rust tokenizer uses every core.
+
+        Without added special tokens by default: the text as written (special-token text in it still becomes
+        special ids, as in transformers). `add_special_tokens=True` is `tokenizer(text)` (BOS for Llama).
+        """
+        encodings = self._backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
+        return [encoding.ids for encoding in encodings]
 
     @cached_property
     def turn_suffix(self) -> str:
@@ -86,6 +92,20 @@ class Tokenizer:
     @cached_property
     def turn_suffix_ids(self) -> list[int]:
         return self.encode_many([self.turn_suffix])[0] if self.turn_suffix else []
+
+    @cached_property
+    def special_ids(self) -> frozenset[int]:
+        return frozenset(i for i, token in self.hf.added_tokens_decoder.items() if token.special)
+
+    @cached_property
+    def special_token_pattern(self) -> re.Pattern | None:
+        """Matches the text of any special token (longest first), as it would appear inside content."""
+        texts = {token.content for token in self.hf.added_tokens_decoder.values() if token.special}
+        texts |= set(self.hf.all_special_tokens)
+        texts.discard("")
+        if not texts:
+            return None
+        return re.compile("|".join(re.escape(text) for text in sorted(texts, key=len, reverse=True)))
 
     def decode(self, ids: list[int]) -> str:
         return self._backend.decode(ids, skip_special_tokens=False)

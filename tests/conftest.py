@@ -32,3 +32,21 @@ def shared(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared test data missing: {path} (the project expects ../shared/data beside the checkout)")
     return path
+
+
+@pytest.fixture(scope="session")
+def sentencepiece(tmp_path_factory):
+    """A real SentencePiece tokenizer: Mistral 7B's v1 model as mistral-common ships it, loaded as a model
+    directory holding tokenizer.model (the path a user's local Llama-2-style checkpoint takes)."""
+    import shutil
+
+    import mistral_common
+
+    from preflint.tokenizer import load_tokenizer
+
+    directory = tmp_path_factory.mktemp("sentencepiece")
+    shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", directory / "tokenizer.model")
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True, "legacy": False})
+    )
+    return load_tokenizer(str(directory))

@@ -1,7 +1,8 @@
 """Every rules/CODE.yml case file is the executable spec of its rule: each case's rows, scanned with only that
 rule selected, must produce exactly the expected findings (row, message and, where given, fix).
 
-A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many)."""
+A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many). A file or a case may name
+its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`), and a case may give `settings` (trainer options)."""
 
 from pathlib import Path
 
@@ -24,14 +25,16 @@ def _cases():
 
 
 @pytest.mark.parametrize(("spec", "case"), list(_cases()))
-def test_rule_case(spec, case, tmp_path, llama, write_jsonl):
+def test_rule_case(spec, case, tmp_path, request, write_jsonl):
     if "rows" in case:
         data = write_jsonl([row for row in case["rows"] for _ in range(row.pop("_repeat", 1))])
     else:
         data = tmp_path / "data.jsonl"
         data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
-    tokenizer = llama.with_chat_template(spec["chat_template"]) if "chat_template" in spec else llama
-    settings = Settings(select=(spec["code"],), rules={spec["code"]: case.get("options", {})})
+    tokenizer = request.getfixturevalue(case.get("tokenizer", spec.get("tokenizer", "llama")))
+    if "chat_template" in spec:
+        tokenizer = tokenizer.with_chat_template(spec["chat_template"])
+    settings = Settings(select=(spec["code"],), rules={spec["code"]: case.get("options", {})}, **case.get("settings", {}))
     result = scan([str(data)], settings, tokenizer=tokenizer)
 
     found = [(f.row, f.message, f.fix.description if f.fix else None) for f in result.findings]

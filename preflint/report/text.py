@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..forecast import describe
+
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -59,6 +61,7 @@ def _summary(console: Console, result) -> None:
     by_severity = summary["findings_by_severity"]
     counts = ", ".join(f"{by_severity[s]} {s}{'s' if by_severity[s] != 1 else ''}" for s in ("error", "warning", "info") if s in by_severity)
     console.print()
+    console.print(f"[bold]{escape(describe(summary['forecast']))}[/]")
     if summary["findings"]:
         console.print(
             f"[bold]Found {summary['findings']} finding{'s' if summary['findings'] != 1 else ''}[/] ({counts}) "

@@ -1,0 +1,56 @@
+"""The ln 2 forecast: how many pairs give the DPO loss no signal at all, and what that does to the loss curve.
+
+At step 0 policy and reference agree, so every pair's DPO loss is ln 2. A pair whose two sides the model
+receives as identical (P001, M003) or with a side without completion tokens (M002) keeps that loss for good:
+its gradient is zero. If every other pair were learned perfectly, the mean loss would still sit at
+share x ln 2. Rows the trainer drops (also M002) are not trained at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+LN2 = math.log(2)
+NO_SIGNAL = ("P001", "M002", "M003")
+
+
+def forecast(findings, usable_rows: int, dropped_rows: int, trainer: str, options: dict) -> dict:
+    codes_by_row: dict[int, str] = {}
+    for finding in findings:
+        if finding.code in NO_SIGNAL and finding.row is not None:
+            codes_by_row.setdefault(finding.row, finding.code)
+    no_signal = len(codes_by_row)
+    pinned = no_signal - dropped_rows
+    trained = max(usable_rows - dropped_rows, 0)
+    return {
+        "trainer": trainer,
+        "options": options,
+        "pairs": usable_rows,
+        "no_signal": no_signal,
+        "share": round(no_signal / usable_rows, 4) if usable_rows else 0.0,
+        "pinned_at_ln2": pinned,
+        "dropped": dropped_rows,
+        "by_code": dict(sorted(Counter(codes_by_row.values()).items())),
+        "loss_floor": round(LN2 * pinned / trained, 4) if trained else 0.0,
+    }
+
+
+def describe(result: dict) -> str:
+    settings = ", ".join(f"{key} {value}" for key, value in result["options"].items())
+    head = f"ln 2 forecast ({result['trainer']}{', ' + settings if settings else ''}): "
+    if not result["no_signal"]:
+        return head + f"every one of {result['pairs']:,} pairs carries a signal (no P001, M002 or M003)."
+    codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())
+    parts = []
+    if result["pinned_at_ln2"]:
+        parts.append(
+            f"{result['pinned_at_ln2']:,} stay at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
+            f"{result['loss_floor']:.4f}"
+        )
+    if result["dropped"]:
+        parts.append(f"{result['dropped']:,} are dropped by the trainer")
+    return head + (
+        f"{result['no_signal']:,} of {result['pairs']:,} pairs ({result['share']:.1%}) give DPO no signal ({codes}): "
+        + "; ".join(parts) + "."
+    )

@@ -1,0 +1,47 @@
+from preflint.findings import Severity
+from preflint.rule import DROP_ROW, RowRule
+
+
+class ResponseTruncatedAway(RowRule):
+    """After the trainer's truncation a response has no tokens left, or the trainer drops the row.
+
+    ## What it does
+    Applies the trainer profile's truncation (`--trainer`, `--max-length`, ...) and reports pairs where a side's
+    completion mask is empty, and pairs the trainer would drop (TRL drops rows whose prompt fills max_length,
+    OpenRLHF those within 2 tokens of it, LLaMA-Factory those whose turns do not alternate).
+
+    ## Why is this bad?
+    A side without completion tokens has log-probability 0 under both policy and reference, so its implicit
+    reward is 0: if both sides are empty the loss is pinned at ln 2 = 0.6931, otherwise the pair trains on one
+    side only. Dropped rows silently shrink the dataset.
+
+    ## Example
+    A 1,000-token prompt with `--trainer trl --max-length 1024`: 24 tokens of each response survive; at
+    `--max-length 1000`, none do and TRL drops the row.
+
+    ## Fix safety
+    Safe: the row is dropped; raise max-length if you want it trained.
+    """
+
+    code = "M002"
+    name = "response-truncated-away"
+    family = "mask"
+    severity = Severity.ERROR
+    fix = DROP_ROW
+    needs_trainer = True
+
+    def check(self, batch):
+        for i, row in enumerate(batch.trainer):
+            if row is None:
+                continue
+            if row.dropped:
+                yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")
+                continue
+            empty = [side for side, inputs in row.sides() if not any(inputs.completion_mask)]
+            if empty:
+                sides = " and ".join(empty)
+                yield self.finding(
+                    batch.rows[i],
+                    f"after truncation the {sides} response{'s have' if len(empty) == 2 else ' has'} no tokens left "
+                    f"({len(row.prompt_alone)} prompt tokens)",
+                )

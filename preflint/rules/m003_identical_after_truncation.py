@@ -1,0 +1,46 @@
+from preflint.findings import Severity
+from preflint.rule import DROP_ROW, RowRule
+
+
+class IdenticalAfterTruncation(RowRule):
+    """Chosen and rejected differ, but not in what survives the trainer's truncation.
+
+    ## What it does
+    Compares the two sides' token ids and completion masks after the trainer profile's truncation, and reports
+    pairs whose responses differ before truncation but are identical after it (usually two long responses that
+    share their beginning).
+
+    ## Why is this bad?
+    The model gets the same sequence twice, so the DPO loss is exactly ln 2 = 0.6931 with no gradient, as for an
+    identical pair. rlhf-book counted 352 of 5,000 UltraFeedback pairs like this at 512 tokens; OpenRLHF fixed
+    its own pipeline for it (PR #1313).
+
+    ## Example
+    Two 900-token answers that differ only in their last paragraph, with `--max-length 512`.
+
+    ## Fix safety
+    Safe: the row is dropped; it carries no signal at this max-length.
+    """
+
+    code = "M003"
+    name = "identical-after-truncation"
+    family = "mask"
+    severity = Severity.ERROR
+    fix = DROP_ROW
+    needs_trainer = True
+
+    def check(self, batch):
+        for i, row in enumerate(batch.trainer):
+            if row is None or row.dropped or row.chosen.completion_ids == row.rejected.completion_ids:
+                continue
+            chosen, rejected = row.chosen, row.rejected
+            if chosen.input_ids == rejected.input_ids and chosen.completion_mask == rejected.completion_mask and any(chosen.completion_mask):
+                yield self.finding(
+                    batch.rows[i],
+                    f"both sides are the same {len(chosen.input_ids)} tokens after truncation; they first differ "
+                    f"at token {_first_difference(chosen.completion_ids, rejected.completion_ids)} of the response",
+                )
+
+
+def _first_difference(a, b) -> int:
+    return next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))

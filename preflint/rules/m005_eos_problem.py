@@ -1,0 +1,54 @@
+from preflint.findings import Severity
+from preflint.rule import RowRule
+
+
+class EosProblem(RowRule):
+    """A completion does not end with the end-of-sequence token the trainer expects, or has one inside it.
+
+    ## What it does
+    Looks at each completion as the trainer profile tokenizes it, before truncation. A completion should end with
+    EOS (text rows: the tokenizer's EOS; conversations: the chat template's end of turn), and should not contain
+    one before its end.
+
+    ## Why is this bad?
+    Without a final EOS the model never learns to stop after a preferred answer. An EOS inside the completion
+    (often the text of one, like "<|eot_id|>", left in the data) teaches it to stop in mid-answer, and the tokens
+    after it are trained on as if the turn had not ended.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Say hi.", "chosen": "Hi!<|eot_id|> How can I help?", "rejected": "Hello."}
+    ```
+
+    ## Fix safety
+    No automatic fix: the tokens after an inner EOS may be wanted or not.
+    """
+
+    code = "M005"
+    name = "eos-problem"
+    family = "mask"
+    severity = Severity.ERROR
+    needs_trainer = True
+
+    def check(self, batch):
+        tokenizer = batch.tokenizer
+        if tokenizer is None:
+            return
+        suffix = tokenizer.turn_suffix_ids
+        stops = {tokenizer.hf.eos_token_id, *(token for token in suffix if token in tokenizer.special_ids)} - {None}
+        for i, row in enumerate(batch.trainer):
+            if row is None:
+                continue
+            ending = suffix if batch.pairs[i].is_chat and suffix else [tokenizer.hf.eos_token_id]
+            problems = []
+            for side, inputs in row.sides():
+                completion = inputs.completion_ids
+                body = completion[: len(completion) - len(ending)] if completion[len(completion) - len(ending):] == ending else None
+                if body is None:
+                    problems.append(f"the {side} completion does not end with {tokenizer.decode(ending)!r}")
+                    body = completion
+                inner = next((k for k, token in enumerate(body) if token in stops), None)
+                if inner is not None:
+                    problems.append(f"the {side} completion has {tokenizer.decode([body[inner]])!r} at token {inner}, before its end")
+            if problems:
+                yield self.finding(batch.rows[i], "; ".join(problems))

@@ -1,0 +1,121 @@
+"""Trainer profiles: each reproduces one trainer's preprocessing of a preference row, so rules can check the
+token ids, completion masks and truncation the model will actually get.
+
+A profile turns a batch into one `TrainerRow` per usable pair. Options follow the trainer's own names and
+defaults; an option the trainer does not have is a configuration error, not silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..batch import PairBatch
+    from ..tokenizer import Tokenizer
+
+TRUNCATION_MODES = ("keep_start", "keep_end")
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    max_length: int | None = None
+    max_prompt_length: int | None = None
+    max_completion_length: int | None = None
+    truncation_mode: str = "keep_start"
+
+    def describe(self) -> dict:
+        return {key: value for key, value in vars(self).items() if value is not None}
+
+
+@dataclass
+class SideInput:
+    """One side as the trainer feeds it to the model."""
+
+    joint_ids: list[int]  # prompt + completion before truncation, as the trainer tokenized them
+    completion_start: int  # where the trainer takes the completion to start in joint_ids
+    input_ids: list[int]  # after truncation: what the model gets
+    completion_mask: list[int]  # 1 where the loss counts
+
+    @property
+    def completion_ids(self) -> list[int]:
+        return self.joint_ids[self.completion_start:]
+
+
+@dataclass
+class TrainerRow:
+    prompt_alone: list[int]  # the prompt tokenized on its own
+    chosen: SideInput
+    rejected: SideInput
+    dropped: str | None = None  # why the trainer would drop this row before training
+
+    def sides(self):
+        return (("chosen", self.chosen), ("rejected", self.rejected))
+
+
+class Profile:
+    name: ClassVar[str]
+    defaults: ClassVar[TrainerOptions]
+    supported: ClassVar[tuple[str, ...]]  # the option names this trainer has
+
+    def __init__(self, options: TrainerOptions):
+        self.options = options
+
+    def encode(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
+        raise NotImplementedError
+
+
+def truncate(ids: list[int], mask: list[int], max_length: int | None, mode: str) -> tuple[list[int], list[int]]:
+    if max_length is None or len(ids) <= max_length:
+        return ids, mask
+    cut = slice(None, max_length) if mode == "keep_start" else slice(-max_length, None)
+    return ids[cut], mask[cut]
+
+
+def common_prefix_length(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def side(prompt_ids: list[int], completion_ids: list[int], options: TrainerOptions) -> SideInput:
+    """Prompt + completion with a completion mask, truncated the way TRL's collator does."""
+    ids, mask = truncate(
+        prompt_ids + completion_ids, [0] * len(prompt_ids) + [1] * len(completion_ids),
+        options.max_length, options.truncation_mode,
+    )
+    return SideInput(prompt_ids + completion_ids, len(prompt_ids), ids, mask)
+
+
+def profiles() -> dict[str, type[Profile]]:
+    from .llamafactory import LlamaFactoryProfile
+    from .openrlhf import OpenRLHFProfile
+    from .plain import PlainProfile
+    from .trl import TRLProfile
+
+    return {profile.name: profile for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile)}
+
+
+def make_profile(name: str, **given: int | str | None) -> Profile:
+    """The profile `name` with the trainer's defaults overridden by the options given (None: not given)."""
+    known = profiles()
+    if name not in known:
+        raise ConfigError(f"unknown trainer {name!r} (known: {', '.join(known)})")
+    profile = known[name]
+    given = {key: value for key, value in given.items() if value is not None}
+    unsupported = sorted(set(given) - set(profile.supported))
+    if unsupported:
+        option = unsupported[0].replace("_", "-")
+        has = ", ".join("--" + key.replace("_", "-") for key in profile.supported) or "none"
+        raise ConfigError(f"trainer {name!r} has no {option} (its options: {has})")
+    if given.get("truncation_mode", "keep_start") not in TRUNCATION_MODES:
+        raise ConfigError(f"truncation-mode must be one of {', '.join(TRUNCATION_MODES)}")
+    for key in ("max_length", "max_prompt_length", "max_completion_length"):
+        if key in given and (not isinstance(given[key], int) or given[key] < 1):
+            raise ConfigError(f"{key.replace('_', '-')} must be a positive integer")
+    return profile(replace(profile.defaults, **given))

@@ -1,0 +1,97 @@
+"""LLaMA-Factory's pairwise (DPO/ORPO/RM) data path (LLaMA-Factory @ff6d4d1), transcribed; tests compare against a
+transcription of its functions (importing it pulls its whole training stack).
+
+Source: src/llamafactory/data/processor/pairwise.py `PairwiseDatasetProcessor.preprocess_dataset` (rows whose
+prompt is not an odd number of turns are dropped) and `_encode_data_example` (prompt and each response encoded
+separately with `template.encode_oneturn`; `infer_seqlen` splits cutoff_len between prompt and response, keeping
+the *start* of the prompt; input = prompt + response, labels mask the prompt); processor_utils.py `infer_seqlen`;
+template.py `Template._encode` and `_convert_elements_to_ids` (every message, and every string slot of it,
+tokenized on its own without special tokens; BOS from the prefix slot) and the `llama3` template (content is not
+trimmed, unlike the Hugging Face template). Default cutoff_len 2048 (hparams/data_args.py). With a tokenizer
+that is not Llama 3, the tokenizer's own chat template stands in for LLaMA-Factory's template of that model.
+"""
+
+from __future__ import annotations
+
+from . import Profile, SideInput, TrainerOptions, TrainerRow
+
+LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+LLAMA3_ASSISTANT = "{}<|eot_id|>"
+LLAMA3_SYSTEM = "<|start_header_id|>system<|end_header_id|>\n\n{}<|eot_id|>"
+LLAMA3_TOOL = "<|start_header_id|>ipython<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+
+
+def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:
+    """processor_utils.infer_seqlen: the response is considered more important."""
+    if target_len * 2 < cutoff_len:
+        max_target_len = cutoff_len
+    elif source_len * 2 < cutoff_len:
+        max_target_len = cutoff_len - source_len
+    else:
+        max_target_len = int(cutoff_len * (target_len / (source_len + target_len)))
+    new_target_len = min(max_target_len, target_len)
+    new_source_len = min(max(cutoff_len - new_target_len, 0), source_len)
+    return new_source_len, new_target_len
+
+
+class LlamaFactoryProfile(Profile):
+    name = "llamafactory"
+    defaults = TrainerOptions(max_length=2048)
+    supported = ("max_length",)
+
+    def encode(self, batch, tokenizer):
+        llama3 = "<|start_header_id|>" in tokenizer.hf.get_vocab()
+        rows: list[TrainerRow | None] = [None] * len(batch)
+        for i in batch.usable():
+            pair = batch.pairs[i]
+            system, prompt = _split_system(pair.prompt if pair.is_chat else [{"role": "user", "content": pair.prompt}])
+            responses = [_text(pair.chosen), _text(pair.rejected)]
+            if llama3:
+                prompt_ids, response_ids = _llama3(tokenizer, system, prompt, responses)
+            else:
+                prompt_ids, response_ids = _chat_template(tokenizer, system, prompt, responses)
+            rows[i] = self.row(prompt_ids, *response_ids, valid=len(prompt) % 2 == 1)
+        return rows
+
+    def row(self, prompt_ids, chosen_ids, rejected_ids, *, valid: bool) -> TrainerRow:
+        source_len, target_len = infer_seqlen(len(prompt_ids), max(len(chosen_ids), len(rejected_ids)), self.options.max_length)
+        kept_prompt = prompt_ids[:source_len]
+
+        def one_side(response: list[int]) -> SideInput:
+            kept = response[:target_len]
+            return SideInput(prompt_ids + response, len(prompt_ids), kept_prompt + kept, [0] * source_len + [1] * len(kept))
+
+        dropped = None if valid else "LLaMA-Factory drops rows whose prompt is not an odd number of turns (user first, user last)"
+        return TrainerRow(prompt_ids, one_side(chosen_ids), one_side(rejected_ids), dropped)
+
+
+def _split_system(messages: list[dict]) -> tuple[str, list[dict]]:
+    if messages and messages[0]["role"] == "system":
+        return messages[0]["content"], messages[1:]
+    return "", messages
+
+
+def _text(completion) -> str:
+    return completion if isinstance(completion, str) else "".join(m["content"] for m in completion)
+
+
+def _llama3(tokenizer, system: str, prompt: list[dict], responses: list[str]):
+    slots: list[str] = []
+    for index, message in enumerate(prompt):
+        slot = []
+        if index == 0 and system:
+            slot.append(LLAMA3_SYSTEM.format(system))
+        template = {"user": LLAMA3_USER, "assistant": LLAMA3_ASSISTANT}.get(message["role"], LLAMA3_TOOL)
+        slot.append(template.format(message["content"]))
+        slots += slot
+    ids = tokenizer.encode_many(slots + [LLAMA3_ASSISTANT.format(r) for r in responses])
+    prompt_ids = [tokenizer.hf.bos_token_id] + [token for part in ids[: len(slots)] for token in part]
+    return prompt_ids, ids[len(slots):]
+
+
+def _chat_template(tokenizer, system: str, prompt: list[dict], responses: list[str]):
+    messages = ([{"role": "system", "content": system}] if system else []) + prompt
+    rendered = tokenizer.render_chat(messages, add_generation_prompt=True)
+    wholes = [tokenizer.render_chat(messages + [{"role": "assistant", "content": r}], add_generation_prompt=False) for r in responses]
+    ids = tokenizer.encode_many([rendered] + [whole[len(rendered):] for whole in wholes])
+    return ids[0], ids[1:]

@@ -1,0 +1,61 @@
+"""OpenRLHF's DPO data path (OpenRLHF @3c3be62), transcribed and batched; OpenRLHF needs Ray and DeepSpeed, so
+tests compare against a transcription of its functions rather than an import.
+
+Source: openrlhf/datasets/reward_dataset.py: `preprocess_data` (with --apply_chat_template: prompt rendered with
+the generation prompt and each completion cut from the rendered whole conversation; without a prompt key the
+prompt is "" and the whole dialogue is the completion), `RewardDataset.process_data` (prompt tokenized alone,
+without special tokens; rows whose prompt has at least max_len - 2 tokens are dropped) and `__getitem__`
+(prompt + completion, trailing newlines stripped, " " + EOS appended unless present, tokenized without special
+tokens, truncated to max_len, last id forced to EOS). openrlhf/trainer/dpo_trainer.py `_get_batch_logps`: the
+loss mask is every attended position from prompt_id_len on. Default max_len 512 (openrlhf/cli/train_dpo.py).
+"""
+
+from __future__ import annotations
+
+from . import Profile, SideInput, TrainerOptions, TrainerRow
+
+
+class OpenRLHFProfile(Profile):
+    name = "openrlhf"
+    defaults = TrainerOptions(max_length=512)
+    supported = ("max_length",)
+
+    def texts(self, pair, tokenizer) -> tuple[str, str, str]:
+        if pair.is_chat:
+            render = tokenizer.render_chat
+            prompt = render(pair.prompt, add_generation_prompt=True)
+            whole = (render(pair.prompt + completion, add_generation_prompt=False) for completion in (pair.chosen, pair.rejected))
+            chosen, rejected = (text[len(prompt):] for text in whole)
+            return prompt, chosen, rejected
+        if pair.kind == "implicit":  # no prompt key: OpenRLHF trains on the whole dialogue
+            return "", pair.prompt + pair.chosen, (pair.rejected_prompt or pair.prompt) + pair.rejected
+        return pair.prompt, pair.chosen, pair.rejected
+
+    def encode(self, batch, tokenizer):
+        positions = list(batch.usable())
+        eos = tokenizer.hf.eos_token
+        texts = []
+        for i in positions:
+            prompt, chosen, rejected = self.texts(batch.pairs[i], tokenizer)
+            sequences = [(prompt + completion).rstrip("\n") for completion in (chosen, rejected)]
+            texts += [prompt] + [text if text.endswith(eos) else text + " " + eos for text in sequences]
+        ids = tokenizer.encode_many(texts)
+        rows: list[TrainerRow | None] = [None] * len(batch)
+        for k, i in enumerate(positions):
+            rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
+        return rows
+
+    def row(self, prompt: list[int], chosen: list[int], rejected: list[int], *, eos_id: int) -> TrainerRow:
+        max_length = self.options.max_length
+        prompt_len = len(prompt[:max_length])
+        dropped = None
+        if prompt_len >= max_length - 2:
+            dropped = f"OpenRLHF drops rows whose prompt has at least max_len - 2 tokens ({prompt_len} ≥ {max_length - 2})"
+
+        def one_side(joint: list[int]) -> SideInput:
+            ids = joint[:max_length]
+            ids = ids[:-1] + [eos_id]  # "to avoid EOS_token truncation"
+            mask = [0] * min(prompt_len, len(ids)) + [1] * max(0, len(ids) - prompt_len)
+            return SideInput(joint, prompt_len, ids, mask)
+
+        return TrainerRow(prompt, one_side(chosen), one_side(rejected), dropped)

@@ -1,0 +1,48 @@
+"""No particular trainer: the pair tokenized the way TRL does, with preflint's own prompt split and no truncation
+unless asked for. The default profile, so M-rules see the data itself rather than one trainer's limits.
+
+Options: max_length (with truncation_mode), max_prompt_length (keeps the end of the prompt, next to the
+completion) and max_completion_length (keeps the start of each completion), as older TRL releases and many
+custom trainers have them.
+"""
+
+from __future__ import annotations
+
+from . import SideInput, TrainerOptions, TrainerRow, common_prefix_length, truncate
+from .trl import TRLProfile
+
+
+class PlainProfile(TRLProfile):
+    name = "plain"
+    defaults = TrainerOptions()
+    supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
+
+    def texts(self, pair, tokenizer):
+        if pair.is_chat:
+            render = tokenizer.render_chat
+            return (
+                render(pair.prompt, add_generation_prompt=True),
+                render(pair.prompt + pair.chosen, add_generation_prompt=False),
+                render(pair.prompt + pair.rejected, add_generation_prompt=False),
+            ), False
+        eos = tokenizer.hf.eos_token or ""
+        chosen = pair.chosen if pair.chosen.endswith(eos) else pair.chosen + eos
+        rejected = pair.rejected if pair.rejected.endswith(eos) else pair.rejected + eos
+        return (pair.prompt, pair.prompt + chosen, pair.prompt + rejected), True
+
+    def row(self, prompt, prompt_chosen, prompt_rejected) -> TrainerRow:
+        options = self.options
+        cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
+        kept_prompt = prompt[:cut]
+        if options.max_prompt_length is not None:
+            kept_prompt = kept_prompt[-options.max_prompt_length:]
+
+        def one_side(joint: list[int]) -> SideInput:
+            completion = joint[cut:]
+            kept = completion[: options.max_completion_length] if options.max_completion_length else completion
+            ids, mask = truncate(
+                kept_prompt + kept, [0] * len(kept_prompt) + [1] * len(kept), options.max_length, options.truncation_mode
+            )
+            return SideInput(joint, cut, ids, mask)
+
+        return TrainerRow(prompt, one_side(prompt_chosen), one_side(prompt_rejected))

@@ -1,0 +1,82 @@
+"""TRL's DPOTrainer (trl 1.16), transcribed and batched.
+
+Source: trl/trainer/dpo_trainer.py, `DPOTrainer._prepare_dataset` (extract_prompt when there is no prompt, EOS
+appended to text completions, `tokenize_fn`: prompt, prompt+chosen and prompt+rejected tokenized jointly, the
+completion starting at their `common_prefix_length`; rows whose prompt fills `max_length` dropped under
+`keep_start`) and `DataCollatorForPreference.torch_call` (prompt+completion truncated per sequence to
+`max_length`, keep_start or keep_end; `completion_mask`). trl/data_utils.py: `extract_prompt`, `_tokenize`
+(`processing_class(text=...)` with special tokens for text; `apply_chat_template(tokenize=True)`, i.e. the
+rendered chat tokenized without added special tokens, for conversations). Defaults from trl/trainer/dpo_config.py:
+max_length=1024, truncation_mode="keep_start". TRL 1.16 has no max_prompt_length or max_completion_length.
+tests/trainers/test_trl_faithful.py runs TRL's own code on the shared real data and compares every row.
+"""
+
+from __future__ import annotations
+
+from . import Profile, TrainerOptions, TrainerRow, common_prefix_length, side
+
+
+def extract_prompt(chosen, rejected):
+    """trl.data_utils.extract_prompt, quirks included (a prefix pair cuts one element early)."""
+    for idx in range(min(len(chosen), len(rejected))):
+        if chosen[idx] != rejected[idx]:
+            if chosen[idx - 1] == " ":  # remove space before the prompt
+                idx -= 1
+            break
+    return chosen[:idx], chosen[idx:], rejected[idx:]
+
+
+class TRLProfile(Profile):
+    name = "trl"
+    defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
+    supported = ("max_length", "truncation_mode")
+
+    def texts(self, pair, tokenizer):
+        """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
+        if pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
+            prompt, chosen, rejected = extract_prompt(
+                pair.prompt + pair.chosen, (pair.rejected_prompt or pair.prompt) + pair.rejected
+            )
+        else:
+            prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
+        if pair.is_chat:
+            render = tokenizer.render_chat
+            return (
+                render(prompt, add_generation_prompt=True),
+                render(prompt + chosen, add_generation_prompt=False),
+                render(prompt + rejected, add_generation_prompt=False),
+            ), False
+        eos = tokenizer.hf.eos_token
+        chosen = chosen if chosen.endswith(eos) else chosen + eos
+        rejected = rejected if rejected.endswith(eos) else rejected + eos
+        return (prompt, prompt + chosen, prompt + rejected), True
+
+    def encode(self, batch, tokenizer):
+        positions = list(batch.usable())
+        plain, special = [], []
+        for i in positions:
+            texts, add_special = self.texts(batch.pairs[i], tokenizer)
+            (special if add_special else plain).append((i, texts))
+        encoded = {}
+        for group, add_special in ((plain, False), (special, True)):
+            flat = tokenizer.encode_many([text for _, texts in group for text in texts], add_special_tokens=add_special)
+            for k, (i, _) in enumerate(group):
+                encoded[i] = flat[3 * k : 3 * k + 3]
+        rows: list[TrainerRow | None] = [None] * len(batch)
+        for i in positions:
+            rows[i] = self.row(*encoded[i])
+        return rows
+
+    def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int]) -> TrainerRow:
+        cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
+        prompt_ids = prompt[:cut]
+        options = self.options
+        dropped = None
+        if options.max_length is not None and options.truncation_mode == "keep_start" and cut >= options.max_length:
+            dropped = f"TRL drops rows whose prompt fills max_length ({cut} ≥ {options.max_length} tokens)"
+        return TrainerRow(
+            prompt_alone=prompt,
+            chosen=side(prompt_ids, prompt_chosen[cut:], options),
+            rejected=side(prompt_ids, prompt_rejected[cut:], options),
+            dropped=dropped,
+        )

@@ -1,0 +1,103 @@
+"""The `trl` profile against TRL itself: TRL's own DPO preprocessing (`DPOTrainer._prepare_dataset`) and collator
+(`DataCollatorForPreference`) run on every row of the shared real files, and preflint must produce the same
+prompt/chosen/rejected ids, the same input ids and completion masks, and drop the same rows."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from datasets import Dataset
+from trl import DPOConfig
+from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
+
+from preflint.config import Settings
+from preflint.read import resolve_sources
+from preflint.scan import pair_batches
+from preflint.shapes import parse_map
+
+from ..conftest import shared
+
+ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
+
+
+def hh_records():
+    return [json.loads(line) for line in shared("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def llamafactory_records(name):
+    """LLaMA-Factory's ShareGPT rows in TRL's conversational preference format, converted here independently."""
+    return [
+        {
+            "prompt": [{"role": ROLES[turn["from"]], "content": turn["value"]} for turn in record["conversations"]],
+            "chosen": [{"role": "assistant", "content": record["chosen"]["value"]}],
+            "rejected": [{"role": "assistant", "content": record["rejected"]["value"]}],
+        }
+        for record in json.loads(shared(name).read_text(encoding="utf-8"))
+    ]
+
+
+def torchtune_records():
+    records = json.loads(shared("torchtune-stack-exchange-paired-tiny.json").read_text(encoding="utf-8"))
+    return [{"prompt": r["question"], "chosen": r["response_j"], "rejected": r["response_k"]} for r in records]
+
+
+CASES = {
+    "hh-rlhf": ("hh-rlhf-harmless-test.jsonl", None, hh_records),
+    "llamafactory-en": ("llamafactory-dpo-en-demo.json", None, lambda: llamafactory_records("llamafactory-dpo-en-demo.json")),
+    "llamafactory-zh": ("llamafactory-dpo-zh-demo.json", None, lambda: llamafactory_records("llamafactory-dpo-zh-demo.json")),
+    "torchtune": ("torchtune-stack-exchange-paired-tiny.json", "prompt=question,chosen=response_j,rejected=response_k", torchtune_records),
+}
+
+
+def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
+    """TRL's code path, row by row; returns {row index: (prompt, chosen, rejected ids, chosen input, mask, ...)}."""
+    args = DPOConfig(
+        output_dir=str(tmp_path), max_length=max_length, truncation_mode=truncation_mode, report_to=[], use_cpu=True, bf16=False
+    )
+    trainer = SimpleNamespace(_tokenizer=tokenizer, _is_vision_dataset=False)
+    dataset = Dataset.from_list([{**record, "row": index} for index, record in enumerate(records)])
+    prepared = DPOTrainer._prepare_dataset(trainer, dataset, tokenizer, args, "train")
+    collator = DataCollatorForPreference(pad_token_id=0, max_length=max_length, truncation_mode=truncation_mode)
+    out = {}
+    for example in prepared:
+        batch = collator.torch_call([example])  # chosen and rejected, right-padded to the longer one
+        unpadded = [
+            (ids[: int(attention.sum())].tolist(), mask[: int(attention.sum())].tolist())
+            for ids, attention, mask in zip(batch["input_ids"], batch["attention_mask"], batch["completion_mask"])
+        ]
+        out[example["row"]] = (
+            example["prompt_ids"], example["chosen_ids"], example["rejected_ids"], *unpadded[0], *unpadded[1],
+        )
+    return out
+
+
+def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
+    settings = Settings(trainer="trl", max_length=max_length, truncation_mode=truncation_mode)
+    profile = settings.profile()
+    out, dropped = {}, set()
+    for batch, _ in pair_batches(resolve_sources([str(shared(name))]), settings, parse_map(mapping), tokenizer, profile):
+        for row, trainer_row in zip(batch.rows, batch.trainer):
+            if trainer_row.dropped:
+                dropped.add(row)
+                continue
+            chosen, rejected = trainer_row.chosen, trainer_row.rejected
+            out[row] = (
+                chosen.joint_ids[: chosen.completion_start], chosen.completion_ids, rejected.completion_ids,
+                chosen.input_ids, chosen.completion_mask, rejected.input_ids, rejected.completion_mask,
+            )
+    return out, dropped
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(("max_length", "truncation_mode"), [(1024, "keep_start"), (128, "keep_start"), (128, "keep_end")])
+def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode, llama, tmp_path):
+    name, mapping, records = CASES[case]
+    records = records()
+    expected = run_trl(records, llama.hf, max_length, truncation_mode, tmp_path)
+    ours, dropped = run_preflint(name, mapping, llama, max_length, truncation_mode)
+    assert set(ours) == set(expected), "the rows TRL keeps"
+    assert dropped == set(range(len(records))) - set(expected), "the rows TRL drops"
+    mismatched = [row for row in expected if ours[row] != tuple(expected[row])]
+    assert mismatched == []
+    if (max_length, truncation_mode) == (128, "keep_start") and case == "hh-rlhf":
+        assert dropped, "at 128 tokens TRL drops long HH prompts: the test must exercise dropping"
