@@ -73,7 +73,12 @@ class Tokenizer:
         Without added special tokens by default: the text as written (special-token text in it still becomes
         special ids, as in transformers). `add_special_tokens=True` is `tokenizer(text)` (BOS for Llama).
         """
-        encodings = self._backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
+        backend = self._backend
+        if backend.truncation is not None:  # left behind by a transformers call with truncation=True
+            backend.no_truncation()
+        if backend.padding is not None:
+            backend.no_padding()
+        encodings = backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
         return [encoding.ids for encoding in encodings]
 
     @cached_property

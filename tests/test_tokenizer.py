@@ -95,3 +95,11 @@ def test_code_shipped_with_a_tokenizer_never_runs(tmp_path):
         pass  # refusing is fine; running the code is not
     assert not marker.exists()
     assert not Path("pwned").exists()
+
+
+def test_truncation_left_on_the_backend_by_transformers_does_not_cut_our_ids(llama):
+    text = "one two three four five six seven eight nine ten"
+    full = llama.encode_many([text])[0]
+    llama.hf(text, max_length=3, truncation=True)  # transformers leaves truncation set on the Rust backend
+    assert llama._backend.truncation is not None
+    assert llama.encode_many([text])[0] == full

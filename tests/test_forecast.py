@@ -1,0 +1,56 @@
+"""The ln 2 forecast, end to end: long real replies at --trainer trl --max-length 512."""
+
+import json
+
+from preflint.cli import main
+from preflint.forecast import LN2
+
+from .conftest import shared
+
+
+def long_reply_dataset(path):
+    """Real LLaMA-Factory rows; half get a rejected reply that is the chosen one with a new last sentence (the
+    two agree for hundreds of tokens, as regenerated endings do)."""
+    rows = []
+    for index, record in enumerate(json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))):
+        prompt = "\n".join(turn["value"] for turn in record["conversations"])
+        chosen = record["chosen"]["value"]
+        rejected = chosen.rsplit(".", 2)[0] + ". That is all I can say." if index % 2 else record["rejected"]["value"]
+        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_trl_at_512_reports_truncation_findings_and_the_forecast(tmp_path, capsys):
+    data = long_reply_dataset(tmp_path / "long.jsonl")
+    argv = ["scan", str(data), "--tokenizer", "llama", "--trainer", "trl", "--max-length", "512"]
+    assert main(argv + ["--format", "json", "-o", str(tmp_path / "r.json")]) == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    by_code = report["summary"]["findings_by_code"]
+    assert by_code["M002"] > 0 and by_code["M003"] > 0
+    forecast = report["summary"]["forecast"]
+    assert forecast["trainer"] == "trl" and forecast["options"] == {"max_length": 512, "truncation_mode": "keep_start"}
+    assert forecast["by_code"]["M003"] == by_code["M003"]
+    assert forecast["dropped"] == sum(1 for f in report["findings"] if f["code"] == "M002" and "drops" in f["message"])
+    trained = forecast["pairs"] - forecast["dropped"]
+    assert abs(forecast["loss_floor"] - LN2 * forecast["pinned_at_ln2"] / trained) < 1e-4
+
+    capsys.readouterr()
+    assert main(argv + ["--select", "M002,M003,P001"]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("ln 2 forecast (trl, max_length 512"))
+    assert f"{forecast['no_signal']} of 300 pairs" in line and "stay at ln 2 = 0.6931 for good" in line
+
+
+def test_clean_data_forecasts_a_signal_for_every_pair(capsys, write_jsonl):
+    data = write_jsonl([{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}])
+    assert main(["scan", str(data), "--trainer", "trl"]) == 0
+    assert "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): every one of 1 pairs carries a signal" in capsys.readouterr().out
+
+
+def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
+    data = str(write_jsonl([{"prompt": "Q", "chosen": "a", "rejected": "b"}]))
+    assert main(["scan", data, "--trainer", "trl", "--max-prompt-length", "128"]) == 2
+    assert "trainer 'trl' has no max-prompt-length (its options: --max-length, --truncation-mode)" in capsys.readouterr().err
+    assert main(["scan", data, "--trainer", "axolotl"]) == 2
+    assert "unknown trainer 'axolotl' (known: plain, trl, openrlhf, llamafactory)" in capsys.readouterr().err

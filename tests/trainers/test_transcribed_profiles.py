@@ -1,0 +1,183 @@
+"""The `openrlhf` and `llamafactory` profiles against transcriptions of those trainers' own functions, run row by
+row with the tokenizer's ordinary per-text API on the shared real data. (Importing either trainer needs its whole
+training stack: Ray and DeepSpeed, or LLaMA-Factory's model loaders.)"""
+
+import json
+
+import pytest
+
+from preflint.config import Settings
+from preflint.read import resolve_sources
+from preflint.scan import pair_batches
+
+from ..conftest import shared
+
+FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"]
+ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
+
+
+def preflint_rows(name, tokenizer, trainer, max_length):
+    settings = Settings(trainer=trainer, max_length=max_length)
+    rows = {}
+    for batch, _ in pair_batches(resolve_sources([str(shared(name))]), settings, {}, tokenizer, settings.profile()):
+        rows.update(zip(batch.rows, batch.trainer))
+    return rows
+
+
+def records(name):
+    path = shared(name)
+    if name.endswith(".jsonl"):
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- OpenRLHF @3c3be62, openrlhf/datasets/reward_dataset.py and openrlhf/trainer/dpo_trainer.py -------------------
+
+
+def openrlhf_preprocess_data(data, apply_chat_template=None, prompt_key=None):
+    """preprocess_data(..., chosen_key="chosen", rejected_key="rejected", is_dpo=True), input_template=None."""
+    if apply_chat_template:
+        if prompt_key:
+            prompt = apply_chat_template(data[prompt_key], tokenize=False, add_generation_prompt=True)
+            chosen = apply_chat_template(data[prompt_key] + data["chosen"], tokenize=False)[len(prompt):]
+            rejected = apply_chat_template(data[prompt_key] + data["rejected"], tokenize=False)[len(prompt):]
+        else:
+            prompt = ""
+            chosen = apply_chat_template(data["chosen"], tokenize=False)
+            rejected = apply_chat_template(data["rejected"], tokenize=False)
+            prompt = apply_chat_template(data["chosen"][:-1], tokenize=False, add_generation_prompt=True)
+            chosen = chosen[len(prompt):]
+            rejected = rejected[len(prompt):]
+    else:
+        prompt = data[prompt_key] if prompt_key else ""
+        chosen, rejected = data["chosen"], data["rejected"]
+    return prompt, chosen, rejected
+
+
+def openrlhf_row(data, tokenizer, max_length, apply_chat_template, prompt_key):
+    """RewardDataset.process_data + __getitem__ (is_dpo=True) + DPOTrainer._get_batch_logps' prompt masking."""
+    prompt, chosen, reject = openrlhf_preprocess_data(data, apply_chat_template, prompt_key)
+    prompt_token = tokenizer(prompt, max_length=max_length, padding=False, truncation=True, add_special_tokens=False)
+    prompt_ids_len = sum(prompt_token["attention_mask"])
+    if prompt_ids_len >= max_length - 2:
+        return None
+    out = []
+    for completion in (chosen, reject):
+        text = (prompt + completion).rstrip("\n")
+        if not text.endswith(tokenizer.eos_token):
+            text += " " + tokenizer.eos_token
+        ids = tokenizer(text, max_length=max_length, padding=False, truncation=True, add_special_tokens=False)["input_ids"]
+        ids[-1] = tokenizer.eos_token_id
+        mask = [1] * len(ids)
+        mask[:prompt_ids_len] = [0] * min(prompt_ids_len, len(ids))
+        out.append((ids, mask))
+    return out
+
+
+def openrlhf_input(name, record):
+    """How a user feeds each shared file to OpenRLHF: HH with no prompt key, LLaMA-Factory files as chats."""
+    if name.endswith(".jsonl"):
+        return record, None, None
+    chat = {
+        "prompt": [{"role": ROLES[t["from"]], "content": t["value"]} for t in record["conversations"]],
+        "chosen": [{"role": "assistant", "content": record["chosen"]["value"]}],
+        "rejected": [{"role": "assistant", "content": record["rejected"]["value"]}],
+    }
+    return chat, True, "prompt"
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("max_length", [512, 96])
+def test_openrlhf_profile_matches_its_transcription(name, max_length, llama):
+    ours = preflint_rows(name, llama, "openrlhf", max_length)
+    dropped = 0
+    for index, record in enumerate(records(name)):
+        data, chat, prompt_key = openrlhf_input(name, record)
+        expected = openrlhf_row(data, llama.hf, max_length, llama.hf.apply_chat_template if chat else None, prompt_key)
+        row = ours[index]
+        if expected is None:
+            dropped += 1
+            assert row.dropped, index
+            continue
+        assert not row.dropped, index
+        assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == expected, index
+    if max_length == 96 and name.endswith(".json"):
+        assert dropped, "long LLaMA-Factory prompts at 96 tokens: the test must exercise dropping"
+
+
+# --- LLaMA-Factory @ff6d4d1, src/llamafactory/data/processor/pairwise.py, processor_utils.py, template.py ---------
+
+
+def infer_seqlen(source_len, target_len, cutoff_len):
+    if target_len * 2 < cutoff_len:
+        max_target_len = cutoff_len
+    elif source_len * 2 < cutoff_len:
+        max_target_len = cutoff_len - source_len
+    else:
+        max_target_len = int(cutoff_len * (target_len / (source_len + target_len)))
+    new_target_len = min(max_target_len, target_len)
+    max_source_len = max(cutoff_len - new_target_len, 0)
+    new_source_len = min(max_source_len, source_len)
+    return new_source_len, new_target_len
+
+
+LLAMA3 = {
+    "user": ["<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"],
+    "assistant": ["{{content}}<|eot_id|>"],
+    "system": ["<|start_header_id|>system<|end_header_id|>\n\n{{content}}<|eot_id|>"],
+    "prefix": [{"bos_token"}],
+}
+
+
+def llama3_encode(tokenizer, messages, system):
+    """Template._encode with the llama3 template, then _convert_elements_to_ids per message."""
+    encoded = []
+    for i, message in enumerate(messages):
+        elements = []
+        if i == 0:
+            elements += LLAMA3["prefix"]
+            if system:
+                elements += [slot.replace("{{content}}", system) for slot in LLAMA3["system"]]
+        elements += [slot.replace("{{content}}", message["content"]) for slot in LLAMA3[message["role"]]]
+        ids = []
+        for element in elements:
+            if isinstance(element, str):
+                if element:
+                    ids += tokenizer.encode(element, add_special_tokens=False)
+            elif "bos_token" in element:
+                ids += [tokenizer.bos_token_id]
+        encoded.append(ids)
+    return encoded
+
+
+def llamafactory_row(record, tokenizer, cutoff_len):
+    """Converter (ShareGPT: system turn → system), preprocess_dataset's validity check and _encode_data_example."""
+    turns = [{"role": ROLES[t["from"]], "content": t["value"]} for t in record["conversations"]]
+    system = turns[0]["content"] if turns and turns[0]["role"] == "system" else ""
+    prompt = turns[1:] if system else turns
+    if len(prompt) % 2 != 1:
+        return None
+    out = []
+    encoded = {}
+    for side in ("chosen", "rejected"):
+        messages = prompt + [{"role": "assistant", "content": record[side]["value"]}]
+        encoded_messages = llama3_encode(tokenizer, messages, system)
+        encoded[side] = ([t for m in encoded_messages[:-1] for t in m], encoded_messages[-1])
+    prompt_ids = encoded["chosen"][0]
+    source_len, target_len = infer_seqlen(len(prompt_ids), max(len(encoded["chosen"][1]), len(encoded["rejected"][1])), cutoff_len)
+    for side in ("chosen", "rejected"):
+        response = encoded[side][1][:target_len]
+        out.append((prompt_ids[:source_len] + response, [0] * source_len + [1] * len(response)))
+    return out
+
+
+@pytest.mark.parametrize("name", FILES[1:])
+@pytest.mark.parametrize("cutoff_len", [2048, 256])
+def test_llamafactory_profile_matches_its_transcription(name, cutoff_len, llama):
+    ours = preflint_rows(name, llama, "llamafactory", cutoff_len)
+    for index, record in enumerate(records(name)):
+        expected = llamafactory_row(record, llama.hf, cutoff_len)
+        row = ours[index]
+        assert bool(row.dropped) == (expected is None), index
+        if expected is not None:
+            assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == expected, index
