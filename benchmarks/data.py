@@ -28,8 +28,13 @@ def real_rows() -> list[dict]:
 
 
 def variants(count: int, seed: int = 0):
-    """`count` rows: real rows cycled, each copy after the first given a numbered prompt and a shuffled sentence."""
+    """`count` rows: real rows cycled, each copy after the first given a numbered prompt and a shuffled sentence.
+
+    Every 50th row repeats the row before it (a duplicate) and every 97th swaps its sides (a contradiction with the
+    row it copies), so the dataset-level indices have real work to do.
+    """
     rows, rng = real_rows(), random.Random(seed)
+    previous = None
     for index in range(count):
         row = dict(rows[index % len(rows)])
         copy = index // len(rows)
@@ -38,6 +43,11 @@ def variants(count: int, seed: int = 0):
             sentences = row["rejected"].split(". ")
             rng.shuffle(sentences)
             row["rejected"] = ". ".join(sentences)
+        if previous is not None and index % 50 == 0:
+            row = dict(previous)
+        elif previous is not None and index % 97 == 0:
+            row = {**previous, "chosen": previous["rejected"], "rejected": previous["chosen"]}
+        previous = row
         yield row
 
 

@@ -50,6 +50,7 @@ def cli() -> None:
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml).")
+@click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable.")
 @click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory.")
 @click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own).")
 @click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one).")
@@ -58,7 +59,7 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal).")
 def scan(data, tokenizer, split, subset, mapping, select, ignore, extend_select, output_format, output_file,
-         statistics, limit, exit_zero, config_path, trainer, max_length, max_prompt_length, max_completion_length,
+         statistics, limit, exit_zero, config_path, against, trainer, max_length, max_prompt_length, max_completion_length,
          truncation_mode, batch_size, no_progress) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
     from .scan import scan as run_scan
@@ -68,6 +69,8 @@ def scan(data, tokenizer, split, subset, mapping, select, ignore, extend_select,
         extend_select=extend_select, batch_size=batch_size, trainer=trainer, max_length=max_length,
         max_prompt_length=max_prompt_length, max_completion_length=max_completion_length, truncation_mode=truncation_mode,
     )
+    if against:
+        settings = settings.with_rule_options("reference-overlap", against=list(against))
     show_progress = not no_progress and sys.stderr.isatty()
     with _progress(show_progress) as advance:
         result = run_scan(data, settings, progress=advance)

@@ -50,6 +50,10 @@ class Settings:
             truncation_mode=self.truncation_mode,
         )
 
+    def with_rule_options(self, rule: str, **options: Any) -> Settings:
+        """These settings with options set for one rule (named as in [rules.<name>])."""
+        return replace(self, rules={**self.rules, rule: {**self.rules.get(rule, {}), **options}})
+
     def override(self, **changes: Any) -> Settings:
         """Apply CLI values; None means "not given on the command line"."""
         return replace(self, **{key: value for key, value in changes.items() if value is not None})

@@ -47,13 +47,20 @@ def test_pair_and_whitespace_rules_on_the_real_files(llama):
     """Every warning here was read and judged by hand (see the issue notes); nothing else may appear."""
     hh = scan([str(shared("hh-rlhf-harmless-test.jsonl"))], Settings(), tokenizer=llama)
     # "You're welcome." vs "You're welcome!", preferred one way in row 74 and the other way in rows 435 and 1068
-    assert _rows_by_code(hh) == {"M008": [1254, 1688, 1950, 1952, 2036], "P003": [74, 435, 1068], "P004": [86, 516, 925, 1103]}
+    assert _rows_by_code(hh) == {
+        "M008": [1254, 1688, 1950, 1952, 2036],
+        "P003": [74, 435, 1068],
+        "P004": [86, 516, 925, 1103],
+        "D004": [None] * 6,  # six clusters of near-identical dialogues (e.g. rows 228 and 1160, 607 and 745)
+    }
+    assert "rows 228, 1160" in next(f.message for f in hh.findings if f.code == "D004")
 
     en = scan([str(shared("llamafactory-dpo-en-demo.json"))], Settings(), tokenizer=llama)
     # mojibake ("fiancÃ©"), 8 stray BOMs, a form feed
-    assert _rows_by_code(en) == {"W004": [15, 67, 286]}
+    assert _rows_by_code(en) == {"W004": [15, 67, 286], "D001": [157, 186, 230, 248, 275]}
 
     zh = scan([str(shared("llamafactory-dpo-zh-demo.json"))], Settings(), tokenizer=llama)
     # a zero-width space, and six rows whose text lost bytes in decoding (U+FFFD)
-    assert _rows_by_code(zh) == {"W004": [0, 41, 55, 123, 191, 251, 283]}
-    assert all("U+FFFD" in f.message for f in zh.findings if f.row != 0)
+    assert _rows_by_code(zh)["W004"] == [0, 41, 55, 123, 191, 251, 283]
+    assert sorted(_rows_by_code(zh)) == ["D001", "W004"] and len(_rows_by_code(zh)["D001"]) == 11
+    assert all("U+FFFD" in f.message for f in zh.findings if f.code == "W004" and f.row != 0)

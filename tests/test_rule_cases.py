@@ -34,7 +34,10 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
     tokenizer = request.getfixturevalue(case.get("tokenizer", spec.get("tokenizer", "llama")))
     if "chat_template" in spec:
         tokenizer = tokenizer.with_chat_template(spec["chat_template"])
-    settings = Settings(select=(spec["code"],), rules={spec["code"]: case.get("options", {})}, **case.get("settings", {}))
+    options = dict(case.get("options", {}))
+    if "reference" in case:
+        options["against"] = [str(write_jsonl(case["reference"], name="reference.jsonl"))]
+    settings = Settings(select=(spec["code"],), rules={spec["code"]: options}, **case.get("settings", {}))
     result = scan([str(data)], settings, tokenizer=tokenizer)
 
     found = [(f.row, f.message, f.fix.description if f.fix else None) for f in result.findings]

@@ -27,7 +27,11 @@ class TrainerOptions:
     truncation_mode: str = "keep_start"
 
     def describe(self) -> dict:
-        return {key: value for key, value in vars(self).items() if value is not None}
+        """The options in force; the truncation mode only when something can be truncated."""
+        described = {key: value for key, value in vars(self).items() if value is not None}
+        if self.max_length is None:
+            described.pop("truncation_mode")
+        return described
 
 
 @dataclass

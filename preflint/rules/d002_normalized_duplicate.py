@@ -1,0 +1,53 @@
+from preflint.dedup import FirstSeen, key, loose
+from preflint.batch import plain_text
+from preflint.findings import Applicability, Fix, Severity
+from preflint.rule import DatasetRule
+
+
+class NormalizedDuplicate(DatasetRule):
+    """The same pair as an earlier row once case, whitespace and Unicode forms are normalized.
+
+    ## What it does
+    Keys every pair by its prompt, chosen and rejected after NFKC normalization, case folding and whitespace
+    collapsing, and reports later rows with the same key that are not exact copies (those are D001's).
+
+    ## Why is this bad?
+    Near-copies that differ in a trailing space or a full-width character are duplicates to the model, with the
+    same effects as D001, but escape exact deduplication.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
+    {"prompt": "capital of  France?", "chosen": "Paris.", "rejected": "Rome."}
+    ```
+
+    ## Fix safety
+    Unsafe: the later row is dropped, but the differences may be deliberate (casing as the preference).
+    """
+
+    code = "D002"
+    name = "normalized-duplicate"
+    family = "dataset"
+    severity = Severity.WARNING
+    fix = Fix(Applicability.UNSAFE, "drop this later near-copy; the first occurrence is kept")
+
+    def start(self):
+        return FirstSeen()
+
+    def update(self, state, batch):
+        for i in batch.usable():
+            pair = batch.pairs[i]
+            loose_key = key(*(loose(plain_text(content)) for content in (pair.prompt, pair.chosen, pair.rejected)))
+            state.see(loose_key, batch.rows[i], batch.hashes[i])
+        return state
+
+    def merge(self, state, other):
+        return state.merge(other)
+
+    def finish(self, state):
+        for first, first_hash, later in state.groups():
+            seen = {first_hash}
+            for row, exact in later:
+                if exact not in seen:  # an exact copy of a row already listed is D001's
+                    seen.add(exact)
+                    yield self.finding(row, f"same as row {first} after normalizing case, whitespace and Unicode")

@@ -1,0 +1,71 @@
+from preflint.dedup import PromptIndex, key, prompt_text, signatures
+from preflint.findings import Severity
+from preflint.rule import DatasetRule
+
+SHOWN = 10
+
+
+class NearDuplicatePrompt(DatasetRule):
+    """Prompts that are near-duplicates of each other (not identical), reported as clusters.
+
+    ## What it does
+    Compares the distinct prompts of the dataset with MinHash LSH (rensa, 64 permutations, 16 bands): Jaccard
+    similarity of word 3-gram shingles of the lowercased, whitespace-collapsed prompt, at least `threshold`
+    (default 0.8). Identical prompts are not reported: several pairs per prompt is normal. Prompts with fewer than
+    `min-words` words are skipped. Each cluster is one finding listing its rows (the first row of each distinct
+    prompt), grouped around the earliest prompt of the cluster.
+
+    ## Why is this bad?
+    Templated or lightly edited prompts over-weight one task, and across splits they leak: a test prompt with a
+    changed name or number is still a seen prompt.
+
+    ## Example
+    "Write a poem about the sea in the style of Keats." and "Write a poem about the sea in the style of Shelley."
+
+    ## Fix safety
+    No fix: whether the variants are redundant or intended is the author's call.
+    """
+
+    code = "D004"
+    name = "near-duplicate-prompt"
+    family = "dataset"
+    severity = Severity.WARNING
+    options = {"threshold": 0.8, "min-words": 5}
+
+    def start(self):
+        return {"pending": [], "seen": {}, "index": None, "clusters": {}}
+
+    def update(self, state, batch):
+        candidates = []
+        for i in batch.usable():
+            text = prompt_text(batch.pairs[i])
+            if len(text.split()) >= self.settings["min-words"]:
+                candidates.append((batch.rows[i], key(text), text))
+        sigs = signatures([text for _, _, text in candidates])
+        state["pending"] += [(row, prompt_key, sig) for (row, prompt_key, _), sig in zip(candidates, sigs)]
+        return state
+
+    def merge(self, state, other):
+        """Index the other state's prompts in row order: the sequential part, after signatures were computed."""
+        if state["index"] is None:
+            state["index"] = PromptIndex(self.settings["threshold"])
+        index, seen, clusters = state["index"], state["seen"], state["clusters"]
+        for row, prompt_key, sig in sorted(other["pending"], key=lambda item: item[0]):
+            if prompt_key in seen:
+                continue
+            seen[prompt_key] = row
+            leader = index.match(sig)
+            if leader is None:
+                index.add(sig, row)
+            else:
+                clusters.setdefault(leader, [leader]).append(row)
+        return state
+
+    def finish(self, state):
+        for leader, rows in sorted(state["clusters"].items()):
+            shown = ", ".join(map(str, rows[:SHOWN])) + (f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else "")
+            yield self.finding(
+                None,
+                f"{len(rows)} near-duplicate prompts (Jaccard ≥ {self.settings['threshold']} on word 3-grams), "
+                f"first at row {leader}: rows {shown}",
+            )

@@ -1,0 +1,80 @@
+from preflint.dedup import PromptIndex, key, prompt_text, signatures
+from preflint.findings import Severity
+from preflint.rule import RowRule
+
+
+class ReferenceOverlap(RowRule):
+    """A prompt that also appears, exactly or nearly, in reference data such as a test set: train/test leakage.
+
+    ## What it does
+    Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input) and indexes
+    its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word 3-gram
+    shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than `min-words` words are matched
+    exactly only).
+
+    ## Why is this bad?
+    A model preference-tuned on an evaluation's prompts scores well on that evaluation for the wrong reason.
+
+    ## Example
+    `preflint scan train.jsonl --against test.jsonl` with a test prompt that also sits in train with one word
+    changed.
+
+    ## Fix safety
+    No automatic fix here: dropping the rows is the usual answer, but which side of the split keeps the prompt is
+    the author's call.
+    """
+
+    code = "D005"
+    name = "reference-overlap"
+    family = "dataset"
+    severity = Severity.ERROR
+    options = {"against": [], "threshold": 0.8, "min-words": 5}
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self._reference = None
+
+    def reference(self):
+        """Exact prompt keys and a near-duplicate index of the reference prompts, built on first use."""
+        if self._reference is None:
+            from preflint.read import read_batches, resolve_sources
+            from preflint.shapes import RecordDefect, detect_fields, normalize
+
+            exact, index, labels = {}, PromptIndex(self.settings["threshold"]), []
+            for raw in read_batches(resolve_sources(self.settings["against"]), batch_size=1000):
+                records = [record for record in raw.records if isinstance(record, dict)]
+                fields = detect_fields([k for record in records for k in record], {}) if records else None
+                texts = []
+                for record in records:
+                    try:
+                        texts.append(prompt_text(normalize(record, fields)))
+                    except RecordDefect:
+                        continue
+                long = [text for text in texts if len(text.split()) >= self.settings["min-words"]]
+                for text in texts:
+                    exact.setdefault(key(text), raw.source)
+                for text, sig in zip(long, signatures(long)):
+                    if index.match(sig) is None:
+                        index.add(sig, len(labels))
+                        labels.append(raw.source)
+            self._reference = (exact, index, labels)
+        return self._reference
+
+    def check(self, batch):
+        if not self.settings["against"]:
+            return
+        exact, index, labels = self.reference()
+        near = []
+        for i in batch.usable():
+            text = prompt_text(batch.pairs[i])
+            source = exact.get(key(text))
+            if source is not None:
+                yield self.finding(batch.rows[i], f"the prompt is also in {source}")
+            elif len(text.split()) >= self.settings["min-words"]:
+                near.append((i, text))
+        for (i, _), sig in zip(near, signatures([text for _, text in near])):
+            label = index.match(sig)
+            if label is not None:
+                yield self.finding(
+                    batch.rows[i], f"the prompt nearly matches one in {labels[label]} (Jaccard ≥ {self.settings['threshold']})"
+                )

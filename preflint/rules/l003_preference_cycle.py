@@ -1,0 +1,96 @@
+from preflint.batch import plain_text
+from preflint.dedup import key
+from preflint.findings import Severity
+from preflint.rule import DatasetRule
+
+
+class PreferenceCycle(DatasetRule):
+    """With several pairs per prompt, the preferences go round in a cycle (A > B, B > C, C > A).
+
+    ## What it does
+    Builds, per prompt, a graph of "chosen beats rejected" between response hashes and reports every group of
+    three or more responses that beat each other in a circle (a strongly connected component), with its rows.
+    Two-response contradictions are D003's.
+
+    ## Why is this bad?
+    No ranking of the responses agrees with all the pairs, so some of them push the model one way and some the
+    other: the labels of that prompt are, in part, noise.
+
+    ## Example
+    Three rows for one prompt: A over B, B over C, C over A.
+
+    ## Fix safety
+    No fix: which edge of the cycle is wrong needs the original judgements.
+    """
+
+    code = "L003"
+    name = "preference-cycle"
+    family = "labels"
+    severity = Severity.WARNING
+
+    def start(self):
+        return {}
+
+    def update(self, state, batch):
+        for i in batch.comparable():
+            pair = batch.pairs[i]
+            edge = (key(plain_text(pair.chosen)), key(plain_text(pair.rejected)), batch.rows[i])
+            state.setdefault(key(plain_text(pair.prompt)), []).append(edge)
+        return state
+
+    def merge(self, state, other):
+        for prompt, edges in other.items():
+            state.setdefault(prompt, []).extend(edges)
+        return state
+
+    def finish(self, state):
+        cycles = []
+        for edges in state.values():
+            if len(edges) >= 3:
+                for component in _components({(a, b) for a, b, _ in edges}):
+                    if len(component) >= 3:
+                        cycles.append(sorted(row for a, b, row in edges if a in component and b in component))
+        for rows in sorted(cycles):
+            yield self.finding(None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt")
+
+
+def _components(edges: set[tuple[int, int]]) -> list[set[int]]:
+    """Strongly connected components (Tarjan's algorithm, iterative)."""
+    graph: dict[int, list[int]] = {}
+    for a, b in edges:
+        graph.setdefault(a, []).append(b)
+        graph.setdefault(b, [])
+    index, low, on_stack, stack, result, counter = {}, {}, set(), [], [], 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    result.append(component)
+            elif child not in index:
+                index[child] = low[child] = counter
+                counter += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(graph[child])))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return result

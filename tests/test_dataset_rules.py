@@ -1,0 +1,73 @@
+"""Dataset-level rules stream: their findings do not depend on batch size, and 'first' means first in input order."""
+
+import json
+
+import pytest
+
+from preflint.cli import main
+from preflint.config import Settings
+from preflint.scan import scan
+
+from .conftest import shared
+
+POEM = (
+    "Write a short poem about the sea at night in the style of John Keats. It should have four stanzas, mention the "
+    "moon and the lighthouse, and end on a hopeful note, with rhymes."
+)
+
+
+def mixed_rows():
+    """Real LLaMA-Factory rows (with their 5 duplicates) plus every kind of dataset-level defect."""
+    rows = []
+    for record in json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))[:120]:
+        prompt = "\n".join(turn["value"] for turn in record["conversations"])
+        rows.append({"prompt": prompt, "chosen": record["chosen"]["value"], "rejected": record["rejected"]["value"]})
+    rows += [
+        dict(rows[3]),  # D001
+        {**rows[5], "prompt": rows[5]["prompt"].upper()},  # D002
+        {**rows[7], "chosen": rows[7]["rejected"], "rejected": rows[7]["chosen"]},  # D003
+        {"prompt": POEM, "chosen": "a", "rejected": "b"},
+        {"prompt": POEM.replace("with rhymes", "without rhymes"), "chosen": "a", "rejected": "b"},  # D004
+        {"prompt": "Best fruit?", "chosen": "Apple.", "rejected": "Banana."},
+        {"prompt": "Best fruit?", "chosen": "Banana.", "rejected": "Cherry."},
+        {"prompt": "Best fruit?", "chosen": "Cherry.", "rejected": "Apple."},  # L003
+    ]
+    return rows
+
+
+def test_findings_do_not_depend_on_batch_size(write_jsonl, llama):
+    data = str(write_jsonl(mixed_rows()))
+    results = []
+    for batch_size in (1, 7, 64, 1000):
+        result = scan([data], Settings(select=("D", "L"), batch_size=batch_size), tokenizer=llama)
+        results.append([finding.to_dict() for finding in result.findings])
+    assert all(found == results[0] for found in results[1:])
+    codes = {finding["code"] for finding in results[0]}
+    assert codes == {"D001", "D002", "D003", "D004", "L003"}
+
+
+def test_first_occurrence_follows_the_order_of_the_inputs(tmp_path, llama):
+    row = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
+    (tmp_path / "a.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n" + json.dumps(row) + "\n")
+    forward = scan([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], Settings(select=("D001",)), tokenizer=llama)
+    backward = scan([str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")], Settings(select=("D001",)), tokenizer=llama)
+    assert [(f.row, f.message) for f in forward.findings] == [(2, "duplicate of row 0")]
+    assert [(f.row, f.message) for f in backward.findings] == [(2, "duplicate of row 1")]
+
+
+@pytest.mark.parametrize(("name", "rows"), [("llamafactory-dpo-en-demo.json", 5), ("llamafactory-dpo-zh-demo.json", 11)])
+def test_llamafactory_demo_duplicates(name, rows, llama):
+    result = scan([str(shared(name))], Settings(select=("D001",)), tokenizer=llama)
+    assert len(result.findings) == rows
+
+
+def test_against_reports_train_test_leakage(tmp_path, capsys, write_jsonl):
+    train = write_jsonl([{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+                         {"prompt": "2+2?", "chosen": "4", "rejected": "5"}], name="train.jsonl")
+    test = write_jsonl([{"prompt": "2+2?", "chosen": "four", "rejected": "22"}], name="test.jsonl")
+    assert main(["scan", str(train), "--against", str(test), "--select", "D005", "--format", "jsonl"]) == 1
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(f["row"], f["message"]) for f in findings] == [(1, f"the prompt is also in {test}")]
+    assert main(["scan", str(train), "--against", str(tmp_path / "missing.jsonl"), "--select", "D005"]) == 2
+    assert "no such file" in capsys.readouterr().err
