@@ -33,6 +33,7 @@ class PairBatch:
     rejected_ids: list[list[int]] = field(default_factory=list)
     tokenizer: Tokenizer | None = None  # the tokenizer that made the ids, for rules that decode them
     trainer: list[TrainerRow | None] = field(default_factory=list)  # filled when a selected rule needs it
+    records: list = field(default_factory=list)  # the raw records, as read (what `preflint fix` rewrites)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -82,7 +83,7 @@ def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
             pairs.append(None)
             defects.append(defect)
     hashes = [content_hash(pair) if pair else None for pair in pairs]
-    return PairBatch(raw.source, raw.rows, pairs, defects, hashes)
+    return PairBatch(raw.source, raw.rows, pairs, defects, hashes, records=raw.records)
 
 
 def content_hash(pair: Pair) -> str:

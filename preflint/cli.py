@@ -1,13 +1,12 @@
-"""Command line: `preflint scan`, `preflint rules`, `preflint rule CODE`. Exit 0 clean, 1 findings, 2 error.
+"""Command line: `preflint scan`, `preflint fix`, `preflint rules`, `preflint rule CODE`. Exit 0 clean, 1 findings, 2 error.
 
 `main(argv) -> int` runs the CLI without a subprocess (tests call it); `run()` is the console script.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import click
 from . import __version__
 from .config import load_settings
 from .errors import PreflintError
+from .output import atomic_write, check_target
 from .registry import Registry
 from .report import FORMATS
 
@@ -35,52 +35,109 @@ def cli() -> None:
     """Lint and repair preference datasets (DPO, IPO, ORPO, KTO, reward models) with the model's own tokenizer."""
 
 
+def _data_options(command):
+    """The options `scan` and `fix` share: how to read the data, which rules, which tokenizer and trainer."""
+    options = [
+        click.argument("data", nargs=-1, required=True),
+        click.option("-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id."),
+        click.option("--split", help="Split of a hub dataset or saved dataset."),
+        click.option("--subset", help="Subset (configuration) of a hub dataset."),
+        click.option("--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k."),
+        click.option("--select", multiple=True, callback=_codes, help="Rules to run: codes, prefixes, names or ALL."),
+        click.option("--ignore", multiple=True, callback=_codes, help="Rules to skip."),
+        click.option("--extend-select", multiple=True, callback=_codes, help="Rules to add to the selection."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml)."),
+        click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable."),
+        click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory."),
+        click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own)."),
+        click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one)."),
+        click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one)."),
+        click.option("--truncation-mode", type=click.Choice(["keep_start", "keep_end"]), help="Which end of a long sequence is kept."),
+        click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000)."),
+        click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(config_path, against, **overrides):
+    settings = load_settings(config_path).override(**overrides)
+    if against:
+        settings = settings.with_rule_options("reference-overlap", against=list(against))
+    return settings
+
+
 @cli.command()
-@click.argument("data", nargs=-1, required=True)
-@click.option("-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id.")
-@click.option("--split", help="Split of a hub dataset or saved dataset.")
-@click.option("--subset", help="Subset (configuration) of a hub dataset.")
-@click.option("--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k.")
-@click.option("--select", multiple=True, callback=_codes, help="Rules to run: codes, prefixes, names or ALL.")
-@click.option("--ignore", multiple=True, callback=_codes, help="Rules to skip.")
-@click.option("--extend-select", multiple=True, callback=_codes, help="Rules to add to the selection.")
+@_data_options
 @click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml).")
-@click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable.")
-@click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory.")
-@click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own).")
-@click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one).")
-@click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one).")
-@click.option("--truncation-mode", type=click.Choice(["keep_start", "keep_end"]), help="Which end of a long sequence is kept.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000).")
-@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal).")
-def scan(data, tokenizer, split, subset, mapping, select, ignore, extend_select, output_format, output_file,
-         statistics, limit, exit_zero, config_path, against, trainer, max_length, max_prompt_length, max_completion_length,
-         truncation_mode, batch_size, no_progress) -> int:
+def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, **overrides) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
     from .scan import scan as run_scan
 
-    settings = load_settings(config_path).override(
-        tokenizer=tokenizer, split=split, subset=subset, map=mapping, select=select, ignore=ignore,
-        extend_select=extend_select, batch_size=batch_size, trainer=trainer, max_length=max_length,
-        max_prompt_length=max_prompt_length, max_completion_length=max_completion_length, truncation_mode=truncation_mode,
-    )
-    if against:
-        settings = settings.with_rule_options("reference-overlap", against=list(against))
-    show_progress = not no_progress and sys.stderr.isatty()
-    with _progress(show_progress) as advance:
+    settings = _settings(config_path, against, **_renamed(overrides))
+    with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
         result = run_scan(data, settings, progress=advance)
     writer = FORMATS[output_format]
     if output_file:
-        with _atomic_text(output_file) as stream:
+        check_target(output_file, data, force=True, option="--output-file")
+        with atomic_write(output_file, text=True) as stream:
             writer(result, stream, color=False, statistics=statistics, limit=limit)
     else:
         writer(result, sys.stdout, color=sys.stdout.isatty(), statistics=statistics, limit=limit)
     return EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN
+
+
+@cli.command("fix")
+@_data_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The cleaned data: .parquet or .jsonl.")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="The dropped rows with their reasons: .parquet or .jsonl.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="A report: .html (self-contained) or .json.")
+@click.option("--unsafe-fixes", is_flag=True, help="Apply unsafe fixes too (judgement calls: near-identical pairs, contradictions, swaps).")
+@click.option("--diff", is_flag=True, help="Show what would change and write nothing.")
+@click.option("--provenance", is_flag=True, help="Add preflint_row (input row) and preflint_fixes (codes applied) columns.")
+@click.option("--force", is_flag=True, help="Replace existing output files (never an input).")
+def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, force, exit_zero, config_path, against,
+                no_progress, **overrides) -> int:
+    """Write a repaired copy of preference DATA: safe fixes by default, unsafe ones on request."""
+    from .fix import Outputs, fix
+    from .report.fix_text import write_fix_summary
+
+    if diff == bool(out):
+        raise click.UsageError("give --out PATH to write the fixed data, or --diff to see the changes")
+    if diff and (rejects or report):
+        raise click.UsageError("--diff writes nothing: drop --rejects and --report")
+    if report is not None:
+        if report.suffix.lower() not in (".html", ".htm", ".json"):
+            raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
+        check_target(report, data, force=force, option="--report")
+    settings = _settings(config_path, against, **_renamed(overrides))
+    outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force)
+    with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
+        result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
+    if report is not None:
+        with atomic_write(report, text=True) as stream:
+            if report.suffix.lower() == ".json":
+                json.dump(result.to_dict(), stream, ensure_ascii=False, indent=2)
+                stream.write("\n")
+            else:
+                from .report.html import write_html
+
+                write_html(result, stream)
+    write_fix_summary(result, sys.stdout, color=sys.stdout.isatty(), report=report)
+    if diff:
+        return EXIT_FINDINGS if result.changes and not exit_zero else EXIT_CLEAN
+    return EXIT_FINDINGS if result.remaining and not exit_zero else EXIT_CLEAN
+
+
+def _renamed(overrides: dict) -> dict:
+    """CLI option names -> Settings fields."""
+    overrides["map"] = overrides.pop("mapping")
+    return overrides
 
 
 @cli.command("rules")
@@ -139,30 +196,16 @@ def show_rule(selector: str) -> int:
 
 
 @contextmanager
-def _progress(enabled: bool):
+def _progress(enabled: bool, label: str):
     if not enabled:
         yield None
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("scanning"), BarColumn(), TextColumn("{task.completed:,} rows"),
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"),
                   TimeElapsedColumn(), transient=True, console=None) as progress:
         task = progress.add_task("scan", total=None)
         yield lambda rows: progress.advance(task, rows)
-
-
-@contextmanager
-def _atomic_text(path: Path):
-    """Write to a temporary file beside `path`, then rename: readers never see half a report."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile("w", dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8")
-    try:
-        with handle:
-            yield handle
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 Keys (kebab-case, as in the TOML):
   tokenizer, select, ignore, extend-select, map, split, subset, batch-size, plugins,
   trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
+  fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies),
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
 """
 
@@ -34,6 +35,11 @@ class Settings:
     max_completion_length: int | None = None
     truncation_mode: str | None = None
     plugins: tuple[str, ...] = ()
+    # Which fixes `preflint fix` applies, as in ruff: selectors (codes, prefixes, names, ALL).
+    fixable: tuple[str, ...] = ("ALL",)
+    unfixable: tuple[str, ...] = ()
+    extend_safe_fixes: tuple[str, ...] = ()  # unsafe fixes of these rules are applied without --unsafe-fixes
+    extend_unsafe_fixes: tuple[str, ...] = ()  # safe fixes of these rules wait for --unsafe-fixes
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
@@ -60,7 +66,7 @@ class Settings:
 
 
 _KEYS = {f.name.replace("_", "-"): f.name for f in fields(Settings) if f.name not in ("base_dir", "source")}
-_LISTS = ("select", "ignore", "extend_select", "plugins")
+_LISTS = ("select", "ignore", "extend_select", "plugins", "fixable", "unfixable", "extend_safe_fixes", "extend_unsafe_fixes")
 
 
 def find_config(start: Path) -> Path | None:

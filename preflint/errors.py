@@ -17,6 +17,10 @@ class TokenizerError(PreflintError):
     """The tokenizer cannot be resolved or loaded."""
 
 
+class OutputError(PreflintError):
+    """An output cannot be written as asked (it exists, it is an input, its format is unknown)."""
+
+
 def first_line(exc: BaseException) -> str:
     """The part of a third-party exception worth showing a user: its first non-empty line."""
     text = str(exc).strip() or type(exc).__name__

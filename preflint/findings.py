@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -24,10 +25,27 @@ class Applicability(str, Enum):
     DISPLAY = "display-only"
 
 
+DROP = "drop"  # remove the row from the output; it goes to the rejects with the finding's message
+SWAP = "swap"  # exchange chosen and rejected (and their scores)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Rewrite the row's text: `transform` runs on every text of the pair (`where="all"`), or on the responses only
+    (`where="responses"`), in place in the record so its columns and shape stay as they were."""
+
+    transform: Callable[[str], str]
+    where: str = "responses"  # responses | all
+
+
 @dataclass(frozen=True)
 class Fix:
+    """What a finding proposes: how far it can be trusted, in words, and what `preflint fix` does (no action:
+    display-only)."""
+
     applicability: Applicability
     description: str
+    action: str | Edit | None = None  # DROP, SWAP or an Edit
 
     def to_dict(self) -> dict:
         return {"applicability": self.applicability.value, "description": self.description}

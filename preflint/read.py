@@ -39,6 +39,7 @@ class Unreadable:
     """A record that could not be decoded; `reason` says why, in words a dataset author understands."""
 
     reason: str
+    text: str | None = None  # the record as it stood in the file (undecodable bytes as \xNN), for the rejects
 
 
 @dataclass
@@ -161,12 +162,15 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield Unreadable(f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+            yield Unreadable(
+                f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
+                raw.decode("utf-8", "backslashreplace").rstrip("\r\n"),
+            )
             continue
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})")
+            yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
             continue
         yield _as_record(value, f"line {number}")
 
@@ -174,7 +178,7 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
 def _as_record(value, where: str) -> dict | Unreadable:
     if isinstance(value, dict):
         return value
-    return Unreadable(f"{where} holds a JSON {_json_type(value)}, not an object")
+    return Unreadable(f"{where} holds a JSON {_json_type(value)}, not an object", json.dumps(value, ensure_ascii=False))
 
 
 def _json_type(value) -> str:

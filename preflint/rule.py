@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import ConfigError
-from .findings import Applicability, Finding, Fix, Severity
+from .findings import DROP, Applicability, Finding, Fix, Severity
 
 if TYPE_CHECKING:
     from .batch import PairBatch
@@ -101,4 +101,5 @@ class DefectRule(RowRule):
                 yield self.finding(row, defect.message)
 
 
-DROP_ROW = Fix(Applicability.SAFE, "drop the row: it carries no preference signal")
+DROP_ROW = Fix(Applicability.SAFE, "drop the row: it carries no preference signal", DROP)
+NOT_A_PAIR = Fix(Applicability.SAFE, "drop the record: it is not a preference pair", DROP)

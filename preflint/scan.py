@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz.distance import Levenshtein
+
 from . import __version__
 from .batch import PairBatch, render, to_pairs, tokenize
 from .config import Settings
@@ -28,6 +30,13 @@ SHAPE_NAMES = {
 }
 
 
+# Histogram bins for the fix report: token edit distance between the sides, and chosen/rejected length ratio.
+DISTANCE_BINS = ((0, "0"), (1, "1"), (2, "2"), (3, "3"), (4, "4-5"), (6, "6-10"), (11, "11-20"), (21, "21-50"),
+                 (51, "51-100"), (101, "101-200"), (201, "201-500"), (501, "501+"))
+RATIO_BINS = ((0.0, "< 1/4"), (0.25, "1/4-1/2"), (0.5, "1/2-2/3"), (2 / 3, "2/3-0.9"), (0.9, "0.9-1.1"),
+              (1.1, "1.1-1.5"), (1.5, "1.5-2"), (2.0, "2-4"), (4.0, "> 4"))
+
+
 @dataclass
 class ScanResult:
     inputs: list[str]
@@ -35,6 +44,7 @@ class ScanResult:
     summary: dict
     findings: list[Finding]
     rules: list[type[Rule]]
+    distributions: dict = field(default_factory=dict)  # for reports: {name: {bin label: pairs}}
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +66,8 @@ class _Tally:
     dropped: int = 0
     tokens: Counter = field(default_factory=Counter)
     sources: dict[str, dict] = field(default_factory=dict)
+    distances: Counter = field(default_factory=Counter)
+    ratios: Counter = field(default_factory=Counter)
 
     def add(self, batch: PairBatch, fields: Fields | None) -> None:
         self.rows += len(batch)
@@ -72,6 +84,17 @@ class _Tally:
             self.tokens["prompt"] += len(batch.prompt_ids[i])
             self.tokens["chosen"] += len(batch.chosen_ids[i])
             self.tokens["rejected"] += len(batch.rejected_ids[i])
+        for i in batch.comparable():
+            chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
+            self.distances[_bin(Levenshtein.distance(chosen, rejected), DISTANCE_BINS)] += 1
+            if rejected:
+                self.ratios[_bin(len(chosen) / len(rejected), RATIO_BINS)] += 1
+
+    def distributions(self) -> dict:
+        return {
+            "token_edit_distance": {label: self.distances[label] for _, label in DISTANCE_BINS},
+            "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
+        }
 
     def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
         usable = self.rows - self.unusable
@@ -92,6 +115,10 @@ class _Tally:
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),
         }
+
+
+def _bin(value: float, bins: tuple) -> str:
+    return next(label for edge, label in reversed(bins) if value >= edge)
 
 
 def scan(
@@ -126,6 +153,7 @@ def scan(
         summary=tally.summary(findings, selected, profile, time.perf_counter() - started),
         findings=findings,
         rules=selected,
+        distributions=tally.distributions(),
     )
 
 
@@ -141,6 +169,18 @@ def pair_batches(
     sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer, profile: Profile | None = None
 ) -> Iterator[tuple[PairBatch, Fields | None]]:
     """Normalized, rendered, tokenized batches; each input's columns are detected from its first records."""
+    for batch, fields in normalized_batches(sources, settings, mapping):
+        render(batch, tokenizer)
+        tokenize(batch, tokenizer)
+        if profile is not None:
+            batch.trainer = profile.encode(batch, tokenizer)
+        yield batch, fields
+
+
+def normalized_batches(
+    sources: list[Source], settings: Settings, mapping: dict[str, str]
+) -> Iterator[tuple[PairBatch, Fields | None]]:
+    """Batches of pairs as read and normalized, not yet rendered; `batch.records` keeps the raw records."""
     fields_by_source: dict[str, Fields] = {}
     raw_batches: Iterator[RawBatch] = read_batches(
         sources, batch_size=settings.batch_size, split=settings.split, subset=settings.subset
@@ -151,9 +191,4 @@ def pair_batches(
             columns = [key for record in raw.records if isinstance(record, dict) for key in record]
             if columns:
                 fields = fields_by_source[raw.source] = detect_fields(columns, mapping)
-        batch = to_pairs(raw, fields)
-        render(batch, tokenizer)
-        tokenize(batch, tokenizer)
-        if profile is not None:
-            batch.trainer = profile.encode(batch, tokenizer)
-        yield batch, fields
+        yield to_pairs(raw, fields), fields

@@ -50,3 +50,8 @@ def sentencepiece(tmp_path_factory):
         json.dumps({"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True, "legacy": False})
     )
     return load_tokenizer(str(directory))
+
+
+def read_jsonl(path):
+    """The records of a JSON Lines file, for comparing outputs."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -79,8 +79,8 @@ def test_unreadable_lines_keep_their_place(tmp_path):
     rows, recs = records(path)
     assert rows == [0, 1, 2, 3]  # the blank line is not a record
     assert recs[0] == ROWS[0] and recs[3] == ROWS[1]
-    assert recs[1] == Unreadable("line 2 is not valid JSON (Expecting value at column 1)")
-    assert recs[2] == Unreadable("line 4 holds a JSON array, not an object")
+    assert recs[1] == Unreadable("line 2 is not valid JSON (Expecting value at column 1)", "not json")
+    assert recs[2] == Unreadable("line 4 holds a JSON array, not an object", "[1, 2]")  # kept for the rejects
 
 
 def test_saved_dataset_directory_and_split(tmp_path):

@@ -2,7 +2,9 @@
 rule selected, must produce exactly the expected findings (row, message and, where given, fix).
 
 A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many). A file or a case may name
-its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`), and a case may give `settings` (trainer options)."""
+its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`), and a case may give `settings` (trainer options).
+A case with `fixed` also runs `preflint fix` (safe fixes; unsafe ones too with `unsafe_fixes: true`) and must
+produce exactly those rows."""
 
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 import yaml
 
 from preflint.config import Settings
+from preflint.fix import Outputs
+from preflint.fix import fix as run_fix
+from tests.conftest import read_jsonl
 from preflint.registry import Registry
 from preflint.scan import scan
 
@@ -47,6 +52,10 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
         assert wanted["message"] in message
         if "fix" in wanted:
             assert wanted["fix"] in (fix or "")
+    if "fixed" in case:
+        out = tmp_path / "fixed.jsonl"
+        run_fix([str(data)], settings, Outputs(out), unsafe=case.get("unsafe_fixes", False), tokenizer=tokenizer)
+        assert read_jsonl(out) == case["fixed"]
 
 
 def test_every_rule_has_a_case_file_with_failing_and_passing_cases():
@@ -56,6 +65,13 @@ def test_every_rule_has_a_case_file_with_failing_and_passing_cases():
         cases = specs[rule.code]["cases"]
         assert any(case["expect"] for case in cases), f"{rule.code}: no case that fails"
         assert any(not case["expect"] for case in cases), f"{rule.code}: no case that passes"
+
+
+def test_every_rule_with_a_fix_shows_it_in_a_case():
+    specs = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in CASE_FILES}
+    for rule in Registry.load():
+        if rule.fix is not None and rule.fix.action is not None:
+            assert any("fixed" in case for case in specs[rule.code]["cases"]), f"{rule.code}: no case shows its fix"
 
 
 def test_every_rule_is_documented_in_ruff_headings():

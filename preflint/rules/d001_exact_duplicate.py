@@ -1,5 +1,5 @@
 from preflint.dedup import FirstSeen
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 
 
@@ -26,7 +26,7 @@ class ExactDuplicate(DatasetRule):
     name = "exact-duplicate"
     family = "dataset"
     severity = Severity.WARNING
-    fix = Fix(Applicability.SAFE, "drop this later copy; the first occurrence is kept")
+    fix = Fix(Applicability.SAFE, "drop this later copy; the first occurrence is kept", DROP)
 
     def start(self):
         return FirstSeen()

@@ -1,6 +1,6 @@
 from preflint.dedup import FirstSeen, key, loose
 from preflint.batch import plain_text
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 
 
@@ -29,7 +29,7 @@ class NormalizedDuplicate(DatasetRule):
     name = "normalized-duplicate"
     family = "dataset"
     severity = Severity.WARNING
-    fix = Fix(Applicability.UNSAFE, "drop this later near-copy; the first occurrence is kept")
+    fix = Fix(Applicability.UNSAFE, "drop this later near-copy; the first occurrence is kept", DROP)
 
     def start(self):
         return FirstSeen()
@@ -38,7 +38,7 @@ class NormalizedDuplicate(DatasetRule):
         for i in batch.usable():
             pair = batch.pairs[i]
             loose_key = key(*(loose(plain_text(content)) for content in (pair.prompt, pair.chosen, pair.rejected)))
-            state.see(loose_key, batch.rows[i], batch.hashes[i])
+            state.see(loose_key, batch.rows[i], int(batch.hashes[i], 16))
         return state
 
     def merge(self, state, other):

@@ -1,6 +1,6 @@
 from preflint.batch import plain_text
 from preflint.dedup import FirstSeen, key
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 
 
@@ -29,7 +29,7 @@ class ContradictoryPair(DatasetRule):
     name = "contradictory-pair"
     family = "dataset"
     severity = Severity.ERROR
-    fix = Fix(Applicability.UNSAFE, "drop both rows of the contradiction")
+    fix = Fix(Applicability.UNSAFE, "drop both rows of the contradiction", DROP)
 
     def start(self):
         return FirstSeen()
@@ -40,7 +40,7 @@ class ContradictoryPair(DatasetRule):
             chosen, rejected = plain_text(pair.chosen), plain_text(pair.rejected)
             if chosen != rejected:
                 low, high = sorted((chosen, rejected))
-                state.see(key(plain_text(pair.prompt), low, high), batch.rows[i], chosen == low)
+                state.see(key(plain_text(pair.prompt), low, high), batch.rows[i], int(chosen == low))
         return state
 
     def merge(self, state, other):

@@ -33,7 +33,7 @@ class NearDuplicatePrompt(DatasetRule):
     options = {"threshold": 0.8, "min-words": 5}
 
     def start(self):
-        return {"pending": [], "seen": {}, "index": None, "clusters": {}}
+        return {"pending": [], "seen": set(), "index": None, "clusters": {}}
 
     def update(self, state, batch):
         candidates = []
@@ -53,7 +53,7 @@ class NearDuplicatePrompt(DatasetRule):
         for row, prompt_key, sig in sorted(other["pending"], key=lambda item: item[0]):
             if prompt_key in seen:
                 continue
-            seen[prompt_key] = row
+            seen.add(prompt_key)
             leader = index.match(sig)
             if leader is None:
                 index.add(sig, row)

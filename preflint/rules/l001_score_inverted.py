@@ -1,4 +1,4 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import SWAP, Applicability, Fix, Severity
 from preflint.rule import RowRule
 
 
@@ -27,7 +27,7 @@ class ScoreInverted(RowRule):
     name = "score-inverted"
     family = "labels"
     severity = Severity.ERROR
-    fix = Fix(Applicability.UNSAFE, "swap chosen and rejected to agree with the scores")
+    fix = Fix(Applicability.UNSAFE, "swap chosen and rejected to agree with the scores", SWAP)
 
     def check(self, batch):
         for i in batch.usable():

@@ -1,4 +1,4 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
 
 
@@ -26,7 +26,7 @@ class ScoreTie(RowRule):
     name = "score-tie"
     family = "labels"
     severity = Severity.WARNING
-    fix = Fix(Applicability.SAFE, "drop the row: its scores carry no preference")
+    fix = Fix(Applicability.SAFE, "drop the row: its scores carry no preference", DROP)
 
     def check(self, batch):
         for i in batch.usable():

@@ -1,3 +1,5 @@
+import numpy as np
+
 from preflint.batch import plain_text
 from preflint.dedup import key
 from preflint.findings import Severity
@@ -29,27 +31,34 @@ class PreferenceCycle(DatasetRule):
     severity = Severity.WARNING
 
     def start(self):
-        return {}
+        return []  # chunks of (prompt, chosen, rejected, row) as numpy columns: 32 bytes a pair
 
     def update(self, state, batch):
-        for i in batch.comparable():
-            pair = batch.pairs[i]
-            edge = (key(plain_text(pair.chosen)), key(plain_text(pair.rejected)), batch.rows[i])
-            state.setdefault(key(plain_text(pair.prompt)), []).append(edge)
+        edges = [
+            (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)), batch.rows[i])
+            for i in batch.comparable()
+            for pair in (batch.pairs[i],)
+        ]
+        if edges:
+            state.append(np.array(edges, dtype=np.uint64))
         return state
 
     def merge(self, state, other):
-        for prompt, edges in other.items():
-            state.setdefault(prompt, []).extend(edges)
-        return state
+        return state + other
 
     def finish(self, state):
+        if not state:
+            return
+        edges = np.concatenate(state)
+        edges = edges[np.argsort(edges[:, 0], kind="stable")]
+        starts = np.flatnonzero(np.r_[True, edges[1:, 0] != edges[:-1, 0]])
+        sizes = np.diff(np.r_[starts, len(edges)])
         cycles = []
-        for edges in state.values():
-            if len(edges) >= 3:
-                for component in _components({(a, b) for a, b, _ in edges}):
-                    if len(component) >= 3:
-                        cycles.append(sorted(row for a, b, row in edges if a in component and b in component))
+        for start, size in zip(starts[sizes >= 3], sizes[sizes >= 3]):
+            group = [(int(a), int(b), int(row)) for _, a, b, row in edges[start : start + size]]
+            for component in _components({(a, b) for a, b, _ in group}):
+                if len(component) >= 3:
+                    cycles.append(sorted(row for a, b, row in group if a in component and b in component))
         for rows in sorted(cycles):
             yield self.finding(None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt")
 

@@ -1,6 +1,6 @@
 from rapidfuzz.distance import Levenshtein
 
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
 
 
@@ -32,7 +32,7 @@ class NearIdenticalPair(RowRule):
     name = "near-identical-pair"
     family = "pair"
     severity = Severity.WARNING
-    fix = Fix(Applicability.UNSAFE, "drop the row: the two sides differ too little to teach a preference")
+    fix = Fix(Applicability.UNSAFE, "drop the row: the two sides differ too little to teach a preference", DROP)
     options = {"max-distance": 3, "max-ratio": 0.1}
 
     def check(self, batch):

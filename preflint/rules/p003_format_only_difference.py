@@ -1,6 +1,6 @@
 from itertools import combinations
 
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
 from preflint.text import excerpts, normalized
 
@@ -34,7 +34,7 @@ class FormatOnlyDifference(RowRule):
     name = "format-only-difference"
     family = "pair"
     severity = Severity.WARNING
-    fix = Fix(Applicability.UNSAFE, "drop the row: only formatting separates the two sides")
+    fix = Fix(Applicability.UNSAFE, "drop the row: only formatting separates the two sides", DROP)
 
     def check(self, batch):
         for i in batch.comparable():

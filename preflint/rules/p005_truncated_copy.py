@@ -1,4 +1,4 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
 
 
@@ -28,7 +28,7 @@ class TruncatedCopy(RowRule):
     name = "truncated-copy"
     family = "pair"
     severity = Severity.WARNING
-    fix = Fix(Applicability.UNSAFE, "drop the row: one side is a cut-off copy of the other")
+    fix = Fix(Applicability.UNSAFE, "drop the row: one side is a cut-off copy of the other", DROP)
     options = {"min-prefix-tokens": 5}
 
     def check(self, batch):

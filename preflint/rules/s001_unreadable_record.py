@@ -1,5 +1,5 @@
 from preflint.findings import Severity
-from preflint.rule import DefectRule
+from preflint.rule import NOT_A_PAIR, DefectRule
 
 
 class UnreadableRecord(DefectRule):
@@ -19,10 +19,11 @@ class UnreadableRecord(DefectRule):
     (the closing brace is missing)
 
     ## Fix safety
-    No automatic fix: the record is dropped by `preflint fix` and listed with this reason.
+    Safe: `preflint fix` drops the record and lists it in the rejects with this reason; no trainer can use it.
     """
 
     code = "S001"
     name = "unreadable-record"
     family = "structure"
     severity = Severity.ERROR
+    fix = NOT_A_PAIR

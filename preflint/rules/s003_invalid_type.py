@@ -1,5 +1,5 @@
 from preflint.findings import Severity
-from preflint.rule import DefectRule
+from preflint.rule import NOT_A_PAIR, DefectRule
 
 
 class InvalidType(DefectRule):
@@ -19,10 +19,11 @@ class InvalidType(DefectRule):
     ```
 
     ## Fix safety
-    No automatic fix: the record is dropped by `preflint fix` and listed with this reason.
+    Safe: `preflint fix` drops the record and lists it in the rejects with this reason; no trainer can use it.
     """
 
     code = "S003"
     name = "invalid-type"
     family = "structure"
     severity = Severity.ERROR
+    fix = NOT_A_PAIR

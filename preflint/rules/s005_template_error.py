@@ -1,5 +1,5 @@
 from preflint.findings import Severity
-from preflint.rule import DefectRule
+from preflint.rule import NOT_A_PAIR, DefectRule
 
 
 class TemplateError(DefectRule):
@@ -17,10 +17,11 @@ class TemplateError(DefectRule):
     A Mistral-style template given two user turns in a row, or a system turn where the template allows none.
 
     ## Fix safety
-    No automatic fix: the record is dropped by `preflint fix` and listed with this reason.
+    Safe: `preflint fix` drops the record and lists it in the rejects with this reason; no trainer can use it.
     """
 
     code = "S005"
     name = "template-error"
     family = "structure"
     severity = Severity.ERROR
+    fix = NOT_A_PAIR

@@ -1,6 +1,15 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rules._edge_whitespace import EdgeWhitespaceMismatch
 from preflint.text import leading_whitespace
+
+
+def one_leading_space(text: str) -> str:
+    return " " + text.lstrip()
+
+
+SINGLE_SPACE = Fix(
+    Applicability.SAFE, "make both sides start with a single space (the prompt ends without one)", Edit(one_leading_space)
+)
 
 
 class LeadingWhitespaceMismatch(EdgeWhitespaceMismatch):
@@ -30,7 +39,7 @@ class LeadingWhitespaceMismatch(EdgeWhitespaceMismatch):
     name = "leading-whitespace-mismatch"
     family = "whitespace"
     severity = Severity.WARNING
-    fix = Fix(Applicability.SAFE, "strip leading whitespace from both sides")
+    fix = Fix(Applicability.SAFE, "strip leading whitespace from both sides", Edit(str.lstrip))
     options = {"policy": "boundary"}
     edge_of = staticmethod(leading_whitespace)
     verb = "starts"
@@ -45,4 +54,4 @@ class LeadingWhitespaceMismatch(EdgeWhitespaceMismatch):
     def fix_for(self, prompt: str) -> Fix:
         if self.settings["policy"] == "strip" or not prompt or prompt[-1].isspace():
             return self.fix
-        return Fix(Applicability.SAFE, "make both sides start with a single space (the prompt ends without one)")
+        return SINGLE_SPACE

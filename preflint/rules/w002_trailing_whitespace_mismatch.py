@@ -1,4 +1,4 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rules._edge_whitespace import EdgeWhitespaceMismatch
 from preflint.text import trailing_whitespace
 
@@ -28,6 +28,6 @@ class TrailingWhitespaceMismatch(EdgeWhitespaceMismatch):
     name = "trailing-whitespace-mismatch"
     family = "whitespace"
     severity = Severity.WARNING
-    fix = Fix(Applicability.SAFE, "strip trailing whitespace from both sides")
+    fix = Fix(Applicability.SAFE, "strip trailing whitespace from both sides", Edit(str.rstrip))
     edge_of = staticmethod(trailing_whitespace)
     verb = "ends"

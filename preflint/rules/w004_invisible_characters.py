@@ -7,7 +7,7 @@ from ftfy import fix_encoding
 from ftfy.badness import is_bad
 
 from preflint.batch import plain_text
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rule import RowRule
 
 # Zero-width joiners are letters' business in many scripts and in emoji: only flag them beside ASCII or an edge.
@@ -23,14 +23,40 @@ _MOJIBAKE_HINT = regex.compile(
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
 REPLACEMENT = "\ufffd"
+_NO_BREAK_SPACES = {"\u00a0", "\u202f", "\u2007"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Any character W004 could report, as one plain class: a fast gate before the detailed scan above.
 _SUSPECT = re.compile(
     "[\u200b\u2060\ufeff\u180e\u00ad\u00a0\u202f\u2007\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200c\u200d\ufffd]"
 )
-SAFE_FIX = Fix(Applicability.SAFE, "remove zero-width, bidi and control characters; replace no-break spaces with spaces")
+
+
+def remove_invisible(text: str) -> str:
+    """What the safe fix does: drop what `_INVISIBLE` matches except control characters; no-break spaces become
+    plain spaces."""
+    if not _SUSPECT.search(text):
+        return text
+    return _INVISIBLE.sub(_replacement, text)
+
+
+def _replacement(match) -> str:
+    char = match.group()
+    if _CONTROL.match(char):
+        return char
+    return " " if char in _NO_BREAK_SPACES else ""
+
+
+SAFE_FIX = Fix(
+    Applicability.SAFE,
+    "remove zero-width, bidi and control characters; replace no-break spaces with spaces",
+    Edit(remove_invisible, where="all"),
+)
 MOJIBAKE_FIX = Fix(Applicability.DISPLAY, "repair the encoding with ftfy.fix_encoding, after reviewing the result")
 LOST_FIX = Fix(Applicability.DISPLAY, "restore the lost characters from the source data")
+CONTROL_FIX = Fix(
+    Applicability.DISPLAY, "restore what the control characters stand for (often a backslash escape, as \\f in \\frac)"
+)
 
 
 class InvisibleCharacters(RowRule):
@@ -53,10 +79,11 @@ class InvisibleCharacters(RowRule):
     ```
 
     ## Fix safety
-    Safe for invisible characters: zero-width, bidi and control characters are removed, no-break spaces become
-    spaces. Mojibake is display-only: `ftfy.fix_encoding` usually repairs it, but a person should check (its
-    stray C1 controls belong to the repair, so they are not removed on their own). Lost characters (U+FFFD)
-    cannot be recovered from the row: display-only.
+    Safe for invisible characters: zero-width and bidi characters, soft hyphens and lone surrogates are removed,
+    no-break spaces become spaces. Control characters are display-only: they are often an escape gone wrong
+    (a form feed where LaTeX had `\\frac`, a backspace for `\\beta`), and removing them would leave "rac".
+    Mojibake is display-only: `ftfy.fix_encoding` usually repairs it, but a person should check (its stray C1
+    controls belong to the repair). Lost characters (U+FFFD) cannot be recovered from the row: display-only.
     """
 
     code = "W004"
@@ -68,10 +95,11 @@ class InvisibleCharacters(RowRule):
     def check(self, batch):
         for i in batch.usable():
             pair = batch.pairs[i]
-            found, mojibake, lost = [], [], []
+            found, mojibake, lost, removable = [], [], [], False
             for side, content in (("prompt", pair.prompt), ("chosen", pair.chosen), ("rejected", pair.rejected)):
                 text = plain_text(content)
                 if counts := _invisible(text):
+                    removable = removable or any(not _CONTROL.match(char) for char in counts)
                     found.append(f"{side}: " + ", ".join(f"{n}× {_name(char)}" for char, n in counts.most_common()))
                 if REPLACEMENT in text:
                     lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
@@ -80,7 +108,7 @@ class InvisibleCharacters(RowRule):
             if mojibake:
                 found.append(f"mojibake (UTF-8 read as Windows-1252) in {', '.join(mojibake)}")
             if found or lost:
-                fix = MOJIBAKE_FIX if mojibake else SAFE_FIX if found else LOST_FIX
+                fix = MOJIBAKE_FIX if mojibake else SAFE_FIX if removable else CONTROL_FIX if found else LOST_FIX
                 yield self.finding(batch.rows[i], "; ".join(found + lost), fix)
 
 

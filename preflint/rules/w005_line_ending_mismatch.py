@@ -1,5 +1,9 @@
-from preflint.findings import Applicability, Fix, Severity
+from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rule import RowRule
+
+
+def crlf_to_lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 class LineEndingMismatch(RowRule):
@@ -26,7 +30,7 @@ class LineEndingMismatch(RowRule):
     name = "line-ending-mismatch"
     family = "whitespace"
     severity = Severity.WARNING
-    fix = Fix(Applicability.SAFE, "convert CRLF line endings to LF on both sides")
+    fix = Fix(Applicability.SAFE, "convert CRLF line endings to LF on both sides", Edit(crlf_to_lf))
 
     def check(self, batch):
         for i in batch.comparable():

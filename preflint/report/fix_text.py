@@ -1,0 +1,52 @@
+"""What `preflint fix` prints: the changes (with --diff), the accounting, what was written, and what remains."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..forecast import describe
+
+
+def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Path | None = None) -> None:
+    console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    for line in result.changes:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "bold" if not line.startswith(" ") else ""
+        console.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+    if result.changes:
+        console.print()
+    accounting = result.accounting()
+    names = {rule.code: rule.name for rule in result.before.rules}
+    console.print(
+        f"[bold]{accounting['rows_read']:,}[/] rows read = [bold]{accounting['rows_kept']:,}[/] kept + "
+        f"[bold]{accounting['rows_dropped']:,}[/] dropped"
+        + (f" ({result.passes} passes)" if result.passes > 1 else "")
+    )
+    for code, count in accounting["dropped_by_reason"].items():
+        console.print(f"  dropped {count:>7,}  {code} {names.get(code, '')}")
+    for code, count in accounting["rows_fixed_by_code"].items():
+        console.print(f"  fixed   {count:>7,}  {code} {names.get(code, '')}")
+    if not result.settled:
+        console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
+    written = [
+        f"{path} ({rows:,} rows)" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
+                                                     (result.outputs.rejects, accounting["rows_dropped"])) if path
+    ] + ([str(report)] if report else [])
+    if written:
+        console.print("wrote " + ", ".join(written))
+    elif not result.changes:
+        console.print("nothing to change")
+    console.print(describe(result.before.summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1))
+    if result.remaining:
+        kinds = result.remaining_by_kind()
+        by_code = ", ".join(f"{code} {n}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
+        console.print(
+            f"remaining: {len(result.remaining):,} findings ({by_code}); {kinds['unsafe_fix_available']:,} have an "
+            f"unsafe fix (--unsafe-fixes), {kinds['no_fix']:,} need a person (preflint scan shows them)"
+        )
+    else:
+        console.print("remaining: no findings")

@@ -1,0 +1,192 @@
+"""`preflint fix`: accounting, idempotence on the shared real data, shapes kept, outputs atomic and never over an input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from preflint.cli import main
+from preflint.config import Settings
+from preflint.fix import FixPolicy, Outputs, fix
+from preflint.scan import scan
+from tests.conftest import read_jsonl, shared
+
+SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
+          "torchtune-stack-exchange-paired-tiny.json"]
+DEFECTIVE = [
+    {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": "Rome."},  # W001: edited
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # P001: dropped
+    {"prompt": "2+2?", "chosen": "4", "rejected": "5", "score_chosen": 1, "score_rejected": 9},  # L001: unsafe swap
+    {"prompt": "Say hi", "chosen": "Hi!\u200b", "rejected": "Hello."},  # W004: edited
+    {"prompt": "Name a color", "chosen": "Red. ", "rejected": "Red."},  # W002, then P001 on the second pass
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # D001 and P001: dropped
+    {"prompt": "Good?", "chosen": "Yes, quite.", "rejected": "No."},  # clean
+]
+
+
+@pytest.fixture
+def defective(tmp_path):
+    path = tmp_path / "defective.jsonl"
+    lines = [json.dumps(row, ensure_ascii=False) for row in DEFECTIVE]
+    lines.insert(3, "{not json")  # S001: row 3, always dropped
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _fix(data, out, llama, **options):
+    unsafe = options.pop("unsafe", False)
+    return fix([str(data)], Settings(), Outputs(out, **options), unsafe=unsafe, tokenizer=llama)
+
+
+@pytest.mark.parametrize("name", SHARED + ["defective"])
+def test_every_row_read_is_kept_or_dropped_with_a_reason(name, tmp_path, llama, request):
+    data = request.getfixturevalue("defective") if name == "defective" else shared(name)
+    out, rejects = tmp_path / "clean.parquet", tmp_path / "dropped.jsonl"
+    result = _fix(data, out, llama, rejects=rejects, unsafe=True)
+    accounting = result.accounting()
+    assert accounting["rows_read"] == accounting["rows_kept"] + accounting["rows_dropped"]
+    assert accounting["rows_dropped"] == sum(accounting["dropped_by_reason"].values())
+    assert pq.read_metadata(out).num_rows == accounting["rows_kept"]
+    dropped = read_jsonl(rejects)
+    assert len(dropped) == accounting["rows_dropped"]
+    assert all(line["codes"] and line["messages"] and line["record"] for line in dropped)
+    kept_and_dropped = sorted([r["row"] for r in dropped])
+    assert len(set(kept_and_dropped)) == len(kept_and_dropped)
+
+
+def test_defective_rows_are_fixed_as_each_rule_declares(defective, tmp_path, llama):
+    out, rejects = tmp_path / "clean.jsonl", tmp_path / "dropped.jsonl"
+    result = _fix(defective, out, llama, rejects=rejects)
+    assert read_jsonl(out) == [
+        {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."},
+        {"prompt": "2+2?", "chosen": "4", "rejected": "5", "score_chosen": 1, "score_rejected": 9},
+        {"prompt": "Say hi", "chosen": "Hi!", "rejected": "Hello."},
+        {"prompt": "Good?", "chosen": "Yes, quite.", "rejected": "No."},
+    ]
+    reasons = {line["row"]: line["codes"] for line in read_jsonl(rejects)}
+    # W002 stripped row 5 ("Red. " / "Red."), which made it identical: the second pass dropped it
+    assert reasons == {1: ["P001"], 3: ["S001"], 5: ["W002", "P001"], 6: ["D001", "P001"]}
+    assert "{not json" in next(line["record"] for line in read_jsonl(rejects) if line["row"] == 3)
+    assert result.passes == 2 and [f.code for f in result.remaining] == ["L001"]  # unsafe: not applied by default
+
+    unsafe = _fix(defective, tmp_path / "unsafe.jsonl", llama, unsafe=True)
+    assert {"prompt": "2+2?", "chosen": "5", "rejected": "4", "score_chosen": 9, "score_rejected": 1} in read_jsonl(
+        tmp_path / "unsafe.jsonl"
+    )
+    assert unsafe.remaining == []
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_fix_is_idempotent_on_the_shared_real_data(name, tmp_path, llama):
+    out, again = tmp_path / "clean.parquet", tmp_path / "again.parquet"
+    _fix(shared(name), out, llama)
+    second = _fix(out, again, llama)
+    assert second.accounting()["rows_dropped"] == 0 and second.accounting()["rows_fixed_by_code"] == {}
+    assert pq.read_table(again).equals(pq.read_table(out))
+    policy = FixPolicy.from_settings(Settings(), unsafe=False)
+    rescanned = scan([str(out)], Settings(), tokenizer=llama)
+    assert [f for f in rescanned.findings if policy.applies(f)] == []
+
+
+def test_output_keeps_shape_and_columns_and_loads_with_datasets(tmp_path, llama):
+    import datasets
+
+    out = tmp_path / "clean.parquet"
+    result = _fix(shared("llamafactory-dpo-en-demo.json"), out, llama, provenance=True)
+    assert result.dropped == {"D001": 5}
+    loaded = datasets.load_dataset("parquet", data_files=str(out), split="train")
+    original = json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))
+    assert loaded.column_names == [*original[0].keys(), "preflint_row", "preflint_fixes"]
+    assert len(loaded) == 295
+    first = loaded[0]
+    assert first["conversations"] == original[0]["conversations"]  # ShareGPT messages stay messages
+    assert first["chosen"] == original[0]["chosen"]
+    assert loaded["preflint_row"][:3] == [0, 1, 2] and 157 not in loaded["preflint_row"]  # row 157 is a duplicate
+    fixed_rows = [row for row, fixes in zip(loaded["preflint_row"], loaded["preflint_fixes"]) if fixes]
+    assert fixed_rows == [67]  # row 67's 8 stray BOMs; row 286's form feed is left for a person
+
+
+def test_diff_shows_changes_and_writes_nothing(defective, tmp_path, capsys):
+    before = sorted(os.listdir(tmp_path))
+    assert main(["fix", str(defective), "--diff", "--no-progress"]) == 1
+    shown = capsys.readouterr().out
+    assert '-  "rejected": "Rome."' in shown and '+  "rejected": " Rome."' in shown
+    assert "defective.jsonl:1: dropped" in shown and "P001: chosen and rejected are identical" in shown
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_outputs_never_overwrite_the_input_or_an_existing_file(defective, tmp_path, capsys):
+    original = defective.read_bytes()
+    assert main(["fix", str(defective), "--out", str(defective), "--force", "--no-progress"]) == 2
+    assert "is an input" in capsys.readouterr().err
+    assert defective.read_bytes() == original
+    existing = tmp_path / "clean.jsonl"
+    existing.write_text("keep me\n")
+    assert main(["fix", str(defective), "--out", str(existing), "--no-progress"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert existing.read_text() == "keep me\n"
+    assert main(["fix", str(defective), "--out", str(existing), "--force", "--no-progress", "--exit-zero"]) == 0
+    assert len(read_jsonl(existing)) == 4
+    assert main(["fix", str(defective), "--out", str(tmp_path / "clean.csv")]) == 2
+
+
+def test_config_decides_which_fixes_apply(defective, tmp_path, llama):
+    settings = Settings(unfixable=("W",), extend_safe_fixes=("L001",))
+    out = tmp_path / "clean.jsonl"
+    result = fix([str(defective)], settings, Outputs(out), tokenizer=llama)
+    rows = read_jsonl(out)
+    assert {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": "Rome."} in rows  # W001 unfixable
+    assert {"prompt": "2+2?", "chosen": "5", "rejected": "4", "score_chosen": 9, "score_rejected": 1} in rows
+    assert "L001" in result.fixed and "W001" not in result.fixed
+
+
+def test_a_killed_write_leaves_no_partial_file(tmp_path):
+    """SIGKILL in the middle of writing an output: the destination never appears, nothing is left beside it."""
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from preflint.output import atomic_write\n"
+        "with atomic_write(Path(sys.argv[1])) as handle:\n"
+        "    handle.write(b'half of a file' * 100000)\n"
+        "    handle.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    target = tmp_path / "out" / "clean.parquet"
+    target.parent.mkdir()
+    process = subprocess.run([sys.executable, "-c", script, str(target)])
+    assert process.returncode == -signal.SIGKILL
+    assert list(target.parent.iterdir()) == []
+
+
+def test_fix_killed_while_writing_leaves_no_partial_output(tmp_path):
+    """A real `preflint fix`, killed the moment it opens its output in the destination directory."""
+    data = tmp_path / "big.jsonl"
+    with data.open("w", encoding="utf-8") as handle:  # unreadable lines: cheap to scan, large in the rejects
+        for number in range(40000):
+            handle.write(f"not json {number} " + "x" * 800 + "\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "preflint", "fix", str(data), "--out", str(out_dir / "clean.jsonl"),
+               "--rejects", str(out_dir / "dropped.jsonl"), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    caught = False
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            targets = [os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")]
+        except OSError:
+            continue
+        if any(target.startswith(f"{out_dir}/") for target in targets):  # an output is being written
+            process.send_signal(signal.SIGKILL)
+            caught = True
+            break
+    process.wait()
+    assert caught, "the fix finished before its output could be caught open"
+    for path in out_dir.iterdir():  # what is there is complete: the data file may be, the rejects are not yet
+        assert path.name == "clean.jsonl" and path.read_text() == ""

@@ -1,0 +1,75 @@
+"""The fix report: JSON for tools, one self-contained HTML file for people, checked in a real headless Chromium."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from preflint.cli import main
+from tests.conftest import shared
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """One fix of the HH-RLHF harmless test file, with both reports."""
+    directory = tmp_path_factory.mktemp("report")
+    html, data = directory / "report.html", directory / "report.json"
+    out = directory / "clean.parquet"
+    data_file = str(shared("hh-rlhf-harmless-test.jsonl"))
+    assert main(["fix", data_file, "--out", str(out), "--report", str(html), "--no-progress", "--exit-zero"]) == 0
+    assert main(["fix", data_file, "--out", str(directory / "again.parquet"), "--report", str(data), "--no-progress",
+                 "--exit-zero"]) == 0
+    return html, json.loads(data.read_text(encoding="utf-8"))
+
+
+def test_json_report_accounts_for_every_row(reports):
+    _, data = reports
+    accounting = data["accounting"]
+    assert accounting["rows_read"] == 2312
+    assert accounting["dropped_by_reason"] == {"P004": 4}  # the four replies that end at "Assistant:"
+    assert accounting["rows_kept"] + accounting["rows_dropped"] == accounting["rows_read"]
+    assert data["before"]["forecast"]["pairs"] == 2312
+    assert sum(data["distributions"]["token_edit_distance"].values()) > 2000
+    assert {"M008", "P003", "D004"} <= set(data["remaining"]["by_code"])
+    sample = next(s for s in data["samples"] if any(f["code"] == "P003" for f in s["findings"]))
+    assert ["changed", "!"] in sample["chosen"] + sample["rejected"]  # "You're welcome." vs "You're welcome!"
+
+
+def test_html_report_is_self_contained(reports):
+    html, _ = reports
+    text = html.read_text(encoding="utf-8")
+    assert "<script" not in text
+    for reference in ('src="http', "src='http", 'href="http', "href='http", "url(http", "@import"):
+        assert reference not in text  # no CDN, no web font, no remote image
+    assert text.count("<svg") == 3
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_html_report_renders_in_headless_chromium(reports, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    html, data = reports
+    requests = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(html.as_uri())
+        for plot in ("edit-distance", "length-ratio", "findings-per-rule"):
+            box = page.locator(f"#plot-{plot} svg").bounding_box()
+            assert box and box["width"] > 600 and box["height"] > 150, plot
+        assert "Every row is accounted for" in page.inner_text("#accounting")
+        assert "2,312 read = 2,308 kept + 4 dropped" in page.inner_text("#accounting")
+        assert page.locator("#samples mark.changed").count() > 0
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert requests == [html.as_uri()]  # nothing fetched but the file itself: it works offline
+    assert shot.stat().st_size > 50_000
