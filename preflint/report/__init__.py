@@ -1,6 +1,14 @@
 """Output formats. Each writes a ScanResult to a text stream; the CLI picks one by name."""
 
+from .ci import write_github, write_junit, write_sarif
 from .json import write_json, write_jsonl
 from .text import write_text
 
-FORMATS = {"text": write_text, "json": write_json, "jsonl": write_jsonl}
+FORMATS = {
+    "text": write_text,
+    "json": write_json,
+    "jsonl": write_jsonl,
+    "github": write_github,
+    "sarif": write_sarif,
+    "junit": write_junit,
+}

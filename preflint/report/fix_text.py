@@ -45,8 +45,13 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Pa
         kinds = result.remaining_by_kind()
         by_code = ", ".join(f"{code} {n}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
         console.print(
-            f"remaining: {len(result.remaining):,} findings ({by_code}); {kinds['unsafe_fix_available']:,} have an "
-            f"unsafe fix (--unsafe-fixes), {kinds['no_fix']:,} need a person (preflint scan shows them)"
+            f"remaining: {_count(len(result.remaining), 'finding')} ({by_code}): "
+            f"{_count(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes, "
+            f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)"
         )
     else:
         console.print("remaining: no findings")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

@@ -1,0 +1,116 @@
+"""Formats for CI systems: GitHub workflow annotations, SARIF 2.1.0 (code scanning), JUnit XML (test reports).
+
+Findings point at the input file; a row has no line in most formats (JSON arrays, Parquet), so the row number
+goes in the message, and SARIF also carries it as a logical location and the row's content hash as fingerprint.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from typing import TextIO
+from xml.etree import ElementTree
+
+from .. import __version__
+
+GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _source_of(result):
+    """A function: row -> the input that row was read from."""
+    sources = result.summary["sources"] or [{"input": result.inputs[0], "first_row": 0}]
+    starts = [source["first_row"] for source in sources]
+
+    def source(row: int | None) -> str:
+        return sources[max(bisect.bisect_right(starts, row if row is not None else 0) - 1, 0)]["input"]
+
+    return source
+
+
+def _where(finding) -> str:
+    return f"row {finding.row}" if finding.row is not None else "dataset"
+
+
+def write_github(result, stream: TextIO, **_options) -> None:
+    """`::error file=…,title=…::message` lines, which a GitHub Actions step turns into annotations."""
+    source = _source_of(result)
+    for finding in result.findings:
+        level = GITHUB_LEVELS[finding.severity.value]
+        properties = f"file={_escape_property(source(finding.row))},title={_escape_property(f'{finding.code} {finding.name}')}"
+        stream.write(f"::{level} {properties}::{_escape_data(f'{_where(finding)}: {finding.message}')}\n")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def write_sarif(result, stream: TextIO, **_options) -> None:
+    source = _source_of(result)
+    rules = sorted(result.rules, key=lambda rule: rule.code)
+    index = {rule.code: position for position, rule in enumerate(rules)}
+    results = []
+    for finding in result.findings:
+        entry = {
+            "ruleId": finding.code,
+            "ruleIndex": index.get(finding.code, 0),
+            "level": SARIF_LEVELS[finding.severity.value],
+            "message": {"text": f"{_where(finding)}: {finding.message}"},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": source(finding.row)}},
+                "logicalLocations": [{"name": _where(finding), "kind": "object"}],
+            }],
+        }
+        if finding.row_hash:
+            entry["partialFingerprints"] = {"preflintRowHash/v1": f"{finding.code}:{finding.row_hash}"}
+        if finding.fix:
+            entry["properties"] = {"fix": finding.fix.to_dict()}
+        results.append(entry)
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "preflint",
+                "version": __version__,
+                "rules": [{
+                    "id": rule.code,
+                    "name": rule.name,
+                    "shortDescription": {"text": rule.summary()},
+                    "fullDescription": {"text": rule.documentation()},
+                    "defaultConfiguration": {"level": SARIF_LEVELS[rule.severity.value]},
+                } for rule in rules],
+            }},
+            "results": results,
+        }],
+    }
+    json.dump(sarif, stream, ensure_ascii=False, indent=2)
+    stream.write("\n")
+
+
+def write_junit(result, stream: TextIO, **_options) -> None:
+    """One test case per finding, failed, grouped in a test suite per input (as ruff does)."""
+    source = _source_of(result)
+    suites = ElementTree.Element("testsuites", name="preflint", tests=str(len(result.findings)),
+                                 failures=str(len(result.findings)))
+    by_source: dict[str, list] = {}
+    for finding in result.findings:
+        by_source.setdefault(source(finding.row), []).append(finding)
+    if not by_source:  # a clean scan still reports one passing case, so CI shows the check ran
+        suite = ElementTree.SubElement(suites, "testsuite", name=", ".join(result.inputs), tests="1", failures="0")
+        ElementTree.SubElement(suite, "testcase", name="preflint", classname="preflint")
+    for name, findings in by_source.items():
+        suite = ElementTree.SubElement(suites, "testsuite", name=name, tests=str(len(findings)), failures=str(len(findings)))
+        for finding in findings:
+            case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({_where(finding)})",
+                                          classname=name)
+            failure = ElementTree.SubElement(case, "failure", message=finding.message, type=finding.severity.value)
+            failure.text = f"{_where(finding)}: {finding.code} {finding.name}: {finding.message}"
+    ElementTree.indent(suites)
+    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    stream.write(ElementTree.tostring(suites, encoding="unicode"))
+    stream.write("\n")

@@ -1,0 +1,55 @@
+"""A snapshot per CI format: the exact bytes a CI system parses. PREFLINT_UPDATE_SNAPSHOTS=1 rewrites them
+(then read the diff before committing)."""
+
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from preflint.cli import main
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+ROWS = [
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},
+    {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": "Rome, 100% sure:\nno."},
+    {"prompt": "2+2?", "chosen": "", "rejected": "5"},
+]
+
+
+@pytest.fixture
+def scanned(tmp_path, monkeypatch, write_jsonl):
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(ROWS)
+
+    def run(fmt: str, capsys) -> str:
+        assert main(["scan", "data.jsonl", "--select", "P001,P004,W001", "--format", fmt, "--no-progress"]) == 1
+        return capsys.readouterr().out
+
+    return run
+
+
+@pytest.mark.parametrize("fmt", ["github", "sarif", "junit"])
+def test_format_matches_its_snapshot(fmt, scanned, capsys):
+    output = scanned(fmt, capsys)
+    snapshot = SNAPSHOTS / f"scan.{fmt}"
+    if os.environ.get("PREFLINT_UPDATE_SNAPSHOTS"):
+        snapshot.write_text(output, encoding="utf-8")
+    assert output == snapshot.read_text(encoding="utf-8")
+
+
+def test_formats_parse_as_their_consumers_expect(scanned, capsys):
+    github = scanned("github", capsys).splitlines()
+    assert github[0].startswith("::error file=data.jsonl,title=P001 identical-pair::row 0: ")
+    sarif = json.loads(scanned("sarif", capsys))
+    assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["P001", "W001", "P004"]
+    junit = ElementTree.fromstring(scanned("junit", capsys))
+    assert junit.get("failures") == "3" and len(junit.findall(".//failure")) == 3
+
+
+def test_github_escapes_what_would_end_a_command():
+    from preflint.report.ci import _escape_data, _escape_property
+
+    assert _escape_data("100% sure\r\nno") == "100%25 sure%0D%0Ano"
+    assert _escape_property("a:b,c") == "a%3Ab%2Cc"
