@@ -9,9 +9,7 @@ does, at most MAX_PASSES times. Every row read is kept or dropped with a reason;
 
 from __future__ import annotations
 
-import bisect
 import difflib
-import json
 import tempfile
 from array import array
 from collections import Counter
@@ -178,7 +176,7 @@ class _Run:
         self.drops: dict[int, list[str]] = {}  # input row -> why it was dropped (kept for --diff only)
         self.sampled: dict[int, list[Finding]] = {}
         self.sample_pairs: dict[int, Pair] = {}
-        self.sources: list[tuple[int, str]] = []  # (first row, input) to name a row's input in the rejects
+        self.before: ScanResult | None = None  # the first pass's scan: the inputs as read
 
     def execute(self) -> FixResult:
         rejects_path = None
@@ -192,8 +190,7 @@ class _Run:
             for number in range(1, MAX_PASSES + 1):
                 scanned = scan(current, self.settings, progress=self.progress, tokenizer=self.tokenizer)
                 if number == 1:
-                    before = scanned
-                    self.sources = [(source["first_row"], source["input"]) for source in scanned.summary["sources"]]
+                    before = self.before = scanned
                     self.sampled = _pick_samples(scanned.findings)
                 plan: dict[int, list[Finding]] = {}
                 for finding in scanned.findings:
@@ -276,11 +273,11 @@ class _Run:
         self.dropped[drops[0].code] += 1
         earlier = self.applied.get(original, [])
         messages = [f"{code}: fixed in an earlier pass" for code in earlier] + [f"{f.code}: {f.message}" for f in drops]
-        self.drops[original] = messages
-        starts = [first for first, _ in self.sources]
+        if self.outputs.out is None:
+            self.drops[original] = messages
         return {
             "row": original,
-            "source": self.sources[bisect.bisect_right(starts, original) - 1][1] if self.sources else "",
+            "source": self.before.source_of(original),
             "reason": drops[0].code,
             "codes": earlier + [f.code for f in drops],
             "messages": messages,
@@ -409,4 +406,4 @@ def _records(path: Path) -> Iterator:
 
 
 def _pretty(record) -> str:
-    return json.dumps(json.loads(to_json(record)), ensure_ascii=False, indent=2)
+    return to_json(record, indent=2)

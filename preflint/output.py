@@ -90,8 +90,8 @@ def copy_into_place(source: Path, path: Path) -> None:
             dst.write(chunk)
 
 
-def to_json(record) -> str:
-    return json.dumps(record, ensure_ascii=False, default=_json_value)
+def to_json(record, indent: int | None = None) -> str:
+    return json.dumps(record, ensure_ascii=False, indent=indent, default=_json_value)
 
 
 def _json_value(value):

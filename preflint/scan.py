@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,14 @@ class ScanResult:
     findings: list[Finding]
     rules: list[type[Rule]]
     distributions: dict = field(default_factory=dict)  # for reports: {name: {bin label: pairs}}
+
+    def source_of(self, row: int | None) -> str:
+        """The input a row was read from (the first input for dataset-level findings)."""
+        sources = self.summary["sources"]
+        if not sources:
+            return self.inputs[0]
+        starts = [source["first_row"] for source in sources]
+        return sources[max(bisect.bisect_right(starts, row if row is not None else 0) - 1, 0)]["input"]
 
     def to_dict(self) -> dict:
         return {

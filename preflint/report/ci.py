@@ -6,7 +6,6 @@ goes in the message, and SARIF also carries it as a logical location and the row
 
 from __future__ import annotations
 
-import bisect
 import json
 from typing import TextIO
 from xml.etree import ElementTree
@@ -17,24 +16,13 @@ GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _source_of(result):
-    """A function: row -> the input that row was read from."""
-    sources = result.summary["sources"] or [{"input": result.inputs[0], "first_row": 0}]
-    starts = [source["first_row"] for source in sources]
-
-    def source(row: int | None) -> str:
-        return sources[max(bisect.bisect_right(starts, row if row is not None else 0) - 1, 0)]["input"]
-
-    return source
-
-
 def _where(finding) -> str:
     return f"row {finding.row}" if finding.row is not None else "dataset"
 
 
 def write_github(result, stream: TextIO, **_options) -> None:
     """`::error file=…,title=…::message` lines, which a GitHub Actions step turns into annotations."""
-    source = _source_of(result)
+    source = result.source_of
     for finding in result.findings:
         level = GITHUB_LEVELS[finding.severity.value]
         properties = f"file={_escape_property(source(finding.row))},title={_escape_property(f'{finding.code} {finding.name}')}"
@@ -50,7 +38,7 @@ def _escape_property(text: str) -> str:
 
 
 def write_sarif(result, stream: TextIO, **_options) -> None:
-    source = _source_of(result)
+    source = result.source_of
     rules = sorted(result.rules, key=lambda rule: rule.code)
     index = {rule.code: position for position, rule in enumerate(rules)}
     results = []
@@ -94,7 +82,7 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
 
 def write_junit(result, stream: TextIO, **_options) -> None:
     """One test case per finding, failed, grouped in a test suite per input (as ruff does)."""
-    source = _source_of(result)
+    source = result.source_of
     suites = ElementTree.Element("testsuites", name="preflint", tests=str(len(result.findings)),
                                  failures=str(len(result.findings)))
     by_source: dict[str, list] = {}

@@ -1,4 +1,3 @@
-import re
 
 from preflint.batch import plain_text
 from preflint.findings import Severity

@@ -49,7 +49,7 @@ def _replacement(match) -> str:
 
 SAFE_FIX = Fix(
     Applicability.SAFE,
-    "remove zero-width, bidi and control characters; replace no-break spaces with spaces",
+    "remove zero-width and bidi characters, soft hyphens and lone surrogates; replace no-break spaces with spaces",
     Edit(remove_invisible, where="all"),
 )
 MOJIBAKE_FIX = Fix(Applicability.DISPLAY, "repair the encoding with ftfy.fix_encoding, after reviewing the result")
