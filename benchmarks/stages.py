@@ -23,6 +23,7 @@ from preflint.tokenizer import load_tokenizer
 
 def profile(rows: int) -> dict[str, float]:
     tokenizer = load_tokenizer("llama")
+    trainer = Settings().profile()
     rules = [rule() for rule in Registry.load().select(Settings().select)]
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,7 +39,7 @@ def profile(rows: int) -> dict[str, float]:
             fields = fields or detect_fields(raw.records[0], {})
             batch = to_pairs(raw, fields)
             seconds["read + normalize"] += time.perf_counter() - started
-            for stage, run in (("render", render), ("tokenize", tokenize)):
+            for stage, run in (("render", render), ("tokenize", tokenize), ("trainer", lambda b, t: setattr(b, "trainer", trainer.encode(b, t)))):
                 started = time.perf_counter()
                 run(batch, tokenizer)
                 seconds[stage] += time.perf_counter() - started

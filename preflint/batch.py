@@ -28,12 +28,15 @@ class PairBatch:
     prompt: list[str] = field(default_factory=list)
     chosen: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    # Whether the prompt followed by each completion, as rendered here, is the whole conversation as rendered.
+    follows_prompt: list[bool] = field(default_factory=list)
     prompt_ids: list[list[int]] = field(default_factory=list)
     chosen_ids: list[list[int]] = field(default_factory=list)
     rejected_ids: list[list[int]] = field(default_factory=list)
     tokenizer: Tokenizer | None = None  # the tokenizer that made the ids, for rules that decode them
     trainer: list[TrainerRow | None] = field(default_factory=list)  # filled when a selected rule needs it
     records: list = field(default_factory=list)  # the raw records, as read (what `preflint fix` rewrites)
+    _comparable: list[int] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -58,15 +61,19 @@ class PairBatch:
             return "", []
         return self.tokenizer.turn_suffix, self.tokenizer.turn_suffix_ids
 
-    def comparable(self) -> Iterator[int]:
+    def comparable(self) -> list[int]:
         """Positions of pairs whose two sides answer one prompt and both have text: the pairs worth comparing.
 
         Empty sides are P004's and diverging prompts M008's; comparing such sides would only repeat those findings.
+        Computed once per batch (many rules ask); rendering, which can drop rows, resets it.
         """
-        for i in self.usable():
-            pair = self.pairs[i]
-            if pair.rejected_prompt is None and plain_text(pair.chosen).strip() and plain_text(pair.rejected).strip():
-                yield i
+        if self._comparable is None:
+            self._comparable = [
+                i for i in self.usable()
+                if self.pairs[i].rejected_prompt is None
+                and plain_text(self.pairs[i].chosen).strip() and plain_text(self.pairs[i].rejected).strip()
+            ]
+        return self._comparable
 
 
 def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
@@ -94,12 +101,12 @@ def content_hash(pair: Pair) -> str:
 
 def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
     """Fill the text columns; chat rows go through the tokenizer's chat template, as a trainer renders them."""
-    batch.prompt, batch.chosen, batch.rejected = [], [], []
+    batch.prompt, batch.chosen, batch.rejected, batch.follows_prompt = [], [], [], []
     for i, pair in enumerate(batch.pairs):
-        texts = ("", "", "")
+        texts, follows = ("", "", ""), True
         if pair is not None:
             try:
-                texts = _render_chat(pair, tokenizer) if pair.is_chat else _render_text(pair)
+                texts, follows = _render_chat(pair, tokenizer) if pair.is_chat else (_render_text(pair), True)
             except Exception as exc:  # a template is untrusted code: any failure is a finding on the row
                 batch.pairs[i] = None
                 batch.hashes[i] = None
@@ -107,40 +114,35 @@ def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
         batch.prompt.append(texts[0])
         batch.chosen.append(texts[1])
         batch.rejected.append(texts[2])
+        batch.follows_prompt.append(follows)
+    batch._comparable = None
 
 
 def _render_text(pair: Pair) -> tuple[str, str, str]:
     return pair.prompt, pair.chosen, pair.rejected
 
 
-def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[str, str, str]:
-    chat = tokenizer.render_chat if tokenizer.has_chat_template else plain_chat
+def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[tuple[str, str, str], bool]:
+    chat = tokenizer.render_chat
     prompt = chat(pair.prompt, add_generation_prompt=True)
     rejected_prompt = chat(pair.rejected_prompt, add_generation_prompt=True) if pair.rejected_prompt else prompt
-    return (
-        prompt,
-        _completion(chat, pair.prompt, pair.chosen, prompt),
-        _completion(chat, pair.rejected_prompt or pair.prompt, pair.rejected, rejected_prompt),
-    )
+    chosen, chosen_follows = _completion(chat, pair.prompt, pair.chosen, prompt)
+    rejected, rejected_follows = _completion(chat, pair.rejected_prompt or pair.prompt, pair.rejected, rejected_prompt)
+    return (prompt, chosen, rejected), chosen_follows and rejected_follows
 
 
-def _completion(chat, prompt: list, completion: list, rendered_prompt: str) -> str:
-    """The completion is what the whole conversation adds after the rendered prompt (TRL does the same)."""
+def _completion(chat, prompt: list, completion: list, rendered_prompt: str) -> tuple[str, bool]:
+    """The completion is what the whole conversation adds after the rendered prompt (TRL does the same), and
+    whether the whole starts with the rendered prompt (a template may render a final turn differently)."""
     whole = chat(prompt + completion, add_generation_prompt=False)
     if whole.startswith(rendered_prompt):
-        return whole[len(rendered_prompt):]
+        return whole[len(rendered_prompt):], True
     common = 0
     for a, b in zip(whole, rendered_prompt):
         if a != b:
             break
         common += 1
-    return whole[common:]
-
-
-def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
-    """For tokenizers without a chat template: `role: content` paragraphs."""
-    text = "".join(f"{m['role']}: {m['content']}\n\n" for m in messages)
-    return text + ("assistant: " if add_generation_prompt else "")
+    return whole[common:], False
 
 
 def tokenize(batch: PairBatch, tokenizer: Tokenizer) -> None:

@@ -55,6 +55,7 @@ def _data_options(command):
         click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one)."),
         click.option("--truncation-mode", type=click.Choice(["keep_start", "keep_end"]), help="Which end of a long sequence is kept."),
         click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Threads that tokenize (default: every core); 1 runs everything in one thread."),
         click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."),
     ]
     for option in reversed(options):
@@ -75,13 +76,16 @@ def _settings(config_path, against, **overrides):
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
-def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, **overrides) -> int:
+@click.option("--no-cache", is_flag=True, help="Scan again even if an identical scan's result is cached.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).")
+def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, no_cache,
+         **overrides) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
-    from .scan import scan as run_scan
+    from .cache import cached_scan
 
-    settings = _settings(config_path, against, **_renamed(overrides))
+    settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
     with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
-        result = run_scan(data, settings, progress=advance)
+        result = cached_scan(data, settings, progress=advance)
     writer = FORMATS[output_format]
     if output_file:
         check_target(output_file, data, force=True, option="--output-file")

@@ -29,6 +29,9 @@ class Settings:
     split: str | None = None
     subset: str | None = None
     batch_size: int = 1000
+    jobs: int | None = None  # threads that tokenize; None: every core this process may use
+    cache: bool = True  # reuse the result of an identical earlier scan
+    cache_dir: str | None = None  # default: $PREFLINT_CACHE_DIR, else ~/.cache/preflint
     trainer: str = "plain"
     max_length: int | None = None  # None: the trainer's own default
     max_prompt_length: int | None = None
@@ -104,11 +107,13 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             value = tuple(value)
         elif name in ("map", "rules") and not isinstance(value, dict):
             raise ConfigError(f"{path}: {key} must be a table")
-        elif name in ("batch_size", "max_length", "max_prompt_length", "max_completion_length") and (
+        elif name == "cache" and not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false")
+        elif name in ("jobs", "batch_size", "max_length", "max_prompt_length", "max_completion_length") and (
             not isinstance(value, int) or isinstance(value, bool) or value < 1
         ):
             raise ConfigError(f"{path}: {key} must be a positive integer")
-        elif name in ("tokenizer", "split", "subset", "trainer", "truncation_mode") and not isinstance(value, str):
+        elif name in ("tokenizer", "split", "subset", "trainer", "truncation_mode", "cache_dir") and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         values[name] = value
     return Settings(**values, base_dir=path.parent, source=str(path))

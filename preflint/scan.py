@@ -17,6 +17,7 @@ from .engine import Engine
 from .errors import InputError
 from .findings import Finding
 from .forecast import forecast
+from .speed import fewer_collections, prefetched, use_jobs
 from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
@@ -148,14 +149,18 @@ def scan(
     simulate = profile if any(rule.needs_trainer for rule in selected) else None
 
     engine, tally = Engine(rules), _Tally()
-    for batch, fields in pair_batches(sources, settings, mapping, tokenizer, simulate):
-        engine.feed(batch)
-        tally.add(batch, fields)
-        if progress:
-            progress(len(batch))
-    if tally.rows == 0:
-        raise InputError(f"no records in {', '.join(inputs)}")
-    findings = engine.finish()
+    batches = pair_batches(sources, settings, mapping, tokenizer, simulate)
+    if use_jobs(settings.jobs) > 1:
+        batches = prefetched(batches)
+    with fewer_collections():
+        for batch, fields in batches:
+            engine.feed(batch)
+            tally.add(batch, fields)
+            if progress:
+                progress(len(batch))
+        if tally.rows == 0:
+            raise InputError(f"no records in {', '.join(inputs)}")
+        findings = engine.finish()
     return ScanResult(
         inputs=list(inputs),
         tokenizer=tokenizer.describe(),

@@ -31,6 +31,9 @@ LLAMA3_CHAT_TEMPLATE = (
 )
 
 
+JOIN_WINDOW = 4  # tokens each side of a join that are tokenized again to check it
+
+
 @dataclass(frozen=True)
 class Alias:
     hub_id: str
@@ -81,6 +84,51 @@ class Tokenizer:
         encodings = backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
         return [encoding.ids for encoding in encodings]
 
+    def join_ids(self, pieces: list[tuple[str, list[int], str, list[int]]]) -> list[list[int]]:
+        """Ids of `left + right` for each (left, its ids, right, its ids), without tokenizing the whole text.
+
+        Tokenizing a concatenation can only change tokens next to the join, so the last JOIN_WINDOW tokens of the
+        left text and the first JOIN_WINDOW of the right one are tokenized again as one window: when the window
+        comes out as exactly those tokens, the whole is the two id lists joined. Anything else (a merge across
+        the join, a window whose tokens do not decode to the text, as with SentencePiece's leading "▁") is
+        tokenized whole, so the result is always what tokenizing `left + right` gives.
+        """
+        tails = [left_ids[-JOIN_WINDOW:] for _, left_ids, _, _ in pieces]
+        heads = [right_ids[:JOIN_WINDOW] for _, _, _, right_ids in pieces]
+        decoded = self._backend.decode_batch(tails + heads, skip_special_tokens=False)
+        joined: list[list[int] | None] = [None] * len(pieces)
+        checks = []
+        for k, (left, left_ids, right, right_ids) in enumerate(pieces):
+            if not left or not right:
+                joined[k] = left_ids + right_ids
+                continue
+            tail, head = decoded[k], decoded[len(pieces) + k]
+            if tail and head and left.endswith(tail) and right.startswith(head):
+                checks.append((k, tail + head))
+        windows = self.encode_many([window for _, window in checks])
+        for (k, _), ids in zip(checks, windows):
+            if ids == tails[k] + heads[k]:
+                joined[k] = pieces[k][1] + pieces[k][3]
+        whole = [k for k, ids in enumerate(joined) if ids is None]
+        for k, ids in zip(whole, self.encode_many([pieces[k][0] + pieces[k][2] for k in whole])):
+            joined[k] = ids
+        return joined
+
+    @cached_property
+    def special_affixes(self) -> tuple[list[int], list[int]] | None:
+        """What `add_special_tokens=True` puts before and after a text's ids (Llama 3: BOS, nothing), if constant."""
+        plain, full = self.encode_many(["a"])[0], self.encode_many(["a"], add_special_tokens=True)[0]
+        for start in range(len(full) - len(plain) + 1):
+            if full[start : start + len(plain)] == plain:
+                return full[:start], full[start + len(plain):]
+        return None
+
+    @cached_property
+    def separate_eos(self) -> str | None:
+        """The EOS text when it is an added token (so it is tokenized apart from the text around it)."""
+        eos = getattr(self.hf, "eos_token", None)
+        return eos if eos and eos in self.hf.added_tokens_encoder else None
+
     @cached_property
     def turn_suffix(self) -> str:
         """What the chat template writes after an assistant message's content (Llama 3: '<|eot_id|>')."""
@@ -116,6 +164,9 @@ class Tokenizer:
         return self._backend.decode(ids, skip_special_tokens=False)
 
     def render_chat(self, messages: list[dict], *, add_generation_prompt: bool) -> str:
+        """The chat as the model sees it: through the chat template, or as `plain_chat` when there is none."""
+        if not self.has_chat_template:
+            return plain_chat(messages, add_generation_prompt=add_generation_prompt)
         return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
     def with_chat_template(self, template: str) -> Tokenizer:
@@ -126,6 +177,12 @@ class Tokenizer:
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "vocab_size": len(self.hf)}
+
+
+def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
+    """For tokenizers without a chat template: `role: content` paragraphs."""
+    text = "".join(f"{m['role']}: {m['content']}\n\n" for m in messages)
+    return text + ("assistant: " if add_generation_prompt else "")
 
 
 def load_tokenizer(spec: str, *, cache_dir: Path | None = None) -> Tokenizer:

@@ -6,6 +6,12 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach a hub; the code paths that would are tested locally
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory):
+    """Scan results and converted tokenizers are cached in a directory of the test session's own, never ~/.cache."""
+    os.environ["PREFLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("preflint-cache"))
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

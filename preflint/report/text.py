@@ -77,5 +77,5 @@ def _summary(console: Console, result) -> None:
     console.print(
         f"[dim]tokenizer {escape(tokenizer['name'])}: {escape(tokenizer['source'])}; mean tokens "
         f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}; "
-        f"{summary['seconds']}s[/]"
+        f"{summary['seconds']}s{' (cached result of an identical earlier scan)' if summary.get('cached') else ''}[/]"
     )

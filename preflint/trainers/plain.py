@@ -17,6 +17,9 @@ class PlainProfile(TRLProfile):
     defaults = TrainerOptions()
     supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
 
+    def splits_like_preflint(self, pair) -> bool:
+        return True
+
     def texts(self, pair, tokenizer):
         if pair.is_chat:
             render = tokenizer.render_chat

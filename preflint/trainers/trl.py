@@ -52,7 +52,45 @@ class TRLProfile(Profile):
         return (prompt, prompt + chosen, prompt + rejected), True
 
     def encode(self, batch, tokenizer):
-        positions = list(batch.usable())
+        encoded = self._joined(batch, tokenizer)
+        encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
+        rows: list[TrainerRow | None] = [None] * len(batch)
+        for i, ids in encoded.items():
+            rows[i] = self.row(*ids)
+        return rows
+
+    def splits_like_preflint(self, pair) -> bool:
+        """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
+        return pair.kind != "implicit"  # TRL extracts the prompt of an implicit pair itself
+
+    def _joined(self, batch, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
+        """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
+        prompt+rejected, where the trainer's texts are the batch's texts joined. Other pairs are left out."""
+        eos, affixes = tokenizer.separate_eos, tokenizer.special_affixes
+        eos_ids = tokenizer.encode_many([eos])[0] if eos else []
+        picked, pieces = [], []
+        for i in batch.usable():
+            pair = batch.pairs[i]
+            if not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
+                continue
+            prompt, prompt_ids = batch.prompt[i], batch.prompt_ids[i]
+            sides = [(batch.chosen[i], batch.chosen_ids[i]), (batch.rejected[i], batch.rejected_ids[i])]
+            if not pair.is_chat:  # text: EOS appended unless there, special tokens added
+                if (tokenizer.hf.eos_token and not eos) or affixes is None:
+                    continue
+                sides = [(text, ids) if not eos or text.endswith(eos) else (text + eos, ids + eos_ids) for text, ids in sides]
+            picked.append(i)
+            pieces += [(prompt, prompt_ids, text, ids) for text, ids in sides]
+        joined = tokenizer.join_ids(pieces)
+        encoded = {}
+        for k, i in enumerate(picked):
+            before, after = affixes if not batch.pairs[i].is_chat else ([], [])
+            prompt, chosen, rejected = batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1]
+            encoded[i] = tuple(before + ids + after for ids in (prompt, chosen, rejected))
+        return encoded
+
+    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
+        """The trainer's texts rendered and tokenized whole."""
         plain, special = [], []
         for i in positions:
             texts, add_special = self.texts(batch.pairs[i], tokenizer)
@@ -61,11 +99,8 @@ class TRLProfile(Profile):
         for group, add_special in ((plain, False), (special, True)):
             flat = tokenizer.encode_many([text for _, texts in group for text in texts], add_special_tokens=add_special)
             for k, (i, _) in enumerate(group):
-                encoded[i] = flat[3 * k : 3 * k + 3]
-        rows: list[TrainerRow | None] = [None] * len(batch)
-        for i in positions:
-            rows[i] = self.row(*encoded[i])
-        return rows
+                encoded[i] = tuple(flat[3 * k : 3 * k + 3])
+        return encoded
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int]) -> TrainerRow:
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))

@@ -1,0 +1,161 @@
+"""The benchmark: build the data sets, run every comparison, rewrite the generated part of RESULTS.md.
+
+    python -m benchmarks                      # 10k and 100k pairs (about 15 minutes on 2 cores)
+    python -m benchmarks --sizes 10000,100000,1000000
+
+Each measurement runs in its own process, timed from the outside (wall seconds, and the process's peak resident
+memory from wait4), so the figures are what a user's command costs, start-up included:
+- tokenize only: the prompts, chosen and rejected texts of the file through the same fast tokenizer, batched
+  (what any scan must at least do); the reference for the lint overhead;
+- `preflint scan` (all default rules, Llama 3 tokenizer, no cache) and `preflint fix` (safe fixes, Parquet out);
+- TRL: `DPOTrainer._prepare_dataset` on the same rows (load the JSON Lines with datasets, apply the chat
+  template / extract the prompt, tokenize), TRL's own code with its defaults; only up to 100k pairs (TRL at 1M
+  takes hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from benchmarks.data import write
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- benchmark:begin (python -m benchmarks rewrites this part) -->", "<!-- benchmark:end -->"
+TRL_LIMIT = 100_000
+
+TOKENIZE_ONLY = """
+import json, sys
+from preflint.tokenizer import load_tokenizer
+tokenizer = load_tokenizer("llama")
+with open(sys.argv[1], encoding="utf-8") as handle:
+    batch = []
+    for line in handle:
+        batch.append(json.loads(line))
+        if len(batch) == 1000:
+            tokenizer.encode_many([r["prompt"] for r in batch] + [r["chosen"] for r in batch] + [r["rejected"] for r in batch])
+            batch = []
+    if batch:
+        tokenizer.encode_many([r["prompt"] for r in batch] + [r["chosen"] for r in batch] + [r["rejected"] for r in batch])
+"""
+
+TRL_PREPROCESS = """
+import sys, tempfile
+from types import SimpleNamespace
+from datasets import load_dataset
+from trl import DPOConfig
+from trl.trainer.dpo_trainer import DPOTrainer
+from preflint.tokenizer import load_tokenizer
+tokenizer = load_tokenizer("llama").hf
+with tempfile.TemporaryDirectory() as cache:
+    dataset = load_dataset("json", data_files=sys.argv[1], split="train", cache_dir=cache)
+    args = DPOConfig(output_dir=cache, report_to=[], use_cpu=True, bf16=False)
+    DPOTrainer._prepare_dataset(SimpleNamespace(_tokenizer=tokenizer, _is_vision_dataset=False), dataset, tokenizer, args, "train")
+"""
+
+
+def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one command."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    error = process.stderr.read().decode(errors="replace")
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):  # 1: findings
+        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{error}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def run(sizes: list[int], work: Path) -> list[dict]:
+    python = sys.executable
+    rows = []
+    for size in sizes:
+        data = work / f"pairs-{size}.jsonl"
+        if not data.exists():
+            write(size, data)
+        print(f"{size:,} pairs ({data.stat().st_size / 2**20:,.0f} MiB)", flush=True)
+        out = work / f"fixed-{size}.parquet"
+        commands = {
+            "tokenize only": [python, "-c", TOKENIZE_ONLY, str(data)],
+            "preflint scan": [python, "-m", "preflint", "scan", str(data), "-t", "llama", "--no-cache", "--no-progress",
+                              "--format", "json", "-o", str(work / f"scan-{size}.json")],
+            "preflint fix": [python, "-m", "preflint", "fix", str(data), "-t", "llama", "--no-progress", "--force",
+                             "--out", str(out), "--rejects", str(work / f"rejects-{size}.jsonl")],
+        }
+        if size <= TRL_LIMIT:
+            commands["TRL DPO preprocessing"] = [python, "-c", TRL_PREPROCESS, str(data)]
+        for name, argv in commands.items():
+            seconds, peak = measure(argv, ROOT)
+            rows.append({"size": size, "what": name, "seconds": seconds, "peak": peak})
+            print(f"  {name:<24} {seconds:8.1f} s  {size / seconds:9,.0f} pairs/s  {peak:7,.0f} MiB", flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| pairs | command | seconds | pairs/s | × tokenize-only throughput | peak RSS |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for row in rows:
+        reference = next(r for r in rows if r["size"] == row["size"] and r["what"] == "tokenize only")
+        ratio = reference["seconds"] / row["seconds"]
+        lines.append(f"| {row['size']:,} | {row['what']} | {row['seconds']:.1f} | {row['size'] / row['seconds']:,.0f} "
+                     f"| {ratio:.2f} | {row['peak']:,.0f} MiB |")
+    comparisons = []
+    for size in sorted({row["size"] for row in rows}):
+        by = {row["what"]: row["seconds"] for row in rows if row["size"] == size}
+        if "TRL DPO preprocessing" in by:
+            comparisons.append(f"- {size:,} pairs: `preflint scan` is {by['TRL DPO preprocessing'] / by['preflint scan']:.1f}× "
+                               f"as fast as TRL's preprocessing (which checks nothing).")
+    return "\n".join(lines) + "\n\n" + "\n".join(comparisons)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    packages = ", ".join(f"{name} {version(name)}" for name in ("preflint", "tokenizers", "transformers", "trl", "datasets", "pyarrow"))
+    return (f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
+            f"{platform.system()}; {packages}.")
+
+
+def rewrite(rows: list[dict], sizes: list[int]) -> None:
+    text = RESULTS.read_text(encoding="utf-8")
+    generated = "\n".join([
+        BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
+        f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}` ({time.strftime('%Y-%m-%d')}). "
+        "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh process "
+        "timed from outside; peak RSS is that process's maximum resident set size.", "",
+        machine(), "", table(rows), END,
+    ])
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    text = pattern.sub(lambda _: generated, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + generated + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated pair counts")
+    parser.add_argument("--work", type=Path, help="where data sets and outputs go (default: a temporary directory)")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+    if options.work:
+        options.work.mkdir(parents=True, exist_ok=True)
+        rows = run(sizes, options.work)
+    else:
+        with tempfile.TemporaryDirectory() as work:
+            rows = run(sizes, Path(work))
+    rewrite(rows, sizes)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Remember scan results, so a second scan of unchanged data is near-instant (pre-commit runs the same files
+again and again).
+
+A result is keyed by everything it depends on: the content of every input file (and of `--against` reference
+data), the tokenizer's identity (the content of its files, or the hub commit it resolved to), preflint's version
+and source, rule plugins' source, and every setting that can change a finding. Anything whose identity cannot be
+known without loading it (a hub dataset, a hub tokenizer not in the local cache) is not cached. Entries are JSON,
+never pickle: a cache directory is as untrusted as any other file, and a damaged entry is a miss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+from .findings import Applicability, Finding, Fix, Severity
+from .read import resolve_sources
+from .registry import Registry
+from .tokenizer import ALIASES, default_cache_dir
+
+KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
+TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
+# Settings that change how fast a scan runs or where it looks for the cache, never what it finds.
+NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source")
+
+
+def cached_scan(inputs: Sequence[str], settings: Settings, progress: Callable[[int], None] | None = None):
+    """`scan(inputs, settings)`, answered from the cache when an identical scan has run before."""
+    from .scan import ScanResult, scan
+
+    if not settings.cache:
+        return scan(inputs, settings, progress=progress)
+    directory = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
+    key = scan_key(inputs, settings)
+    if key is None:
+        return scan(inputs, settings, progress=progress)
+    entry = directory / "scans" / f"{key}.json.gz"
+    stored = _load(entry)
+    if stored is not None:
+        registry = Registry.load(settings.plugins, settings.base_dir)
+        try:
+            return ScanResult(
+                inputs=stored["input"],
+                tokenizer=stored["tokenizer"],
+                summary={**stored["summary"], "cached": True},
+                findings=[_finding(item) for item in stored["findings"]],
+                rules=[registry.get(code) for code in stored["summary"]["rules"]],
+                distributions=stored["distributions"],
+            )
+        except (KeyError, TypeError, ValueError):  # written by another version, or damaged: a miss
+            pass
+    result = scan(inputs, settings, progress=progress)
+    _store(entry, {**result.to_dict(), "distributions": result.distributions})
+    return result
+
+
+def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
+    """The identity of a scan's result, or None when some part of it cannot be known without running it."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+
+    add("preflint", __version__, _source_digest())
+    options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in NOT_IN_KEY}
+    add(json.dumps(options, sort_keys=True, default=str))
+    tokenizer = tokenizer_identity(settings.tokenizer)
+    if tokenizer is None:
+        return None
+    add(tokenizer)
+    references = [path for options in settings.rules.values() for path in options.get("against", ())]
+    for group in (list(inputs), references):
+        for source in resolve_sources(group) if group else ():
+            if source.kind == "hub" and not Path(source.spec).is_dir():
+                return None
+            add(source.spec, source.kind, _content_digest(Path(source.spec)))
+    for plugin in settings.plugins:
+        add(plugin, _content_digest(Path(settings.base_dir) / plugin))
+    return digest.hexdigest()
+
+
+def tokenizer_identity(spec: str) -> str | None:
+    """What the tokenizer `spec` is, from its files, without loading it: None when that cannot be known."""
+    alias = ALIASES.get(spec.lower())
+    if alias and alias.builtin:
+        import llama_models.llama3 as llama3_package
+
+        return "builtin:" + _content_digest(Path(llama3_package.__file__).parent / "tokenizer.model")
+    path = Path(spec).expanduser()
+    if path.exists():
+        return "path:" + _content_digest(path, suffixes=TOKENIZER_FILES)
+    hub_id = alias.hub_id if alias else spec
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(hub_id, "tokenizer_config.json")
+    except Exception:  # not a valid repository id, or no cache: not cacheable
+        return None
+    if not isinstance(config, str):
+        return None
+    return "hub:" + _content_digest(Path(config).parent, suffixes=TOKENIZER_FILES)  # snapshots/<commit>/
+
+
+def _content_digest(path: Path, suffixes: tuple[str, ...] | None = None) -> str:
+    """BLAKE2b of a file's bytes, or of a directory's files (names and bytes; only `suffixes` when given)."""
+    digest = hashlib.blake2b(digest_size=16)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if suffixes and path.is_dir() and not file.name.endswith(suffixes):
+            continue
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\x00")
+        with open(file, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "blake2b").digest())
+    return digest.hexdigest()
+
+
+def _source_digest() -> str:
+    """preflint's own code, so an edited checkout never reuses results of the code before the edit."""
+    package = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=16)
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _finding(item: dict) -> Finding:
+    fix = item["fix"]
+    return Finding(
+        item["code"], item["name"], Severity(item["severity"]), item["row"], item["message"],
+        Fix(Applicability(fix["applicability"]), fix["description"]) if fix else None, item["hash"],
+    )
+
+
+def _load(entry: Path) -> dict | None:
+    try:
+        with gzip.open(entry, "rt", encoding="utf-8") as handle:
+            stored = json.load(handle)
+        os.utime(entry)  # recently used: kept longest
+        return stored if isinstance(stored, dict) and stored.get("version") == __version__ else None
+    except (OSError, EOFError, ValueError):
+        return None
+
+
+def _store(entry: Path, result: dict) -> None:
+    """Write atomically; a cache that cannot be written (read-only home, full disk) is no error."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False, suffix=".tmp") as tmp:
+            with gzip.open(tmp, "wt", encoding="utf-8") as handle:
+                json.dump(result, handle, ensure_ascii=False)
+        os.replace(tmp.name, entry)
+        entries = sorted(entry.parent.glob("*.json.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP_ENTRIES:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        return
