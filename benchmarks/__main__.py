@@ -77,8 +77,9 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def run(sizes: list[int], work: Path) -> list[dict]:
+    """Measure every size in turn; RESULTS.md is rewritten after each, so a long run leaves what it measured."""
     python = sys.executable
-    rows = []
+    rows: list[dict] = []
     for size in sizes:
         data = work / f"pairs-{size}.jsonl"
         if not data.exists():
@@ -98,6 +99,7 @@ def run(sizes: list[int], work: Path) -> list[dict]:
             seconds, peak = measure(argv, ROOT)
             rows.append({"size": size, "what": name, "seconds": seconds, "peak": peak})
             print(f"  {name:<24} {seconds:8.1f} s  {size / seconds:9,.0f} pairs/s  {peak:7,.0f} MiB", flush=True)
+        rewrite(rows, sizes)
     return rows
 
 
@@ -149,11 +151,10 @@ def main() -> None:
     sizes = [int(size) for size in options.sizes.split(",")]
     if options.work:
         options.work.mkdir(parents=True, exist_ok=True)
-        rows = run(sizes, options.work)
+        run(sizes, options.work)
     else:
         with tempfile.TemporaryDirectory() as work:
-            rows = run(sizes, Path(work))
-    rewrite(rows, sizes)
+            run(sizes, Path(work))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -1,4 +1,10 @@
-"""preflint: lint and repair preference datasets with the target model's own tokenizer."""
+"""preflint: lint and repair preference datasets with the target model's own tokenizer.
+
+    import preflint
+    report = preflint.scan("prefs.jsonl", tokenizer="llama")
+    report.findings          # a pandas DataFrame
+    fixed = preflint.fix(dataset).data   # a datasets.Dataset
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -6,3 +12,17 @@ try:
     __version__ = version("preflint")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
+
+
+def scan(data, **options):
+    """Scan preference data: see `preflint.api.scan`."""
+    from .api import scan as scan_data
+
+    return scan_data(data, **options)
+
+
+def fix(data, **options):
+    """Repair preference data: see `preflint.api.fix`."""
+    from .api import fix as fix_data
+
+    return fix_data(data, **options)

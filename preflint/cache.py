@@ -34,7 +34,7 @@ NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source")
 
 def cached_scan(inputs: Sequence[str], settings: Settings, progress: Callable[[int], None] | None = None):
     """`scan(inputs, settings)`, answered from the cache when an identical scan has run before."""
-    from .scan import ScanResult, scan
+    from .scanning import ScanResult, scan
 
     if not settings.cache:
         return scan(inputs, settings, progress=progress)

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .baseline import Baseline
 from .config import load_settings
 from .errors import PreflintError
 from .output import atomic_write, check_target
@@ -20,6 +21,7 @@ from .registry import Registry
 from .report import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DEFAULT_BASELINE = ".preflint-baseline.json"
 
 
 def _codes(_ctx, _param, value: str | None) -> tuple[str, ...] | None:
@@ -76,16 +78,29 @@ def _settings(config_path, against, **overrides):
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline).")
+@click.option("--write-baseline", is_flag=True, help=f"Record the current findings as the baseline (in --baseline, default {DEFAULT_BASELINE}) and exit 0.")
 @click.option("--no-cache", is_flag=True, help="Scan again even if an identical scan's result is cached.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).")
-def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, no_cache,
-         **overrides) -> int:
+def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, baseline,
+         write_baseline, no_cache, **overrides) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
     from .cache import cached_scan
 
     settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
     with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
         result = cached_scan(data, settings, progress=advance)
+    if write_baseline:
+        target = baseline or Path(DEFAULT_BASELINE)
+        check_target(target, data, force=True, option="--baseline")
+        with atomic_write(target, text=True) as stream:
+            stream.write(Baseline.of(result.findings).to_json())
+        click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; later scans with "
+                   f"--baseline {target} report only new ones")
+        return EXIT_CLEAN
+    if baseline:
+        Baseline.load(baseline).apply(result)
+        result.summary["baseline"]["path"] = str(baseline)
     writer = FORMATS[output_format]
     if output_file:
         check_target(output_file, data, force=True, option="--output-file")
@@ -108,7 +123,7 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
 def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, force, exit_zero, config_path, against,
                 no_progress, **overrides) -> int:
     """Write a repaired copy of preference DATA: safe fixes by default, unsafe ones on request."""
-    from .fix import Outputs, fix
+    from .fixing import Outputs, fix
     from .report.fix_text import write_fix_summary
 
     if diff == bool(out):

@@ -6,7 +6,7 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.scan import scan
+from preflint.scanning import scan
 
 from .conftest import shared
 

@@ -12,8 +12,8 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.fix import FixPolicy, Outputs, fix
-from preflint.scan import scan
+from preflint.fixing import FixPolicy, Outputs, fix
+from preflint.scanning import scan
 from tests.conftest import read_jsonl, shared
 
 SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",

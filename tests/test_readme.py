@@ -13,3 +13,11 @@ def test_readme_rule_table_matches_the_registry():
     start = text.index("-->\n", text.index("<!-- rules-table")) + len("-->\n")
     end = text.index("<!-- /rules-table -->")
     assert text[start:end] == rules_markdown(Registry.load()), "run `preflint rules --format markdown` and paste it"
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Python API"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md (Python API)", "exec"), {})

@@ -7,7 +7,7 @@ import pytest
 from preflint.config import Settings
 from preflint.errors import ConfigError
 from preflint.registry import Registry
-from preflint.scan import scan
+from preflint.scanning import scan
 
 LOCAL_RULES = textwrap.dedent(
     '''

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from preflint.config import Settings
-from preflint.fix import Outputs
-from preflint.fix import fix as run_fix
+from preflint.fixing import Outputs
+from preflint.fixing import fix as run_fix
 from tests.conftest import read_jsonl
 from preflint.registry import Registry
-from preflint.scan import scan
+from preflint.scanning import scan
 
 CASE_DIR = Path(__file__).resolve().parent.parent / "rules"
 CASE_FILES = sorted(CASE_DIR.glob("*.yml"))

@@ -69,6 +69,14 @@ def _summary(console: Console, result) -> None:
         )
     else:
         console.print(f"[bold green]All checks passed[/] on {summary['rows']:,} rows.")
+    if "baseline" in summary:
+        baseline = summary["baseline"]
+        stale = sum(entry["count"] for entry in baseline["stale"])
+        console.print(
+            f"[dim]{baseline['covered']:,} finding(s) covered by the baseline {escape(baseline['path'])}"
+            + (f"; {stale:,} baseline entr{'y' if stale == 1 else 'ies'} no longer found (fixed or removed: "
+               "refresh with --write-baseline)" if stale else "") + "[/]"
+        )
     for source in summary["sources"]:
         columns = f" [{source['columns']}]" if "columns" in source else ""
         console.print(f"[dim]{escape(source['input'])}: {source['rows']:,} rows, {summary['shape']}{escape(columns)}[/]")

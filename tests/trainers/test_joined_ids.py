@@ -4,7 +4,7 @@ import pytest
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scan import pair_batches
+from preflint.scanning import pair_batches
 from preflint.trainers import make_profile
 from tests.conftest import shared
 

@@ -8,7 +8,7 @@ import pytest
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scan import pair_batches
+from preflint.scanning import pair_batches
 
 from ..conftest import shared
 

@@ -12,7 +12,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scan import pair_batches
+from preflint.scanning import pair_batches
 from preflint.shapes import parse_map
 
 from ..conftest import shared

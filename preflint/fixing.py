@@ -26,7 +26,7 @@ from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity
 from .output import JsonlSink, ParquetSink, check_target, copy_into_place, data_format, to_json
 from .read import Unreadable, read_batches, resolve_sources
 from .registry import Registry
-from .scan import ScanResult, normalized_batches, scan
+from .scanning import ScanResult, normalized_batches, scan
 from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
 from .tokenizer import Tokenizer, load_tokenizer
 

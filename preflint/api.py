@@ -1,0 +1,134 @@
+"""The Python API: `preflint.scan(data)` and `preflint.fix(data)` on a path, a `datasets.Dataset` or
+`DatasetDict`, a pandas DataFrame or a list of dicts, with the same settings as the command line.
+
+In-memory data is written to a temporary Parquet (or JSON Lines) file and goes through the very pipeline the CLI
+runs, so results are the same; row numbers are positions in the data given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Settings, load_settings
+from .errors import InputError
+from .tokenizer import Tokenizer
+
+FINDING_COLUMNS = ["code", "name", "severity", "row", "hash", "message", "fix"]
+
+
+@dataclass
+class Report:
+    """What a scan or fix found: `findings` (a DataFrame, one finding per row), `summary` (a dict, as in
+    `--format json`), and after `fix` the repaired data and the dropped rows as `datasets.Dataset`s."""
+
+    summary: dict
+    findings: Any  # pandas.DataFrame
+    data: Any = None  # datasets.Dataset: the fixed rows (fix only)
+    rejects: Any = None  # datasets.Dataset: the dropped rows with their reasons (fix only)
+    result: Any = None  # the ScanResult or FixResult behind this report
+
+    @property
+    def ok(self) -> bool:
+        """No findings (for `fix`: none left in the output)."""
+        return len(self.findings) == 0
+
+
+def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None = None, **settings: Any) -> Report:
+    """Scan preference data; `settings` are the CLI's options by name (select=["P", "W001"], trainer="trl", ...)."""
+    from .cache import cached_scan
+    from .scanning import scan as run_scan
+
+    chosen, loaded = _settings(config, tokenizer, settings)
+    with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
+        inputs, in_memory = _inputs(data, Path(scratch), chosen.split)
+        if loaded is None and not in_memory:
+            result = cached_scan(inputs, chosen)
+        else:
+            result = run_scan(inputs, chosen, tokenizer=loaded)
+    return Report(result.summary, _frame(result.findings), result=result)
+
+
+def fix(data, *, unsafe: bool = False, tokenizer: str | Any = None, config: str | os.PathLike | None = None,
+        **settings: Any) -> Report:
+    """Repair preference data: `Report.data` holds the kept rows, `Report.rejects` the dropped ones with reasons,
+    `Report.findings` what remains. Safe fixes only, unless `unsafe=True`."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    from .fixing import Outputs
+    from .fixing import fix as run_fix
+    from .tokenizer import load_tokenizer
+
+    chosen, loaded = _settings(config, tokenizer, settings)
+    with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
+        inputs, _ = _inputs(data, Path(scratch), chosen.split)
+        out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
+        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe,
+                         tokenizer=loaded or load_tokenizer(chosen.tokenizer))
+        fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
+        dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
+    return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)
+
+
+def _settings(config, tokenizer, options: dict) -> tuple[Settings, Tokenizer | None]:
+    """Settings from the config file (or defaults) and the options given; a tokenizer object is used as given."""
+    base = load_settings(Path(config)) if config is not None else Settings()
+    known = set(Settings.__dataclass_fields__) - {"base_dir", "source"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    options = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
+    loaded = None
+    if isinstance(tokenizer, Tokenizer):
+        loaded = tokenizer
+    elif tokenizer is not None and not isinstance(tokenizer, str | os.PathLike):
+        if not getattr(tokenizer, "is_fast", False):
+            raise TypeError("tokenizer must be a name, a path, or a transformers fast tokenizer")
+        loaded = Tokenizer(getattr(tokenizer, "name_or_path", "") or "given", "tokenizer object given to preflint", tokenizer)
+    elif tokenizer is not None:
+        options["tokenizer"] = str(tokenizer)
+    return base.override(**options), loaded
+
+
+def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
+    """Input paths for `data`, writing in-memory data to `scratch`; and whether it was in memory."""
+    if isinstance(data, str | os.PathLike):
+        return [os.fspath(data)], False
+    if isinstance(data, list | tuple) and data and all(isinstance(item, str | os.PathLike) for item in data):
+        return [os.fspath(item) for item in data], False
+    import datasets
+    import pandas
+
+    if isinstance(data, datasets.DatasetDict):
+        names = list(data)
+        name = split or ("train" if "train" in data else names[0] if len(names) == 1 else None)
+        if name not in data:
+            raise InputError(f"the DatasetDict has splits {', '.join(names)}: say which with split=...")
+        data = data[name]
+    target = scratch / "data.parquet"
+    if isinstance(data, datasets.Dataset):
+        import pyarrow.parquet as pq
+
+        pq.write_table(data.with_format("arrow")[:], target)
+    elif isinstance(data, pandas.DataFrame):
+        data.to_parquet(target, index=False)
+    elif isinstance(data, list | tuple):
+        target = scratch / "data.jsonl"
+        with open(target, "w", encoding="utf-8") as handle:
+            for record in data:
+                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    else:
+        raise InputError(f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts")
+    return [str(target)], True
+
+
+def _frame(findings):
+    import pandas
+
+    rows = [{**finding.to_dict(), "fix": finding.fix.applicability.value if finding.fix else None} for finding in findings]
+    return pandas.DataFrame(rows, columns=FINDING_COLUMNS).astype({"row": "Int64"})
