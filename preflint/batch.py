@@ -95,8 +95,13 @@ def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
 
 def content_hash(pair: Pair) -> str:
     """Identity of a pair's content, stable across row order and input format."""
-    payload = json.dumps([pair.prompt, pair.chosen, pair.rejected, pair.rejected_prompt], ensure_ascii=False)
-    return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).hexdigest()
+    parts = (pair.prompt, pair.chosen, pair.rejected)
+    if pair.rejected_prompt is None and all(isinstance(part, str) for part in parts):
+        # The common case, without a JSON encoding per row; lengths first, so no two pairs share a payload.
+        payload = f"text {len(parts[0])} {len(parts[1])} " + "".join(parts)
+    else:
+        payload = json.dumps([*parts, pair.rejected_prompt], ensure_ascii=False)
+    return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def render(batch: PairBatch, tokenizer: Tokenizer) -> None:

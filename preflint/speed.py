@@ -25,10 +25,13 @@ def available_cores() -> int:
 
 
 def use_jobs(jobs: int | None) -> int:
-    """Apply `--jobs`: how many threads tokenize (the Rust tokenizer reads these variables when it starts its
-    thread pool, so they must be set before the first batch is tokenized). Returns the number in force."""
+    """Apply `--jobs`: how many threads tokenize, and whether batches are prepared in a background thread.
+
+    The Rust tokenizer sizes its thread pool from RAYON_NUM_THREADS when it first tokenizes in parallel, so the
+    number counts only if set before a process's first tokenization (the CLI does). TOKENIZERS_PARALLELISM stays
+    on: its serial path is slower than one pool thread (22.8 s against 15.9 s for 20,000 pairs here).
+    """
     jobs = jobs or available_cores()
-    os.environ["TOKENIZERS_PARALLELISM"] = "true" if jobs > 1 else "false"
     os.environ["RAYON_NUM_THREADS"] = str(jobs)
     return jobs
 
