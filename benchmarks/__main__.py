@@ -16,6 +16,7 @@ memory from wait4), so the figures are what a user's command costs, start-up inc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -64,22 +65,28 @@ with tempfile.TemporaryDirectory() as cache:
 
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak resident MiB of one command."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    error = process.stderr.read().decode(errors="replace")
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):  # 1: findings
-        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{error}")
+    """Wall seconds and peak resident MiB of one command (its stderr goes to a file: progress bars fill pipes)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in (0, 1):  # 1: findings
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(argv[:4])} ... failed ({process.returncode}):\n{errors.read().decode(errors='replace')[-2000:]}")
     return seconds, usage.ru_maxrss / 1024
 
 
 def run(sizes: list[int], work: Path) -> list[dict]:
-    """Measure every size in turn; RESULTS.md is rewritten after each, so a long run leaves what it measured."""
+    """Measure every size in turn; RESULTS.md is rewritten after each, so a long run leaves what it measured.
+
+    Measurements are kept in `work`/measurements.json: with the same `--work`, sizes not measured again keep their
+    earlier figures (e.g. `--sizes 1000000` after a run of the smaller sizes)."""
     python = sys.executable
-    rows: list[dict] = []
+    kept = work / "measurements.json"
+    rows: list[dict] = json.loads(kept.read_text()) if kept.exists() else []
+    rows = [row for row in rows if row["size"] not in sizes]
     for size in sizes:
         data = work / f"pairs-{size}.jsonl"
         if not data.exists():
@@ -98,8 +105,9 @@ def run(sizes: list[int], work: Path) -> list[dict]:
         for name, argv in commands.items():
             seconds, peak = measure(argv, ROOT)
             rows.append({"size": size, "what": name, "seconds": seconds, "peak": peak})
+            kept.write_text(json.dumps(rows, indent=1))
             print(f"  {name:<24} {seconds:8.1f} s  {size / seconds:9,.0f} pairs/s  {peak:7,.0f} MiB", flush=True)
-        rewrite(rows, sizes)
+        rewrite(rows)
     return rows
 
 
@@ -129,7 +137,9 @@ def machine() -> str:
             f"{platform.system()}; {packages}.")
 
 
-def rewrite(rows: list[dict], sizes: list[int]) -> None:
+def rewrite(rows: list[dict]) -> None:
+    rows = sorted(rows, key=lambda row: row["size"])  # stable: each size's commands stay in order
+    sizes = sorted({row["size"] for row in rows})
     text = RESULTS.read_text(encoding="utf-8")
     generated = "\n".join([
         BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
