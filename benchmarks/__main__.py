@@ -143,12 +143,12 @@ def rewrite(rows: list[dict]) -> None:
     text = RESULTS.read_text(encoding="utf-8")
     generated = "\n".join([
         BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
-        f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}` ({time.strftime('%Y-%m-%d')}). "
-        "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh process "
-        "timed from outside; peak RSS is that process's maximum resident set size.", "",
+        (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}` ({time.strftime('%Y-%m-%d')}). "
+         "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh "
+         "process timed from outside; peak RSS is that process's maximum resident set size."), "",
         machine(), "", table(rows), END,
     ])
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
     text = pattern.sub(lambda _: generated, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + generated + "\n"
     RESULTS.write_text(text, encoding="utf-8")
 

@@ -120,8 +120,7 @@ def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
     elif isinstance(data, list | tuple):
         target = scratch / "data.jsonl"
         with open(target, "w", encoding="utf-8") as handle:
-            for record in data:
-                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            handle.writelines(json.dumps(record, ensure_ascii=False, default=str) + "\n" for record in data)
     else:
         raise InputError(f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts")
     return [str(target)], True

@@ -103,7 +103,7 @@ def tokenizer_identity(spec: str) -> str | None:
         from huggingface_hub import try_to_load_from_cache
 
         config = try_to_load_from_cache(hub_id, "tokenizer_config.json")
-    except Exception:  # not a valid repository id, or no cache: not cacheable
+    except Exception:  # noqa: BLE001 - not a valid repository id, or no hub cache: then not cacheable
         return None
     if not isinstance(config, str):
         return None
@@ -152,14 +152,18 @@ def _load(entry: Path) -> dict | None:
 
 def _store(entry: Path, result: dict) -> None:
     """Write atomically; a cache that cannot be written (read-only home, full disk) is no error."""
+    tmp = None
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False, suffix=".tmp") as tmp:
-            with gzip.open(tmp, "wt", encoding="utf-8") as handle:
-                json.dump(result, handle, ensure_ascii=False)
+        with (
+            tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False, suffix=".tmp") as tmp,
+            gzip.open(tmp, "wt", encoding="utf-8") as handle,
+        ):
+            json.dump(result, handle, ensure_ascii=False)
         os.replace(tmp.name, entry)
         entries = sorted(entry.parent.glob("*.json.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP_ENTRIES:]:
             old.unlink(missing_ok=True)
     except OSError:
-        return
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)

@@ -219,7 +219,13 @@ def _progress(enabled: bool, label: str):
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"),
                   TimeElapsedColumn(), transient=True, console=None) as progress:

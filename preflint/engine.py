@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from .batch import PairBatch
 from .findings import Finding
-from .rule import DatasetRule, Rule, RowRule
+from .rule import DatasetRule, RowRule, Rule
 
 
 class Engine:

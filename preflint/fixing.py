@@ -23,7 +23,14 @@ from .batch import PairBatch, render, tokenize
 from .config import Settings
 from .edit import apply_edit, swap_sides
 from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity
-from .output import JsonlSink, ParquetSink, check_target, copy_into_place, data_format, to_json
+from .output import (
+    JsonlSink,
+    ParquetSink,
+    check_target,
+    copy_into_place,
+    data_format,
+    to_json,
+)
 from .read import Unreadable, read_batches, resolve_sources
 from .registry import Registry
 from .scanning import ScanResult, normalized_batches, scan

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .errors import ConfigError, first_line
-from .rule import DatasetRule, DefectRule, Rule, RowRule
+from .rule import DatasetRule, DefectRule, RowRule, Rule
 
 ENTRY_POINT_GROUP = "preflint.rules"
 CODE = re.compile(r"^[A-Z]+[0-9]{3}$")

@@ -17,11 +17,11 @@ from .engine import Engine
 from .errors import InputError
 from .findings import Finding
 from .forecast import forecast
-from .speed import fewer_collections, prefetched, use_jobs
 from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
+from .speed import fewer_collections, prefetched, use_jobs
 from .tokenizer import Tokenizer, load_tokenizer
 from .trainers import Profile
 

@@ -56,7 +56,7 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                 if not put((item, None)):
                     return
             put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             put((_DONE, exc))
 
     thread = threading.Thread(target=produce, name="preflint-prefetch", daemon=True)

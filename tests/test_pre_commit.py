@@ -35,7 +35,7 @@ def repository(tmp_path):
     }
 
     def sh(*argv, check=True):
-        done = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
+        done = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, check=False)
         if check and done.returncode != 0:
             raise AssertionError(f"{argv} failed:\n{done.stdout}\n{done.stderr}")
         return done

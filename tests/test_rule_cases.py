@@ -14,9 +14,9 @@ import yaml
 from preflint.config import Settings
 from preflint.fixing import Outputs
 from preflint.fixing import fix as run_fix
-from tests.conftest import read_jsonl
 from preflint.registry import Registry
 from preflint.scanning import scan
+from tests.conftest import read_jsonl
 
 CASE_DIR = Path(__file__).resolve().parent.parent / "rules"
 CASE_FILES = sorted(CASE_DIR.glob("*.yml"))

@@ -29,8 +29,7 @@ def test_prefetched_keeps_order_and_raises_the_producers_error():
 
     seen = []
     with pytest.raises(ValueError, match="bad record"):
-        for item in prefetched(produce(), depth=2):
-            seen.append(item)
+        seen.extend(prefetched(produce(), depth=2))
     assert seen == [0, 1, 2, 3, 4]
 
 

@@ -1,5 +1,5 @@
-from preflint.dedup import FirstSeen, key, loose
 from preflint.batch import plain_text
+from preflint.dedup import FirstSeen, key, loose
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 
