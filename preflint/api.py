@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Settings, load_settings
+from .config import SETTING_NAMES, Settings, load_settings
 from .errors import InputError
 from .tokenizer import Tokenizer
 
@@ -62,14 +62,12 @@ def fix(data, *, unsafe: bool = False, tokenizer: str | Any = None, config: str 
 
     from .fixing import Outputs
     from .fixing import fix as run_fix
-    from .tokenizer import load_tokenizer
 
     chosen, loaded = _settings(config, tokenizer, settings)
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
         inputs, _ = _inputs(data, Path(scratch), chosen.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
-        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe,
-                         tokenizer=loaded or load_tokenizer(chosen.tokenizer))
+        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe, tokenizer=loaded)
         fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
         dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
     return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)
@@ -78,10 +76,9 @@ def fix(data, *, unsafe: bool = False, tokenizer: str | Any = None, config: str 
 def _settings(config, tokenizer, options: dict) -> tuple[Settings, Tokenizer | None]:
     """Settings from the config file (or defaults) and the options given; a tokenizer object is used as given."""
     base = load_settings(Path(config)) if config is not None else Settings()
-    known = set(Settings.__dataclass_fields__) - {"base_dir", "source"}
-    unknown = sorted(set(options) - known)
+    unknown = sorted(set(options) - set(SETTING_NAMES))
     if unknown:
-        raise TypeError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise TypeError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(SETTING_NAMES))})")
     options = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
     loaded = None
     if isinstance(tokenizer, Tokenizer):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ConfigError
-from .findings import Finding
+from .findings import Finding, finding_counts
 
 FORMAT = 1
 
@@ -61,12 +61,8 @@ class Baseline:
                 kept.append(finding)
         stale = [{"code": code, "key": key, "count": count} for (code, key), count in sorted(budget.items()) if count > 0]
         result.findings = kept
-        summary = result.summary
-        summary.update(
-            findings=len(kept),
-            rows_with_findings=len({finding.row for finding in kept if finding.row is not None}),
-            findings_by_code=dict(sorted(Counter(finding.code for finding in kept).items())),
-            findings_by_severity=dict(Counter(finding.severity.value for finding in kept)),
+        result.summary.update(
+            finding_counts(kept),
             baseline={"covered": sum(self.entries.values()) - sum(budget.values()), "stale": stale},
         )
 

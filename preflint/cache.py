@@ -24,7 +24,7 @@ from .config import Settings
 from .findings import Applicability, Finding, Fix, Severity
 from .read import resolve_sources
 from .registry import Registry
-from .tokenizer import ALIASES, default_cache_dir
+from .tokenizer import ALIASES, default_cache_dir, llama3_model_file
 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
@@ -92,9 +92,7 @@ def tokenizer_identity(spec: str) -> str | None:
     """What the tokenizer `spec` is, from its files, without loading it: None when that cannot be known."""
     alias = ALIASES.get(spec.lower())
     if alias and alias.builtin:
-        import llama_models.llama3 as llama3_package
-
-        return "builtin:" + _content_digest(Path(llama3_package.__file__).parent / "tokenizer.model")
+        return "builtin:" + _content_digest(llama3_model_file())
     path = Path(spec).expanduser()
     if path.exists():
         return "path:" + _content_digest(path, suffixes=TOKENIZER_FILES)

@@ -68,7 +68,8 @@ class Settings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})
 
 
-_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Settings) if f.name not in ("base_dir", "source")}
+SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name not in ("base_dir", "source"))  # what users set
+_KEYS = {name.replace("_", "-"): name for name in SETTING_NAMES}
 _LISTS = ("select", "ignore", "extend_select", "plugins", "fixable", "unfixable", "extend_safe_fixes", "extend_unsafe_fixes")
 
 

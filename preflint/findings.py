@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -74,3 +75,13 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.row is None, self.row if self.row is not None else 0, self.code)
+
+
+def finding_counts(findings: list[Finding]) -> dict:
+    """The summary's counts of findings: in all, rows with any, per code and per severity."""
+    return {
+        "findings": len(findings),
+        "rows_with_findings": len({finding.row for finding in findings if finding.row is not None}),
+        "findings_by_code": dict(sorted(Counter(f.code for f in findings).items())),
+        "findings_by_severity": dict(Counter(f.severity.value for f in findings)),
+    }

@@ -15,7 +15,7 @@ from .batch import PairBatch, render, to_pairs, tokenize
 from .config import Settings
 from .engine import Engine
 from .errors import InputError
-from .findings import Finding
+from .findings import Finding, finding_counts
 from .forecast import forecast
 from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
@@ -109,17 +109,13 @@ class _Tally:
     def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
         usable = self.rows - self.unusable
         shape = self.kinds.most_common(1)[0][0] if self.kinds else "unknown"
-        rows_with_findings = {finding.row for finding in findings if finding.row is not None}
         return {
             "rows": self.rows,
             "usable_rows": usable,
             "shape": SHAPE_NAMES.get(shape, shape),
             "kinds": dict(self.kinds),
             "sources": list(self.sources.values()),
-            "findings": len(findings),
-            "rows_with_findings": len(rows_with_findings),
-            "findings_by_code": dict(sorted(Counter(f.code for f in findings).items())),
-            "findings_by_severity": dict(Counter(f.severity.value for f in findings)),
+            **finding_counts(findings),
             "forecast": forecast(findings, usable, self.dropped, profile.name, profile.options.describe()),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],

@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from queue import Empty, Full, Queue
+from queue import Full, Queue
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -63,12 +63,7 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     thread.start()
     try:
         while True:
-            try:
-                item, error = queue.get(timeout=0.5)
-            except Empty:
-                if not thread.is_alive():  # cannot happen unless the thread was killed; do not wait forever
-                    raise RuntimeError("the batch-preparing thread stopped without a result") from None
-                continue
+            item, error = queue.get()  # the producer always ends with _DONE, its error attached if it failed
             if item is _DONE:
                 if error is not None:
                     raise error

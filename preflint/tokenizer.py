@@ -231,13 +231,19 @@ def _require_fast(tokenizer, where: str):
     return tokenizer
 
 
+def llama3_model_file() -> Path:
+    """Meta's Llama 3 tiktoken model, as the llama-models wheel ships it."""
+    import llama_models.llama3 as llama3_package
+
+    return Path(llama3_package.__file__).parent / "tokenizer.model"
+
+
 @lru_cache(maxsize=2)
 def _llama3(cache_dir: Path | None):
     """Meta's Llama 3 tiktoken model from the llama-models wheel, converted once and cached as tokenizer.json."""
-    import llama_models.llama3 as llama3_package
     from transformers import PreTrainedTokenizerFast
 
-    model_file = Path(llama3_package.__file__).parent / "tokenizer.model"
+    model_file = llama3_model_file()
     digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
     cached = (cache_dir or default_cache_dir()) / "tokenizers" / f"llama3-{digest}.json"
     if not cached.exists():

@@ -84,9 +84,9 @@ class TRLProfile(Profile):
         joined = tokenizer.join_ids(pieces)
         encoded = {}
         for k, i in enumerate(picked):
+            ids = (batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1])
             before, after = affixes if not batch.pairs[i].is_chat else ([], [])
-            prompt, chosen, rejected = batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1]
-            encoded[i] = tuple(before + ids + after for ids in (prompt, chosen, rejected))
+            encoded[i] = tuple(before + side + after for side in ids) if before or after else ids
         return encoded
 
     def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
