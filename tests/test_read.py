@@ -59,6 +59,20 @@ def test_parquet_csv_and_arrow(tmp_path):
         assert records(tmp_path / name)[1] == ROWS, name
 
 
+def test_large_parquet_is_read_one_row_group_at_a_time(tmp_path):
+    """Reading must not hold the file: 40 row groups of ~1.5 kB rows stay under a few row groups in memory."""
+    rows = 40_000
+    text = [f"{i:06d} " + "x" * 1500 for i in range(rows)]
+    pq.write_table(pa.table({"prompt": text, "chosen": text, "rejected": text}), tmp_path / "big.parquet",
+                   row_group_size=1000, compression="none")
+    file_bytes, peak, seen = 3 * rows * 1507, 0, 0
+    for batch in read_batches(resolve_sources([str(tmp_path / "big.parquet")]), batch_size=1000):
+        peak = max(peak, pa.total_allocated_bytes())
+        seen += len(batch.records)
+    assert seen == rows
+    assert peak < file_bytes / 8
+
+
 def test_csv_keeps_numbers_as_text(tmp_path):
     (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n42,4,5\n")
     assert records(tmp_path / "data.csv")[1] == [{"prompt": "42", "chosen": "4", "rejected": "5"}]
