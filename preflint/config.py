@@ -29,7 +29,7 @@ class Settings:
     split: str | None = None
     subset: str | None = None
     batch_size: int = 1000
-    jobs: int | None = None  # threads that tokenize; None: every core this process may use
+    jobs: int | None = None  # worker processes; None: one per core this process may use
     cache: bool = True  # reuse the result of an identical earlier scan
     cache_dir: str | None = None  # default: $PREFLINT_CACHE_DIR, else ~/.cache/preflint
     trainer: str = "plain"

@@ -1,4 +1,8 @@
-"""Run selected rules over a stream of batches; the engine knows rules only through their two scopes."""
+"""Run selected rules over a stream of batches; the engine knows rules only through their two scopes.
+
+`examine` is the part that needs the batch (row rules, and each dataset rule's partial state for it) and may run in
+a worker process; `absorb` folds its result in, in batch order, in the scan's own process.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,20 @@ class Engine:
         self.states = [rule.start() for rule in self.dataset_rules]
         self.findings: list[Finding] = []
 
-    def feed(self, batch: PairBatch) -> None:
+    def examine(self, batch: PairBatch) -> tuple[list[Finding], list]:
+        """The batch's row findings, and each dataset rule's state for this batch alone."""
         hashes = dict(zip(batch.rows, batch.hashes))
-        for rule in self.row_rules:
-            self.findings.extend(replace(finding, row_hash=hashes.get(finding.row)) for finding in rule.check(batch))
-        # Each batch folds into a fresh partial state that is merged in: the same path a worker pool takes.
-        self.states = [
-            rule.merge(state, rule.update(rule.start(), batch)) for rule, state in zip(self.dataset_rules, self.states)
+        findings = [
+            replace(finding, row_hash=hashes.get(finding.row)) for rule in self.row_rules for finding in rule.check(batch)
         ]
+        return findings, [rule.update(rule.start(), batch) for rule in self.dataset_rules]
+
+    def absorb(self, findings: list[Finding], partial_states: list) -> None:
+        self.findings.extend(findings)
+        self.states = [rule.merge(state, part) for rule, state, part in zip(self.dataset_rules, self.states, partial_states)]
+
+    def feed(self, batch: PairBatch) -> None:
+        self.absorb(*self.examine(batch))
 
     def finish(self) -> list[Finding]:
         for rule, state in zip(self.dataset_rules, self.states):

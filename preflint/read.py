@@ -214,7 +214,6 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
 
 def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         batches = parquet_batches(source.spec, batch_size)

@@ -21,7 +21,7 @@ from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
-from .speed import fewer_collections, prefetched, use_jobs
+from .speed import fewer_collections, in_workers, use_jobs
 from .tokenizer import Tokenizer, load_tokenizer
 from .trainers import Profile
 
@@ -100,6 +100,20 @@ class _Tally:
             if rejected:
                 self.ratios[_bin(len(chosen) / len(rejected), RATIO_BINS)] += 1
 
+    def merge(self, other: _Tally) -> None:
+        """Fold in the tally of later batches (from a worker process)."""
+        self.rows += other.rows
+        self.unusable += other.unusable
+        self.dropped += other.dropped
+        for mine, theirs in ((self.kinds, other.kinds), (self.tokens, other.tokens), (self.distances, other.distances), (self.ratios, other.ratios)):
+            mine.update(theirs)
+        for name, source in other.sources.items():
+            if name in self.sources:
+                self.sources[name]["rows"] += source["rows"]
+                self.sources[name].update({k: v for k, v in source.items() if k == "columns"})
+            else:
+                self.sources[name] = source
+
     def distributions(self) -> dict:
         return {
             "token_edit_distance": {label: self.distances[label] for _, label in DISTANCE_BINS},
@@ -135,36 +149,54 @@ def scan(
 ) -> ScanResult:
     """Scan `inputs`; `tokenizer`, when given, replaces the one `settings` name (already loaded, or customized)."""
     started = time.perf_counter()
-    registry = Registry.load(settings.plugins, settings.base_dir)
-    selected = registry.select(settings.select, settings.ignore, settings.extend_select)
-    rules = [rule(**options_for(rule, settings, registry)) for rule in selected]
+    selected, rules = rules_for(settings)
     sources = resolve_sources(inputs)
-    mapping = parse_map(settings.map)
-    profile = settings.profile()
     tokenizer = tokenizer or load_tokenizer(settings.tokenizer)
-    simulate = profile if any(rule.needs_trainer for rule in selected) else None
-
     engine, tally = Engine(rules), _Tally()
-    batches = pair_batches(sources, settings, mapping, tokenizer, simulate)
-    if use_jobs(settings.jobs) > 1:
-        batches = prefetched(batches)
+    batches = raw_batches(sources, settings, parse_map(settings.map))
     with fewer_collections():
-        for batch, fields in batches:
-            engine.feed(batch)
-            tally.add(batch, fields)
+        for findings, partial_states, part in in_workers(batches, use_jobs(settings.jobs), BatchScanner, settings, tokenizer):
+            engine.absorb(findings, partial_states)
+            tally.merge(part)
             if progress:
-                progress(len(batch))
+                progress(part.rows)
         if tally.rows == 0:
             raise InputError(f"no records in {', '.join(inputs)}")
         findings = engine.finish()
     return ScanResult(
         inputs=list(inputs),
         tokenizer=tokenizer.describe(),
-        summary=tally.summary(findings, selected, profile, time.perf_counter() - started),
+        summary=tally.summary(findings, selected, settings.profile(), time.perf_counter() - started),
         findings=findings,
         rules=selected,
         distributions=tally.distributions(),
     )
+
+
+class BatchScanner:
+    """One raw batch through the whole per-batch pipeline: normalize, render, tokenize, simulate the trainer, then
+    the row rules' findings, the dataset rules' partial states and the tally. Built once per process (the scan's
+    own or each worker's), from what pickles: the settings and the tokenizer."""
+
+    def __init__(self, settings: Settings, tokenizer: Tokenizer):
+        selected, rules = rules_for(settings)
+        self.engine = Engine(rules)
+        self.tokenizer = tokenizer
+        self.profile = settings.profile() if any(rule.needs_trainer for rule in selected) else None
+
+    def __call__(self, raw: RawBatch, fields: Fields | None) -> tuple[list[Finding], list, _Tally]:
+        batch = to_pairs(raw, fields)
+        prepare(batch, self.tokenizer, self.profile)
+        tally = _Tally()
+        tally.add(batch, fields)
+        return (*self.engine.examine(batch), tally)
+
+
+def rules_for(settings: Settings) -> tuple[list[type[Rule]], list[Rule]]:
+    """The selected rule classes, and an instance of each with its options from the settings."""
+    registry = Registry.load(settings.plugins, settings.base_dir)
+    selected = registry.select(settings.select, settings.ignore, settings.extend_select)
+    return selected, [rule(**options_for(rule, settings, registry)) for rule in selected]
 
 
 def options_for(rule: type[Rule], settings: Settings, registry: Registry) -> dict:
@@ -175,30 +207,38 @@ def options_for(rule: type[Rule], settings: Settings, registry: Registry) -> dic
     return options
 
 
+def prepare(batch: PairBatch, tokenizer: Tokenizer, profile: Profile | None) -> None:
+    """Render and tokenize a normalized batch, and simulate the trainer on it when a rule needs that."""
+    render(batch, tokenizer)
+    tokenize(batch, tokenizer)
+    if profile is not None:
+        batch.trainer = profile.encode(batch, tokenizer)
+
+
 def pair_batches(
     sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer, profile: Profile | None = None
 ) -> Iterator[tuple[PairBatch, Fields | None]]:
-    """Normalized, rendered, tokenized batches; each input's columns are detected from its first records."""
+    """Normalized, rendered, tokenized batches, in this process."""
     for batch, fields in normalized_batches(sources, settings, mapping):
-        render(batch, tokenizer)
-        tokenize(batch, tokenizer)
-        if profile is not None:
-            batch.trainer = profile.encode(batch, tokenizer)
+        prepare(batch, tokenizer, profile)
         yield batch, fields
+
+
+def raw_batches(sources: list[Source], settings: Settings, mapping: dict[str, str]) -> Iterator[tuple[RawBatch, Fields | None]]:
+    """Batches of records as read, each with its input's fields (detected from the input's first records)."""
+    fields_by_source: dict[str, Fields] = {}
+    for raw in read_batches(sources, batch_size=settings.batch_size, split=settings.split, subset=settings.subset):
+        fields = fields_by_source.get(raw.source)
+        if fields is None:
+            columns = [key for record in raw.records if isinstance(record, dict) for key in record]
+            if columns:
+                fields = fields_by_source[raw.source] = detect_fields(columns, mapping)
+        yield raw, fields
 
 
 def normalized_batches(
     sources: list[Source], settings: Settings, mapping: dict[str, str]
 ) -> Iterator[tuple[PairBatch, Fields | None]]:
     """Batches of pairs as read and normalized, not yet rendered; `batch.records` keeps the raw records."""
-    fields_by_source: dict[str, Fields] = {}
-    raw_batches: Iterator[RawBatch] = read_batches(
-        sources, batch_size=settings.batch_size, split=settings.split, subset=settings.subset
-    )
-    for raw in raw_batches:
-        fields = fields_by_source.get(raw.source)
-        if fields is None:
-            columns = [key for record in raw.records if isinstance(record, dict) for key in record]
-            if columns:
-                fields = fields_by_source[raw.source] = detect_fields(columns, mapping)
+    for raw, fields in raw_batches(sources, settings, mapping):
         yield to_pairs(raw, fields), fields

@@ -1,20 +1,28 @@
-"""Keep both cores busy: the Rust tokenizer's own threads, and a thread that prepares the next batch (read,
-render, tokenize) while the rules run on this one. The tokenizer releases the GIL, so its work overlaps the
-rules' Python work instead of waiting for it.
+"""Keep every core busy. A scan of more than a few batches runs each batch (normalize, render, tokenize, simulate
+the trainer, rules) in worker processes, one per `--jobs`, each tokenizing on one thread: the rules' Python work
+then runs on every core too, which threads cannot do under the GIL. Small inputs, and `--jobs 1`, run in the
+scan's own process, where the Rust tokenizer still uses its threads.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
+import multiprocessing
 import os
-import threading
-from collections.abc import Iterator
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from queue import Full, Queue
-from typing import TypeVar
+from typing import Any
 
-T = TypeVar("T")
-_DONE = object()
+from .errors import PreflintError
+
+# Below this many batches a scan stays in its own process: starting a worker (imports, tokenizer) costs ~1.5 s.
+POOL_MIN_BATCHES = 4
+_worker: Callable | None = None  # in a worker process: what each item is given to
 
 
 def available_cores() -> int:
@@ -25,7 +33,7 @@ def available_cores() -> int:
 
 
 def use_jobs(jobs: int | None) -> int:
-    """Apply `--jobs`: how many threads tokenize, and whether batches are prepared in a background thread.
+    """Apply `--jobs`: how many worker processes (or, in one process, tokenizer threads) a scan uses.
 
     The Rust tokenizer sizes its thread pool from RAYON_NUM_THREADS when it first tokenizes in parallel, so the
     number counts only if set before a process's first tokenization (the CLI does). TOKENIZERS_PARALLELISM stays
@@ -36,42 +44,66 @@ def use_jobs(jobs: int | None) -> int:
     return jobs
 
 
-def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """`items` as produced by a background thread at most `depth` ahead; its errors are raised here, in order."""
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
+def in_workers(items: Iterator[tuple], jobs: int, make: Callable[..., Callable], *args: Any) -> Iterator:
+    """`worker(*item)` for each item, in order, where `worker = make(*args)`, built once in each process.
 
-    def put(entry) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_DONE, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put((_DONE, exc))
-
-    thread = threading.Thread(target=produce, name="preflint-prefetch", daemon=True)
-    thread.start()
+    With `jobs` > 1 and at least POOL_MIN_BATCHES items, `jobs` worker processes (spawned: nothing of this
+    process's threads or tokenizer state is forked) each build their own worker; at most 2 × jobs items are in
+    flight, so memory does not grow with the input. Otherwise everything runs here.
+    """
+    head = list(itertools.islice(items, POOL_MIN_BATCHES))
+    items = itertools.chain(head, items)
+    if jobs <= 1 or len(head) < POOL_MIN_BATCHES:
+        worker = make(*args)
+        for item in items:
+            yield worker(*item)
+        return
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(make, args)
+    )
+    pending: deque = deque()
     try:
-        while True:
-            item, error = queue.get()  # the producer always ends with _DONE, its error attached if it failed
-            if item is _DONE:
-                if error is not None:
-                    raise error
-                return
-            yield item
+        for item in items:
+            with _caller_hidden():
+                pending.append(pool.submit(_run_worker, item))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    except BrokenProcessPool as exc:
+        raise PreflintError(
+            "a worker process stopped unexpectedly (out of memory, or killed); run again with --jobs 1 to stay in "
+            "one process"
+        ) from exc
     finally:
-        stop.set()
-        thread.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _caller_hidden():
+    """Keep spawned workers from running the caller's script: spawn imports the main module (by path, or by name
+    under `python -m`) in each new process, so a script that calls preflint without an `if __name__ ==
+    "__main__"` guard would scan again in every worker. Workers run only preflint's own code and need nothing
+    from it. (Processes start while an item is submitted.)"""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+def _start_worker(make: Callable[..., Callable], args: tuple) -> None:
+    global _worker
+    os.environ["RAYON_NUM_THREADS"] = "1"  # the processes share the cores; one tokenizer thread each
+    _worker = make(*args)
+
+
+def _run_worker(item: tuple):
+    return _worker(*item)
 
 
 @contextmanager

@@ -1,10 +1,13 @@
-"""Both cores: batches are prepared by a background thread; results must not depend on it."""
+"""Every core: batches run in worker processes; results must not depend on it."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from preflint.speed import prefetched
+from preflint.speed import POOL_MIN_BATCHES, in_workers
 
 from .conftest import shared
 from .test_cli import run
@@ -22,29 +25,48 @@ def test_jobs_do_not_change_findings(capsys):
     assert outputs[0][1]["findings"]
 
 
-def test_prefetched_keeps_order_and_raises_the_producers_error():
-    def produce():
-        yield from range(5)
-        raise ValueError("bad record")
+class Tagger:
+    """A worker for `in_workers`: built once per process, it tags each item with the process that handled it."""
 
+    def __init__(self, fail_on: int):
+        self.fail_on = fail_on
+
+    def __call__(self, item: int) -> tuple[int, int]:
+        if item == self.fail_on:
+            raise ValueError(f"bad item {item}")
+        return item, os.getpid()
+
+
+def test_workers_keep_order_and_run_outside_this_process():
+    results = list(in_workers(((i,) for i in range(12)), 2, Tagger, -1))
+    assert [item for item, _ in results] == list(range(12))
+    assert os.getpid() not in {pid for _, pid in results}
+
+
+def test_a_workers_error_is_raised_in_order():
     seen = []
-    with pytest.raises(ValueError, match="bad record"):
-        seen.extend(prefetched(produce(), depth=2))
-    assert seen == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="bad item 6"):
+        seen.extend(item for item, _ in in_workers(((i,) for i in range(12)), 2, Tagger, 6))
+    assert seen == list(range(6))
 
 
-def test_stopping_early_stops_the_producer():
-    produced = []
+def test_small_inputs_and_one_job_stay_in_this_process():
+    small = list(in_workers(((i,) for i in range(POOL_MIN_BATCHES - 1)), 2, Tagger, -1))
+    one_job = list(in_workers(((i,) for i in range(12)), 1, Tagger, -1))
+    assert {pid for _, pid in small + one_job} == {os.getpid()}
 
-    def produce():
-        for i in range(1000):
-            produced.append(i)
-            yield i
 
-    items = prefetched(produce(), depth=2)
-    assert next(items) == 0
-    items.close()
-    assert len(produced) <= 4
+def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path):
+    """Spawned workers import the main module; an unguarded script would scan again in each of them."""
+    script = tmp_path / "check.py"
+    script.write_text(
+        "import preflint\n"
+        f"report = preflint.scan({str(shared('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
+        "print('scanned', report.summary['rows'])\n"
+    )
+    process = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.splitlines() == ["scanned 300"]
 
 
 def test_an_unreadable_file_among_inputs_is_a_clear_error_with_jobs(capsys, write_jsonl, tmp_path):

@@ -37,7 +37,7 @@ class ResponseTruncatedAway(RowRule):
             if row.dropped:
                 yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")
                 continue
-            empty = [side for side, inputs in row.sides() if not any(inputs.completion_mask)]
+            empty = [side for side, inputs in row.sides() if not inputs.completion_kept]
             if empty:
                 sides = " and ".join(empty)
                 yield self.finding(

@@ -34,7 +34,7 @@ class IdenticalAfterTruncation(RowRule):
             if row is None or row.dropped or row.chosen.completion_ids == row.rejected.completion_ids:
                 continue
             chosen, rejected = row.chosen, row.rejected
-            if chosen.input_ids == rejected.input_ids and chosen.completion_mask == rejected.completion_mask and any(chosen.completion_mask):
+            if chosen.input_ids == rejected.input_ids and chosen.prompt_kept == rejected.prompt_kept and chosen.completion_kept:
                 yield self.finding(
                     batch.rows[i],
                     f"both sides are the same {len(chosen.input_ids)} tokens after truncation; they first differ "

@@ -42,13 +42,24 @@ class EosProblem(RowRule):
             ending = suffix if batch.pairs[i].is_chat and suffix else [tokenizer.hf.eos_token_id]
             problems = []
             for side, inputs in row.sides():
-                completion = inputs.completion_ids
-                body = completion[: len(completion) - len(ending)] if completion[len(completion) - len(ending):] == ending else None
-                if body is None:
+                joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
+                if end - start >= len(ending) and joint[end - len(ending):] == ending:
+                    end -= len(ending)
+                else:
                     problems.append(f"the {side} completion does not end with {tokenizer.decode(ending)!r}")
-                    body = completion
-                inner = next((k for k, token in enumerate(body) if token in stops), None)
+                inner = _first_of(stops, joint, start, end)
                 if inner is not None:
-                    problems.append(f"the {side} completion has {tokenizer.decode([body[inner]])!r} at token {inner}, before its end")
+                    problems.append(f"the {side} completion has {tokenizer.decode([joint[inner]])!r} at token {inner - start}, before its end")
             if problems:
                 yield self.finding(batch.rows[i], "; ".join(problems))
+
+
+def _first_of(tokens: set[int], ids: list[int], start: int, end: int) -> int | None:
+    """Where the first of `tokens` is in ids[start:end] (searched at C speed, one token at a time)."""
+    found = []
+    for token in tokens:
+        try:
+            found.append(ids.index(token, start, end))
+        except ValueError:
+            pass
+    return min(found, default=None)

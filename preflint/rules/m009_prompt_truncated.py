@@ -32,6 +32,6 @@ class PromptTruncated(RowRule):
             if row is None or row.dropped:
                 continue
             prompt_length = row.chosen.completion_start
-            kept = row.chosen.completion_mask.count(0)
+            kept = row.chosen.prompt_kept
             if kept < prompt_length:
                 yield self.finding(batch.rows[i], f"the prompt is cut from {prompt_length} to {kept} tokens")

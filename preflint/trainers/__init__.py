@@ -36,16 +36,28 @@ class TrainerOptions:
 
 @dataclass
 class SideInput:
-    """One side as the trainer feeds it to the model."""
+    """One side as the trainer feeds it to the model.
+
+    The completion mask is always a run of 0s (the kept prompt) then a run of 1s (the kept completion), so it is
+    kept as one count and built only when asked for: most pairs never need it as a list.
+    """
 
     joint_ids: list[int]  # prompt + completion before truncation, as the trainer tokenized them
     completion_start: int  # where the trainer takes the completion to start in joint_ids
-    input_ids: list[int]  # after truncation: what the model gets
-    completion_mask: list[int]  # 1 where the loss counts
+    input_ids: list[int]  # after truncation: what the model gets (may be joint_ids itself: do not mutate)
+    prompt_kept: int  # how many of input_ids are prompt (mask 0); the rest are completion (mask 1)
 
     @property
     def completion_ids(self) -> list[int]:
         return self.joint_ids[self.completion_start:]
+
+    @property
+    def completion_kept(self) -> int:
+        return len(self.input_ids) - self.prompt_kept
+
+    @property
+    def completion_mask(self) -> list[int]:
+        return [0] * self.prompt_kept + [1] * self.completion_kept
 
 
 @dataclass
@@ -71,11 +83,13 @@ class Profile:
         raise NotImplementedError
 
 
-def truncate(ids: list[int], mask: list[int], max_length: int | None, mode: str) -> tuple[list[int], list[int]]:
+def truncate(ids: list[int], prompt_kept: int, max_length: int | None, mode: str) -> tuple[list[int], int]:
+    """`ids` (its first `prompt_kept` are prompt) cut to `max_length`: the ids kept and how many are prompt."""
     if max_length is None or len(ids) <= max_length:
-        return ids, mask
-    cut = slice(None, max_length) if mode == "keep_start" else slice(-max_length, None)
-    return ids[cut], mask[cut]
+        return ids, prompt_kept
+    if mode == "keep_start":
+        return ids[:max_length], min(prompt_kept, max_length)
+    return ids[-max_length:], max(0, prompt_kept - (len(ids) - max_length))
 
 
 def common_prefix_length(a: list[int], b: list[int]) -> int:
@@ -90,13 +104,9 @@ def common_prefix_length(a: list[int], b: list[int]) -> int:
     return n
 
 
-def side(prompt_ids: list[int], completion_ids: list[int], options: TrainerOptions) -> SideInput:
-    """Prompt + completion with a completion mask, truncated the way TRL's collator does."""
-    ids, mask = truncate(
-        prompt_ids + completion_ids, [0] * len(prompt_ids) + [1] * len(completion_ids),
-        options.max_length, options.truncation_mode,
-    )
-    return SideInput(prompt_ids + completion_ids, len(prompt_ids), ids, mask)
+def side(joint_ids: list[int], completion_start: int, options: TrainerOptions) -> SideInput:
+    """Prompt + completion (joined in `joint_ids`) with its completion mask, truncated the way TRL's collator does."""
+    return SideInput(joint_ids, completion_start, *truncate(joint_ids, completion_start, options.max_length, options.truncation_mode))
 
 
 def profiles() -> dict[str, type[Profile]]:

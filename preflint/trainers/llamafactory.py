@@ -59,7 +59,7 @@ class LlamaFactoryProfile(Profile):
 
         def one_side(response: list[int]) -> SideInput:
             kept = response[:target_len]
-            return SideInput(prompt_ids + response, len(prompt_ids), kept_prompt + kept, [0] * source_len + [1] * len(kept))
+            return SideInput(prompt_ids + response, len(prompt_ids), kept_prompt + kept, len(kept_prompt))
 
         dropped = None if valid else "LLaMA-Factory drops rows whose prompt is not an odd number of turns (user first, user last)"
         return TrainerRow(prompt_ids, one_side(chosen_ids), one_side(rejected_ids), dropped)

@@ -55,7 +55,6 @@ class OpenRLHFProfile(Profile):
         def one_side(joint: list[int]) -> SideInput:
             ids = joint[:max_length]
             ids = ids[:-1] + [eos_id]  # "to avoid EOS_token truncation"
-            mask = [0] * min(prompt_len, len(ids)) + [1] * max(0, len(ids) - prompt_len)
-            return SideInput(joint, prompt_len, ids, mask)
+            return SideInput(joint, prompt_len, ids, min(prompt_len, len(ids)))
 
         return TrainerRow(prompt, one_side(chosen), one_side(rejected), dropped)

@@ -36,16 +36,14 @@ class PlainProfile(TRLProfile):
     def row(self, prompt, prompt_chosen, prompt_rejected) -> TrainerRow:
         options = self.options
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
-        kept_prompt = prompt[:cut]
-        if options.max_prompt_length is not None:
-            kept_prompt = kept_prompt[-options.max_prompt_length:]
+        shortened = options.max_prompt_length is not None or options.max_completion_length is not None
+        kept_prompt = prompt[:cut][-options.max_prompt_length:] if options.max_prompt_length is not None else prompt[:cut]
 
         def one_side(joint: list[int]) -> SideInput:
-            completion = joint[cut:]
-            kept = completion[: options.max_completion_length] if options.max_completion_length else completion
-            ids, mask = truncate(
-                kept_prompt + kept, [0] * len(kept_prompt) + [1] * len(kept), options.max_length, options.truncation_mode
-            )
-            return SideInput(joint, cut, ids, mask)
+            ids, prompt_kept = joint, cut
+            if shortened:
+                ids = kept_prompt + joint[cut:][: options.max_completion_length]
+                prompt_kept = len(kept_prompt)
+            return SideInput(joint, cut, *truncate(ids, prompt_kept, options.max_length, options.truncation_mode))
 
         return TrainerRow(prompt, one_side(prompt_chosen), one_side(prompt_rejected))

@@ -104,14 +104,13 @@ class TRLProfile(Profile):
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int]) -> TrainerRow:
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
-        prompt_ids = prompt[:cut]
         options = self.options
         dropped = None
         if options.max_length is not None and options.truncation_mode == "keep_start" and cut >= options.max_length:
             dropped = f"TRL drops rows whose prompt fills max_length ({cut} ≥ {options.max_length} tokens)"
-        return TrainerRow(
+        return TrainerRow(  # prompt + completion is the joint tokenization itself: its first `cut` ids are the prompt's
             prompt_alone=prompt,
-            chosen=side(prompt_ids, prompt_chosen[cut:], options),
-            rejected=side(prompt_ids, prompt_rejected[cut:], options),
+            chosen=side(prompt_chosen, cut, options),
+            rejected=side(prompt_rejected, cut, options),
             dropped=dropped,
         )
