@@ -21,7 +21,7 @@ from .read import RawBatch, Source, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
-from .speed import fewer_collections, in_workers, use_jobs
+from .speed import POOL_MIN_PAIRS, fewer_collections, in_workers, use_jobs
 from .tokenizer import Tokenizer, load_tokenizer
 from .trainers import Profile
 
@@ -155,7 +155,9 @@ def scan(
     engine, tally = Engine(rules), _Tally()
     batches = raw_batches(sources, settings, parse_map(settings.map))
     with fewer_collections():
-        for findings, partial_states, part in in_workers(batches, use_jobs(settings.jobs), BatchScanner, settings, tokenizer):
+        pool_from = -(-POOL_MIN_PAIRS // settings.batch_size)  # batches
+        scanned = in_workers(batches, use_jobs(settings.jobs), pool_from, BatchScanner, settings, tokenizer)
+        for findings, partial_states, part in scanned:
             engine.absorb(findings, partial_states)
             tally.merge(part)
             if progress:

@@ -7,13 +7,15 @@ import sys
 
 import pytest
 
-from preflint.speed import POOL_MIN_BATCHES, in_workers
+from preflint import scanning
+from preflint.speed import in_workers
 
 from .conftest import shared
 from .test_cli import run
 
 
-def test_jobs_do_not_change_findings(capsys):
+def test_jobs_do_not_change_findings(capsys, monkeypatch):
+    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)  # 300 pairs in batches of 64: workers from the 2nd batch
     data = str(shared("llamafactory-dpo-en-demo.json"))
     outputs = []
     for jobs in ("1", "2"):
@@ -38,7 +40,7 @@ class Tagger:
 
 
 def test_workers_keep_order_and_run_outside_this_process():
-    results = list(in_workers(((i,) for i in range(12)), 2, Tagger, -1))
+    results = list(in_workers(((i,) for i in range(12)), 2, 4, Tagger, -1))
     assert [item for item, _ in results] == list(range(12))
     assert os.getpid() not in {pid for _, pid in results}
 
@@ -46,13 +48,13 @@ def test_workers_keep_order_and_run_outside_this_process():
 def test_a_workers_error_is_raised_in_order():
     seen = []
     with pytest.raises(ValueError, match="bad item 6"):
-        seen.extend(item for item, _ in in_workers(((i,) for i in range(12)), 2, Tagger, 6))
+        seen.extend(item for item, _ in in_workers(((i,) for i in range(12)), 2, 4, Tagger, 6))
     assert seen == list(range(6))
 
 
 def test_small_inputs_and_one_job_stay_in_this_process():
-    small = list(in_workers(((i,) for i in range(POOL_MIN_BATCHES - 1)), 2, Tagger, -1))
-    one_job = list(in_workers(((i,) for i in range(12)), 1, Tagger, -1))
+    small = list(in_workers(((i,) for i in range(3)), 2, 4, Tagger, -1))
+    one_job = list(in_workers(((i,) for i in range(12)), 1, 4, Tagger, -1))
     assert {pid for _, pid in small + one_job} == {os.getpid()}
 
 
@@ -60,7 +62,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     """Spawned workers import the main module; an unguarded script would scan again in each of them."""
     script = tmp_path / "check.py"
     script.write_text(
-        "import preflint\n"
+        "import preflint, preflint.scanning\n"
+        "preflint.scanning.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
         f"report = preflint.scan({str(shared('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
         "print('scanned', report.summary['rows'])\n"
     )
