@@ -176,8 +176,8 @@ def scan(
 
 
 class BatchScanner:
-    """One raw batch through the whole per-batch pipeline: normalize, render, tokenize, simulate the trainer, then
-    the row rules' findings, the dataset rules' partial states and the tally. Built once per process (the scan's
+    """One raw batch through the whole per-batch pipeline: normalize, render, tokenize, simulate the trainer
+    (`prepare`), then the row rules' findings, the dataset rules' partial states and the tally (`finish`). Built once per process (the scan's
     own or each worker's), from what pickles: the settings and the tokenizer."""
 
     def __init__(self, settings: Settings, tokenizer: Tokenizer):
@@ -186,9 +186,13 @@ class BatchScanner:
         self.tokenizer = tokenizer
         self.profile = settings.profile() if any(rule.needs_trainer for rule in selected) else None
 
-    def __call__(self, raw: RawBatch, fields: Fields | None) -> tuple[list[Finding], list, _Tally]:
+    def prepare(self, raw: RawBatch, fields: Fields | None) -> tuple[PairBatch, Fields | None]:
         batch = to_pairs(raw, fields)
         prepare(batch, self.tokenizer, self.profile)
+        return batch, fields
+
+    def finish(self, prepared: tuple[PairBatch, Fields | None]) -> tuple[list[Finding], list, _Tally]:
+        batch, fields = prepared
         tally = _Tally()
         tally.add(batch, fields)
         return (*self.engine.examine(batch), tally)

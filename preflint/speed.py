@@ -1,7 +1,8 @@
-"""Keep every core busy. A scan of more than POOL_MIN_PAIRS pairs runs each batch (normalize, render, tokenize, simulate
-the trainer, rules) in worker processes, one per `--jobs`, each tokenizing on one thread: the rules' Python work
-then runs on every core too, which threads cannot do under the GIL. Small inputs, and `--jobs 1`, run in the
-scan's own process, where the Rust tokenizer still uses its threads.
+"""Keep every core busy. A scan of POOL_MIN_PAIRS pairs or more runs each batch (normalize, render, tokenize,
+simulate the trainer, rules) in worker processes, one per `--jobs`, each tokenizing on one thread: the rules'
+Python work then runs on every core too, which threads cannot do under the GIL. Smaller inputs run in the scan's
+own process, the next batch prepared (read, rendered, tokenized: the Rust tokenizer releases the GIL and uses its
+own threads) in a background thread while the rules run on this one; `--jobs 1` runs everything in one thread.
 """
 
 from __future__ import annotations
@@ -11,19 +12,24 @@ import itertools
 import multiprocessing
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any
+from queue import Full, Queue
+from typing import Any, Protocol, TypeVar
 
 from .errors import PreflintError
 
-# Below this many pairs a scan stays in its own process: starting the workers (imports, tokenizer) costs about
-# 3.5 s of CPU, which 20,000 pairs only just repay (10.4 s in workers, 10.1 s in one process, measured here).
-POOL_MIN_PAIRS = 16_000
-_worker: Callable | None = None  # in a worker process: what each item is given to
+T = TypeVar("T")
+_DONE = object()
+# Below this many pairs a scan stays in its own process: starting the workers (imports, a tokenizer each) costs
+# about 3.5 s of CPU, which the threaded single process matches up to here (40,000 pairs: 16.9 s in workers,
+# 16.7-19.1 s in one process; 20,000: 10.4 s against 8.8 s; 100,000: 37 s against 42.5 s).
+POOL_MIN_PAIRS = 40_000
+_worker: Worker | None = None  # in a worker process: what each item is given to
 
 
 def available_cores() -> int:
@@ -45,19 +51,31 @@ def use_jobs(jobs: int | None) -> int:
     return jobs
 
 
-def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Callable], *args: Any) -> Iterator:
-    """`worker(*item)` for each item, in order, where `worker = make(*args)`, built once in each process.
+class Worker(Protocol):
+    """What `in_workers` runs each item through, in two steps: `prepare` mostly waits on native code that
+    releases the GIL (reading, tokenizing), `finish` is Python (the rules)."""
 
-    With `jobs` > 1 and at least `min_items` items, `jobs` worker processes (spawned: nothing of this
-    process's threads or tokenizer state is forked) each build their own worker; at most 2 × jobs items are in
-    flight, so memory does not grow with the input. Otherwise everything runs here.
+    def prepare(self, *item) -> Any: ...
+
+    def finish(self, prepared) -> Any: ...
+
+
+def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Worker], *args: Any) -> Iterator:
+    """`worker.finish(worker.prepare(*item))` for each item, in order, where `worker = make(*args)`, built once
+    in each process.
+
+    With `jobs` > 1 and at least `min_items` items, `jobs` worker processes (spawned: nothing of this process's
+    threads or tokenizer state is forked) each build their own worker; at most 2 × jobs items are in flight, so
+    memory does not grow with the input. Otherwise everything runs here, the next item prepared in a background
+    thread (with `jobs` > 1) while this one finishes.
     """
     head = list(itertools.islice(items, min_items))
     items = itertools.chain(head, items)
     if jobs <= 1 or len(head) < min_items:
         worker = make(*args)
-        for item in items:
-            yield worker(*item)
+        prepared = (worker.prepare(*item) for item in items)
+        for each in prefetched(prepared) if jobs > 1 else prepared:
+            yield worker.finish(each)
         return
     pool = ProcessPoolExecutor(
         jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(make, args)
@@ -80,6 +98,44 @@ def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`items` as produced by a background thread at most `depth` ahead; its errors are raised here, in order."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="preflint-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()  # the producer always ends with _DONE, its error attached if it failed
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 @contextmanager
 def _caller_hidden():
     """Keep spawned workers from running the caller's script: spawn imports the main module (by path, or by name
@@ -97,14 +153,14 @@ def _caller_hidden():
         main.__dict__.update(saved)
 
 
-def _start_worker(make: Callable[..., Callable], args: tuple) -> None:
+def _start_worker(make: Callable[..., Worker], args: tuple) -> None:
     global _worker
     os.environ["RAYON_NUM_THREADS"] = "1"  # the processes share the cores; one tokenizer thread each
     _worker = make(*args)
 
 
 def _run_worker(item: tuple):
-    return _worker(*item)
+    return _worker.finish(_worker.prepare(*item))
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from preflint import scanning
-from preflint.speed import in_workers
+from preflint.speed import in_workers, prefetched
 
 from .conftest import shared
 from .test_cli import run
@@ -33,9 +33,12 @@ class Tagger:
     def __init__(self, fail_on: int):
         self.fail_on = fail_on
 
-    def __call__(self, item: int) -> tuple[int, int]:
+    def prepare(self, item: int) -> int:
         if item == self.fail_on:
             raise ValueError(f"bad item {item}")
+        return item
+
+    def finish(self, item: int) -> tuple[int, int]:
         return item, os.getpid()
 
 
@@ -54,6 +57,8 @@ def test_a_workers_error_is_raised_in_order():
 
 def test_small_inputs_and_one_job_stay_in_this_process():
     small = list(in_workers(((i,) for i in range(3)), 2, 4, Tagger, -1))
+    with pytest.raises(ValueError, match="bad item 2"):  # prepared in a background thread, raised here
+        list(in_workers(((i,) for i in range(3)), 2, 4, Tagger, 2))
     one_job = list(in_workers(((i,) for i in range(12)), 1, 4, Tagger, -1))
     assert {pid for _, pid in small + one_job} == {os.getpid()}
 
@@ -70,6 +75,31 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     process = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert process.returncode == 0, process.stderr[-2000:]
     assert process.stdout.splitlines() == ["scanned 300"]
+
+
+def test_prefetched_keeps_order_and_raises_the_producers_error():
+    def produce():
+        yield from range(5)
+        raise ValueError("bad record")
+
+    seen = []
+    with pytest.raises(ValueError, match="bad record"):
+        seen.extend(prefetched(produce(), depth=2))
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_stopping_early_stops_the_producer():
+    produced = []
+
+    def produce():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    items = prefetched(produce(), depth=2)
+    assert next(items) == 0
+    items.close()
+    assert len(produced) <= 4
 
 
 def test_an_unreadable_file_among_inputs_is_a_clear_error_with_jobs(capsys, write_jsonl, tmp_path):
