@@ -164,7 +164,8 @@ def rewrite(rows: list[dict]) -> None:
         BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
         (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}` ({time.strftime('%Y-%m-%d')}). "
          "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh "
-         "process timed from outside; peak RSS is that process's maximum resident set size."), "",
+         "process timed from outside; peak RSS is the resident memory of the process and its worker processes "
+         "together (sampled every 50 ms), or the process's own maximum when that is higher."), "",
         machine(), "", table(rows), END,
     ])
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
