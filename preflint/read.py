@@ -223,7 +223,7 @@ def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
         yield from batch.to_pylist()
 
 
-def parquet_batches(path, batch_size: int):
+def parquet_batches(path: str | Path, batch_size: int) -> Iterator:
     """A Parquet file's record batches, holding one row group at a time.
 
     pyarrow's default `pre_buffer=True` keeps every row group it has read until the file is closed: reading a

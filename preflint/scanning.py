@@ -105,12 +105,13 @@ class _Tally:
         self.rows += other.rows
         self.unusable += other.unusable
         self.dropped += other.dropped
-        for mine, theirs in ((self.kinds, other.kinds), (self.tokens, other.tokens), (self.distances, other.distances), (self.ratios, other.ratios)):
-            mine.update(theirs)
+        for counter in ("kinds", "tokens", "distances", "ratios"):
+            getattr(self, counter).update(getattr(other, counter))
         for name, source in other.sources.items():
             if name in self.sources:
                 self.sources[name]["rows"] += source["rows"]
-                self.sources[name].update({k: v for k, v in source.items() if k == "columns"})
+                if "columns" in source:
+                    self.sources[name]["columns"] = source["columns"]
             else:
                 self.sources[name] = source
 
@@ -177,8 +178,9 @@ def scan(
 
 class BatchScanner:
     """One raw batch through the whole per-batch pipeline: normalize, render, tokenize, simulate the trainer
-    (`prepare`), then the row rules' findings, the dataset rules' partial states and the tally (`finish`). Built once per process (the scan's
-    own or each worker's), from what pickles: the settings and the tokenizer."""
+    (`prepare`), then the row rules' findings, the dataset rules' partial states and the tally (`finish`).
+    Built once per process (the scan's own or each worker's), from what pickles: the settings and the tokenizer.
+    """
 
     def __init__(self, settings: Settings, tokenizer: Tokenizer):
         selected, rules = rules_for(settings)
@@ -219,15 +221,6 @@ def prepare(batch: PairBatch, tokenizer: Tokenizer, profile: Profile | None) -> 
     tokenize(batch, tokenizer)
     if profile is not None:
         batch.trainer = profile.encode(batch, tokenizer)
-
-
-def pair_batches(
-    sources: list[Source], settings: Settings, mapping: dict[str, str], tokenizer: Tokenizer, profile: Profile | None = None
-) -> Iterator[tuple[PairBatch, Fields | None]]:
-    """Normalized, rendered, tokenized batches, in this process."""
-    for batch, fields in normalized_batches(sources, settings, mapping):
-        prepare(batch, tokenizer, profile)
-        yield batch, fields
 
 
 def raw_batches(sources: list[Source], settings: Settings, mapping: dict[str, str]) -> Iterator[tuple[RawBatch, Fields | None]]:

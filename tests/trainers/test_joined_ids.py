@@ -4,9 +4,10 @@ import pytest
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scanning import pair_batches
 from preflint.trainers import make_profile
 from tests.conftest import shared
+
+from . import pair_batches
 
 FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
          "torchtune-stack-exchange-paired-tiny.json"]

@@ -8,9 +8,9 @@ import pytest
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scanning import pair_batches
 
 from ..conftest import shared
+from . import pair_batches
 
 FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"]
 ROLES = {"human": "user", "gpt": "assistant", "system": "system"}

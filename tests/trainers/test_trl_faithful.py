@@ -12,10 +12,10 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 
 from preflint.config import Settings
 from preflint.read import resolve_sources
-from preflint.scanning import pair_batches
 from preflint.shapes import parse_map
 
 from ..conftest import shared
+from . import pair_batches
 
 ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 
