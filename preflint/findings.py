@@ -52,7 +52,7 @@ class Fix:
         return {"applicability": self.applicability.value, "description": self.description}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large dataset has hundreds of thousands of findings
 class Finding:
     code: str
     name: str

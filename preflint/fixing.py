@@ -92,7 +92,7 @@ class Outputs:
 class FixResult:
     inputs: list[str]
     outputs: Outputs
-    before: ScanResult
+    before: ScanResult  # the inputs as read: summary, rules, distributions (its findings are not kept)
     remaining: list[Finding]  # findings the output still has (rows numbered as in the input)
     policy: FixPolicy
     rows_read: int
@@ -158,7 +158,6 @@ def fix(
             data_format(path, option)
             check_target(path, inputs, force=outputs.force, option=option)
     policy = FixPolicy.from_settings(settings, unsafe)
-    tokenizer = tokenizer or load_tokenizer(settings.tokenizer)
     with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
         return _Run(list(inputs), settings, outputs, policy, tokenizer, Path(scratch), progress).execute()
 
@@ -195,21 +194,12 @@ class _Run:
                 rejects = self._sink(stack.enter_context(open(rejects_path, "wb")), rejects_path.suffix[1:])
             current, origin = self.inputs, None
             for number in range(1, MAX_PASSES + 1):
-                scanned = scan(current, self.settings, progress=self.progress, tokenizer=self.tokenizer)
-                if number == 1:
-                    before = self.before = scanned
-                    self.sampled = _pick_samples(scanned.findings)
-                plan: dict[int, list[Finding]] = {}
-                for finding in scanned.findings:
-                    if self.policy.applies(finding):
-                        plan.setdefault(finding.row, []).append(finding)
-                rewrites = any(f.fix.action != DROP for found in plan.values() for f in found)
-                last = not rewrites or number == MAX_PASSES
                 target = self.scratch / f"pass-{number}.{self.format}"
-                done = self._apply(current, scanned.findings, plan, origin, target, rejects, provenance=last)
+                done, rewrites, last = self._pass(number, current, origin, target, rejects)
                 if last or not done.changed:
                     break
                 current, origin = [str(target)], done.origin
+                done.remaining.clear()  # the next pass's scan supersedes them: not held while it runs
             if rejects:
                 rejects.finish()
         if not last:  # the planned edits changed nothing: this output is final; write it once more with provenance
@@ -217,8 +207,8 @@ class _Run:
             rewritten = self._apply([str(target)], [], {}, done.origin, final, None, provenance=True)
             done, target = _Pass(rewritten.origin, 0, done.remaining), final
         result = FixResult(
-            self.inputs, self.outputs, before, sorted(done.remaining, key=Finding.sort_key), self.policy,
-            rows_read=before.summary["rows"], rows_kept=len(done.origin), dropped=self.dropped,
+            self.inputs, self.outputs, self.before, sorted(done.remaining, key=Finding.sort_key), self.policy,
+            rows_read=self.before.summary["rows"], rows_kept=len(done.origin), dropped=self.dropped,
             fixed=Counter(code for codes in self.applied.values() for code in set(codes)), passes=number,
             settled=not (rewrites and done.changed and number == MAX_PASSES),
         )
@@ -230,6 +220,21 @@ class _Run:
             if rejects_path:
                 copy_into_place(rejects_path, self.outputs.rejects)
         return result
+
+    def _pass(self, number: int, current: list[str], origin, target: Path, rejects) -> tuple[_Pass, bool, bool]:
+        """Scan `current` and apply the fixes the policy allows, into `target`: the pass, whether it planned edits
+        or swaps (which can create findings: then another pass follows) and whether it is the last."""
+        scanned = scan(current, self.settings, progress=self.progress, tokenizer=self.tokenizer)
+        if number == 1:
+            self.sampled = _pick_samples(scanned.findings)
+            self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
+        plan: dict[int, list[Finding]] = {}
+        for finding in scanned.findings:
+            if self.policy.applies(finding):
+                plan.setdefault(finding.row, []).append(finding)
+        rewrites = any(f.fix.action != DROP for found in plan.values() for f in found)
+        last = not rewrites or number == MAX_PASSES
+        return self._apply(current, scanned.findings, plan, origin, target, rejects, provenance=last), rewrites, last
 
     def _sink(self, handle, fmt: str, hint=None):
         return ParquetSink(handle, self.scratch, hint) if fmt == "parquet" else JsonlSink(handle)
@@ -298,14 +303,15 @@ class _Run:
             return []
         pairs = [self.sample_pairs[row] for row in rows]
         batch = PairBatch("samples", rows, pairs, [None] * len(rows), [None] * len(rows))
-        render(batch, self.tokenizer)
-        tokenize(batch, self.tokenizer)
+        tokenizer = self.tokenizer or load_tokenizer(self.settings.tokenizer)  # after the scans: their workers are gone
+        render(batch, tokenizer)
+        tokenize(batch, tokenizer)
         samples = []
         for i, row in enumerate(rows):
             if batch.pairs[i] is None:
                 continue
             chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
-            chosen_parts, rejected_parts = token_diff(chosen, rejected, self.tokenizer)
+            chosen_parts, rejected_parts = token_diff(chosen, rejected, tokenizer)
             samples.append({
                 "row": row,
                 "findings": [{"code": f.code, "name": f.name, "severity": f.severity.value, "message": f.message,

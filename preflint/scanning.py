@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rapidfuzz.distance import Levenshtein
 
@@ -75,6 +76,7 @@ class _Tally:
     unusable: int = 0
     dropped: int = 0
     tokens: Counter = field(default_factory=Counter)
+    tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
     distances: Counter = field(default_factory=Counter)
     ratios: Counter = field(default_factory=Counter)
@@ -86,6 +88,8 @@ class _Tally:
         if fields is not None:
             source["columns"] = fields.describe()
         self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped)
+        if not self.tokenizer and batch.tokenizer is not None:
+            self.tokenizer = batch.tokenizer.describe()
         for i, pair in enumerate(batch.pairs):
             if pair is None:
                 self.unusable += 1
@@ -105,6 +109,7 @@ class _Tally:
         self.rows += other.rows
         self.unusable += other.unusable
         self.dropped += other.dropped
+        self.tokenizer = self.tokenizer or other.tokenizer
         for counter in ("kinds", "tokens", "distances", "ratios"):
             getattr(self, counter).update(getattr(other, counter))
         for name, source in other.sources.items():
@@ -148,11 +153,14 @@ def scan(
     progress: Callable[[int], None] | None = None,
     tokenizer: Tokenizer | None = None,
 ) -> ScanResult:
-    """Scan `inputs`; `tokenizer`, when given, replaces the one `settings` name (already loaded, or customized)."""
+    """Scan `inputs`; `tokenizer`, when given, replaces the one `settings` name (already loaded, or customized).
+
+    Without one, whatever tokenizes loads the named tokenizer: the worker processes each their own, so this process
+    holds no copy while they work.
+    """
     started = time.perf_counter()
     selected, rules = rules_for(settings)
     sources = resolve_sources(inputs)
-    tokenizer = tokenizer or load_tokenizer(settings.tokenizer)
     engine, tally = Engine(rules), _Tally()
     batches = raw_batches(sources, settings, parse_map(settings.map))
     with fewer_collections():
@@ -168,7 +176,7 @@ def scan(
         findings = engine.finish()
     return ScanResult(
         inputs=list(inputs),
-        tokenizer=tokenizer.describe(),
+        tokenizer=tally.tokenizer,
         summary=tally.summary(findings, selected, settings.profile(), time.perf_counter() - started),
         findings=findings,
         rules=selected,
@@ -179,14 +187,19 @@ def scan(
 class BatchScanner:
     """One raw batch through the whole per-batch pipeline: normalize, render, tokenize, simulate the trainer
     (`prepare`), then the row rules' findings, the dataset rules' partial states and the tally (`finish`).
-    Built once per process (the scan's own or each worker's), from what pickles: the settings and the tokenizer.
+    Built once per process (the scan's own or each worker's), from what pickles: the settings and the tokenizer
+    given to the scan, if any; else the tokenizer the settings name is loaded when the first batch comes.
     """
 
-    def __init__(self, settings: Settings, tokenizer: Tokenizer):
+    def __init__(self, settings: Settings, tokenizer: Tokenizer | None):
         selected, rules = rules_for(settings)
         self.engine = Engine(rules)
-        self.tokenizer = tokenizer
+        self.given, self.named = tokenizer, settings.tokenizer
         self.profile = settings.profile() if any(rule.needs_trainer for rule in selected) else None
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return self.given or load_tokenizer(self.named)
 
     def prepare(self, raw: RawBatch, fields: Fields | None) -> tuple[PairBatch, Fields | None]:
         batch = to_pairs(raw, fields)

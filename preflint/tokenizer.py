@@ -186,6 +186,21 @@ def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
 
 
 def load_tokenizer(spec: str, *, cache_dir: Path | None = None) -> Tokenizer:
+    """The tokenizer `spec` names, loaded once per process: a `fix` scans several times, and a scan's worker
+    processes each load their own. A local tokenizer whose files changed since is loaded again."""
+    return _load(spec, cache_dir, _files_fingerprint(Path(spec).expanduser()))
+
+
+def _files_fingerprint(path: Path) -> tuple | None:
+    """Name, size and modification time of a local tokenizer's files (None for an alias or hub id)."""
+    if not path.exists():
+        return None
+    files = sorted(path.iterdir()) if path.is_dir() else [path, *sorted(path.parent.glob("tokenizer_config.json"))]
+    return tuple((str(file), stat.st_size, stat.st_mtime_ns) for file in files if file.is_file() for stat in [file.stat()])
+
+
+@lru_cache(maxsize=2)
+def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Tokenizer:
     alias = ALIASES.get(spec.lower())
     if alias and alias.builtin:
         return Tokenizer(spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", _llama3(cache_dir))

@@ -27,6 +27,29 @@ def test_jobs_do_not_change_findings(capsys, monkeypatch):
     assert outputs[0][1]["findings"]
 
 
+def test_workers_load_the_tokenizer_and_this_process_holds_none(monkeypatch):
+    """In workers, the scan's own process never loads the tokenizer: it would be a third copy in memory."""
+    from preflint import api
+
+    def not_here(spec, **_):
+        raise AssertionError(f"tokenizer {spec!r} loaded in the scan's own process")
+
+    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)
+    monkeypatch.setattr(scanning, "load_tokenizer", not_here)
+    report = api.scan(str(shared("llamafactory-dpo-en-demo.json")), batch_size=50, jobs=2, cache=False)
+    assert report.summary["rows"] == 300
+    assert report.result.tokenizer["vocab_size"] == 128256  # described by the workers that loaded it
+
+
+def test_an_unknown_tokenizer_is_a_clear_error_from_the_workers(capsys, monkeypatch):
+    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)
+    data = str(shared("llamafactory-dpo-en-demo.json"))
+    code, _, err = run(capsys, "scan", data, "--no-cache", "--jobs", "2", "--batch-size", "50", "-t", "no-such-model")
+    assert code == 2
+    assert "unknown tokenizer 'no-such-model'" in err
+    assert "Traceback" not in err
+
+
 class Tagger:
     """A worker for `in_workers`: built once per process, it tags each item with the process that handled it."""
 

@@ -71,6 +71,23 @@ def test_local_directory_and_tokenizer_json(tmp_path):
     assert load_tokenizer(str(tmp_path / "bare.json")).encode_many(["the cat ate"]) == [expected]
 
 
+def test_a_tokenizer_is_loaded_once_until_its_files_change(tmp_path):
+    """A fix scans several times and reports at the end: one load serves them all, unless the files changed."""
+    import os
+
+    from transformers import PreTrainedTokenizerFast
+
+    directory = tmp_path / "my-model"
+    PreTrainedTokenizerFast(tokenizer_object=_train_bpe(), eos_token="</s>").save_pretrained(directory)
+    first = load_tokenizer(str(directory))
+    assert load_tokenizer(str(directory)) is first
+    config = directory / "tokenizer_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "eos_token": "<s>"}))
+    os.utime(config, ns=(0, 0))  # however coarse the file system's clock, this is a change
+    reloaded = load_tokenizer(str(directory))
+    assert reloaded is not first and reloaded.hf.eos_token == "<s>"
+
+
 def test_unknown_and_broken_tokenizers_are_clear_errors(tmp_path):
     with pytest.raises(TokenizerError, match="unknown tokenizer 'not-a-model'"):
         load_tokenizer("not-a-model")
