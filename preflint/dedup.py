@@ -1,7 +1,7 @@
 """Compact keys and a near-duplicate index for dataset-level rules: they hold 64-bit hashes, never rows.
 
 `key(...)` hashes text to an int (8 bytes of BLAKE2b). `PromptIndex` finds near-duplicate prompts with MinHash
-LSH (rensa): Jaccard similarity of word 3-gram shingles of the lowercased, whitespace-collapsed prompt, at a
+LSH (rensa): Jaccard similarity of word 3-gram shingles of the lowercased prompt, at a
 documented threshold. It is a leader clustering: a prompt joins the first earlier representative it is similar
 to, and only representatives are indexed, so memory grows with the number of distinct prompt clusters and
 queries stay short even when thousands of prompts are variants of one.
@@ -40,15 +40,20 @@ def prompt_text(pair) -> str:
     return plain_text(pair.prompt)
 
 
-def shingles(text: str) -> list[str]:
-    words = normalized(text, whitespace=True, case=True).split(" ")
-    if len(words) < SHINGLE:
-        return [" ".join(words)]
-    return list(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)))))
+def words(text: str) -> list[str]:
+    """The lowercased words of a text, what near-duplicate prompts are compared on."""
+    return (text.lower() if text.isascii() else text.casefold()).split()
 
 
-def signatures(texts: list[str]) -> list:
-    return rensa.RMinHash.from_token_sets([shingles(text) for text in texts], NUM_PERM, SEED)
+def shingles(text_words: list[str]) -> list[str]:
+    if len(text_words) < SHINGLE:
+        return [" ".join(text_words)]
+    return list(map(" ".join, zip(*(text_words[i:] for i in range(SHINGLE)))))
+
+
+def signatures(word_lists: list[list[str]]) -> list:
+    """MinHash signatures of the word 3-gram shingles of each text (given as its `words`)."""
+    return rensa.RMinHash.from_token_sets([shingles(text_words) for text_words in word_lists], NUM_PERM, SEED)
 
 
 class PromptIndex:
@@ -57,26 +62,20 @@ class PromptIndex:
     def __init__(self, threshold: float):
         self.threshold = threshold
         self.lsh = rensa.RMinHashLSH(threshold, NUM_PERM, BANDS)
-        self.digests = np.zeros((1024, NUM_PERM), dtype=np.uint32)
+        self.signatures: list = []  # each representative's signature, by its slot in the LSH
         self.labels: list[int] = []  # what each representative stands for (a row, or a reference position)
 
     def match(self, signature) -> int | None:
         """The label of the earliest representative whose estimated Jaccard similarity reaches the threshold."""
-        candidates = sorted(self.lsh.query(signature))
-        if not candidates:
-            return None
-        digest = np.asarray(signature.digest(), dtype=np.uint32)
-        similarity = (self.digests[candidates] == digest).mean(axis=1)
-        hits = [c for c, s in zip(candidates, similarity) if s >= self.threshold]
-        return self.labels[hits[0]] if hits else None
+        for slot in sorted(self.lsh.query(signature)):
+            if signature.jaccard(self.signatures[slot]) >= self.threshold:
+                return self.labels[slot]
+        return None
 
     def add(self, signature, label: int) -> None:
-        slot = len(self.labels)
-        if slot == len(self.digests):
-            self.digests = np.concatenate([self.digests, np.zeros_like(self.digests)])
-        self.digests[slot] = signature.digest()
+        self.lsh.insert(len(self.labels), signature)
+        self.signatures.append(signature)
         self.labels.append(label)
-        self.lsh.insert(slot, signature)
 
 
 class FirstSeen:

@@ -30,6 +30,7 @@ _DONE = object()
 # 16.7-19.1 s in one process; 20,000: 10.4 s against 8.8 s; 100,000: 37 s against 42.5 s).
 POOL_MIN_PAIRS = 40_000
 _worker: Worker | None = None  # in a worker process: what each item is given to
+RARE_COLLECTIONS = (50_000, 20, 100)  # garbage collector thresholds while scanning (Python's default: 700, 10, 10)
 
 
 def available_cores() -> int:
@@ -156,6 +157,7 @@ def _caller_hidden():
 def _start_worker(make: Callable[..., Worker], args: tuple) -> None:
     global _worker
     os.environ["RAYON_NUM_THREADS"] = "1"  # the processes share the cores; one tokenizer thread each
+    gc.set_threshold(*RARE_COLLECTIONS)  # as in `fewer_collections`, for as long as the worker lives
     _worker = make(*args)
 
 
@@ -167,9 +169,10 @@ def _run_worker(item: tuple):
 def fewer_collections():
     """A scan allocates millions of short-lived token lists; at Python's default threshold (700 allocations) the
     cyclic garbage collector runs so often that it costs about a tenth of a scan. Nothing a scan builds forms
-    reference cycles, so collections can be rare while it runs."""
+    reference cycles, so collections can be rare while it runs (and in worker processes, all their life: 4 % of
+    their time at the default)."""
     before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(*RARE_COLLECTIONS)
     try:
         yield
     finally:

@@ -32,6 +32,7 @@ LLAMA3_CHAT_TEMPLATE = (
 
 
 JOIN_WINDOW = 4  # tokens each side of a join that are tokenized again to check it
+WIDE_WINDOW = 16  # tokens each side tokenized again where a token merges across the join
 
 
 @dataclass(frozen=True)
@@ -87,31 +88,50 @@ class Tokenizer:
     def join_ids(self, pieces: list[tuple[str, list[int], str, list[int]]]) -> list[list[int]]:
         """Ids of `left + right` for each (left, its ids, right, its ids), without tokenizing the whole text.
 
-        Tokenizing a concatenation can only change tokens next to the join, so the last JOIN_WINDOW tokens of the
-        left text and the first JOIN_WINDOW of the right one are tokenized again as one window: when the window
-        comes out as exactly those tokens, the whole is the two id lists joined. Anything else (a merge across
-        the join, a window whose tokens do not decode to the text, as with SentencePiece's leading "▁") is
-        tokenized whole, so the result is always what tokenizing `left + right` gives.
+        Tokenizing a concatenation changes tokens only near the join, so a window of tokens each side of it is
+        tokenized again: when the first and last JOIN_WINDOW tokens of the window come out as they were (or the
+        window reaches the text's start or end), whatever changed stayed inside it, and the whole is the left ids
+        before the window, the window's new ids and the right ids after it. A window of JOIN_WINDOW tokens a side
+        is tried first (it settles almost every join: nothing merges); where a token merges across the join, one
+        of WIDE_WINDOW tokens a side. Anything else (a change reaching the window's edges, a window whose tokens do
+        not decode to the text, as with SentencePiece's leading "▁") is tokenized whole, so the result is always
+        what tokenizing `left + right` gives.
         """
-        tails = [left_ids[-JOIN_WINDOW:] for _, left_ids, _, _ in pieces]
-        heads = [right_ids[:JOIN_WINDOW] for _, _, _, right_ids in pieces]
-        decoded = self._backend.decode_batch(tails + heads, skip_special_tokens=False)
         joined: list[list[int] | None] = [None] * len(pieces)
-        checks = []
         for k, (left, left_ids, right, right_ids) in enumerate(pieces):
             if not left or not right:
                 joined[k] = left_ids + right_ids
-                continue
-            tail, head = decoded[k], decoded[len(pieces) + k]
-            if tail and head and left.endswith(tail) and right.startswith(head):
-                checks.append((k, tail + head))
-        windows = self.encode_many([window for _, window in checks])
-        for (k, _), ids in zip(checks, windows):
-            if ids == tails[k] + heads[k]:
-                joined[k] = pieces[k][1] + pieces[k][3]
+        for width in (JOIN_WINDOW, WIDE_WINDOW):
+            pending = [k for k, ids in enumerate(joined) if ids is None]
+            for k, ids in zip(pending, self._rejoined([pieces[k] for k in pending], width)):
+                joined[k] = ids
         whole = [k for k, ids in enumerate(joined) if ids is None]
         for k, ids in zip(whole, self.encode_many([pieces[k][0] + pieces[k][2] for k in whole])):
             joined[k] = ids
+        return joined
+
+    def _rejoined(self, pieces: list[tuple[str, list[int], str, list[int]]], width: int) -> list[list[int] | None]:
+        """`join_ids` through windows of `width` tokens a side; None where the window cannot settle the join."""
+        tails = [left_ids[-width:] for _, left_ids, _, _ in pieces]
+        heads = [right_ids[:width] for _, _, _, right_ids in pieces]
+        decoded = self._backend.decode_batch(tails + heads, skip_special_tokens=False)
+        checks = []
+        for k, (left, _, right, _) in enumerate(pieces):
+            tail, head = decoded[k], decoded[len(pieces) + k]
+            if tail and head and left.endswith(tail) and right.startswith(head):
+                checks.append((k, tail + head))
+        joined: list[list[int] | None] = [None] * len(pieces)
+        for (k, _), ids in zip(checks, self.encode_many([window for _, window in checks])):
+            left_ids, right_ids, tail, head = pieces[k][1], pieces[k][3], tails[k], heads[k]
+            if ids == tail + head:  # nothing merged: the usual case
+                joined[k] = left_ids + right_ids
+                continue
+            keep_left = JOIN_WINDOW if len(tail) < len(left_ids) else 0  # a window from the text's start may change
+            keep_right = JOIN_WINDOW if len(head) < len(right_ids) else 0
+            if len(ids) >= keep_left + keep_right and ids[:keep_left] == tail[:keep_left] and (
+                ids[len(ids) - keep_right:] == head[len(head) - keep_right:]
+            ):
+                joined[k] = left_ids[: len(left_ids) - len(tail)] + ids + right_ids[len(head):]
         return joined
 
     @cached_property

@@ -1,4 +1,4 @@
-from preflint.dedup import PromptIndex, key, prompt_text, signatures
+from preflint.dedup import PromptIndex, key, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
 
@@ -39,9 +39,10 @@ class NearDuplicatePrompt(DatasetRule):
         candidates = []
         for i in batch.usable():
             text = prompt_text(batch.pairs[i])
-            if len(text.split()) >= self.settings["min-words"]:
-                candidates.append((batch.rows[i], key(text), text))
-        sigs = signatures([text for _, _, text in candidates])
+            text_words = words(text)
+            if len(text_words) >= self.settings["min-words"]:
+                candidates.append((batch.rows[i], key(text), text_words))
+        sigs = signatures([text_words for _, _, text_words in candidates])
         state["pending"] += [(row, prompt_key, sig) for (row, prompt_key, _), sig in zip(candidates, sigs)]
         return state
 

@@ -1,4 +1,4 @@
-from preflint.dedup import PromptIndex, key, prompt_text, signatures
+from preflint.dedup import PromptIndex, key, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -50,10 +50,10 @@ class ReferenceOverlap(RowRule):
                         texts.append(prompt_text(normalize(record, fields)))
                     except RecordDefect:
                         continue
-                long = [text for text in texts if len(text.split()) >= self.settings["min-words"]]
+                long = [text_words for text_words in map(words, texts) if len(text_words) >= self.settings["min-words"]]
                 for text in texts:
                     exact.setdefault(key(text), raw.source)
-                for text, sig in zip(long, signatures(long)):
+                for sig in signatures(long):
                     if index.match(sig) is None:
                         index.add(sig, len(labels))
                         labels.append(raw.source)
@@ -70,9 +70,9 @@ class ReferenceOverlap(RowRule):
             source = exact.get(key(text))
             if source is not None:
                 yield self.finding(batch.rows[i], f"the prompt is also in {source}")
-            elif len(text.split()) >= self.settings["min-words"]:
-                near.append((i, text))
-        for (i, _), sig in zip(near, signatures([text for _, text in near])):
+            elif len(text_words := words(text)) >= self.settings["min-words"]:
+                near.append((i, text_words))
+        for (i, _), sig in zip(near, signatures([text_words for _, text_words in near])):
             label = index.match(sig)
             if label is not None:
                 yield self.finding(

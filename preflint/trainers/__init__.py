@@ -93,9 +93,9 @@ def truncate(ids: list[int], prompt_kept: int, max_length: int | None, mode: str
 
 
 def common_prefix_length(a: list[int], b: list[int]) -> int:
-    shorter = min(len(a), len(b))
-    if a[:shorter] == b[:shorter]:  # the usual case, compared at C speed
-        return shorter
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    if shorter == longer[: len(shorter)]:  # the usual case, compared at C speed
+        return len(shorter)
     n = 0
     for x, y in zip(a, b):
         if x != y:

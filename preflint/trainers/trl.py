@@ -68,25 +68,27 @@ class TRLProfile(Profile):
         prompt+rejected, where the trainer's texts are the batch's texts joined. Other pairs are left out."""
         eos, affixes = tokenizer.separate_eos, tokenizer.special_affixes
         eos_ids = tokenizer.encode_many([eos])[0] if eos else []
-        picked, pieces = [], []
+        picked, pieces, endings = [], [], []
         for i in batch.usable():
             pair = batch.pairs[i]
             if not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
                 continue
-            prompt, prompt_ids = batch.prompt[i], batch.prompt_ids[i]
-            sides = [(batch.chosen[i], batch.chosen_ids[i]), (batch.rejected[i], batch.rejected_ids[i])]
-            if not pair.is_chat:  # text: EOS appended unless there, special tokens added
-                if (tokenizer.hf.eos_token and not eos) or affixes is None:
-                    continue
-                sides = [(text, ids) if not eos or text.endswith(eos) else (text + eos, ids + eos_ids) for text, ids in sides]
+            if not pair.is_chat and ((tokenizer.hf.eos_token and not eos) or affixes is None):
+                continue
             picked.append(i)
-            pieces += [(prompt, prompt_ids, text, ids) for text, ids in sides]
-        joined = tokenizer.join_ids(pieces)
+            for text, ids in ((batch.chosen[i], batch.chosen_ids[i]), (batch.rejected[i], batch.rejected_ids[i])):
+                pieces.append((batch.prompt[i], batch.prompt_ids[i], text, ids))
+                # text: EOS appended unless there; an added token is tokenized apart, so its ids simply follow
+                endings.append(eos_ids if eos and not pair.is_chat and not text.endswith(eos) else [])
+        joined = tokenizer.join_ids(pieces)  # new lists, completed in place
         encoded = {}
         for k, i in enumerate(picked):
-            ids = (batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1])
             before, after = affixes if not batch.pairs[i].is_chat else ([], [])
-            encoded[i] = tuple(before + side + after for side in ids) if before or after else ids
+            for piece in (2 * k, 2 * k + 1):
+                joined[piece][:0] = before
+                joined[piece] += endings[piece] + after
+            prompt = batch.prompt_ids[i]
+            encoded[i] = (before + prompt + after if before or after else prompt, joined[2 * k], joined[2 * k + 1])
         return encoded
 
     def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:

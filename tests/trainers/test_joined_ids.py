@@ -1,5 +1,7 @@
 """Trainer ids are built from the ids of each text joined at the boundary; they must equal tokenizing the whole."""
 
+import json
+
 import pytest
 
 from preflint.config import Settings
@@ -36,3 +38,19 @@ def test_join_ids_is_tokenizing_the_concatenation(llama, sentencepiece, left, ri
     for tokenizer in (llama, sentencepiece):
         left_ids, right_ids, whole = tokenizer.encode_many([left, right, left + right])
         assert tokenizer.join_ids([(left, left_ids, right, right_ids)]) == [whole]
+
+
+@pytest.mark.parametrize("name", ["llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"])
+def test_join_ids_where_tokens_merge_across_the_join(llama, sentencepiece, name):
+    """LLaMA-Factory's turns written as text pairs (as a user flattening them would): a prompt ending "part." and a
+    response starting "That" merge into one token, the case the wide window re-tokenizes locally."""
+    records = json.loads(shared(name).read_text(encoding="utf-8"))
+    pairs = [("\n".join(turn["value"] for turn in r["conversations"]), r[side]["value"]) for r in records for side in ("chosen", "rejected")]
+    for tokenizer in (llama, sentencepiece):
+        lefts = tokenizer.encode_many([left for left, _ in pairs])
+        rights = tokenizer.encode_many([right for _, right in pairs])
+        wholes = tokenizer.encode_many([left + right for left, right in pairs])
+        pieces = [(left, left_ids, right, right_ids) for (left, right), left_ids, right_ids in zip(pairs, lefts, rights)]
+        assert tokenizer.join_ids(pieces) == wholes
+        merged = sum(whole != left + right for whole, left, right in zip(wholes, lefts, rights))
+        assert merged >= 10  # the data does merge across the join
