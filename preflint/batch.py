@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .read import RawBatch, Unreadable
 from .shapes import Content, Fields, Pair, RecordDefect, normalize
+from .text import blank
 from .tokenizer import Tokenizer
 from .trainers import TrainerRow
 
@@ -71,7 +72,7 @@ class PairBatch:
             self._comparable = [
                 i for i in self.usable()
                 if self.pairs[i].rejected_prompt is None
-                and plain_text(self.pairs[i].chosen).strip() and plain_text(self.pairs[i].rejected).strip()
+                and not blank(plain_text(self.pairs[i].chosen)) and not blank(plain_text(self.pairs[i].rejected))
             ]
         return self._comparable
 

@@ -14,6 +14,11 @@ _ASCII_PUNCTUATION = str.maketrans(
 )
 
 
+def blank(text: str) -> bool:
+    """Empty or whitespace only: `not text.strip()` without copying the text."""
+    return not text or text.isspace()
+
+
 def leading_whitespace(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
 

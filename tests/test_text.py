@@ -24,3 +24,8 @@ def test_excerpts_show_short_texts_whole_and_long_ones_around_the_difference():
     assert text.excerpts("Hi.", "Hi!") == ("'Hi.'", "'Hi!'")
     a, b = text.excerpts("x" * 100 + "A" + "y" * 100, "x" * 100 + "B" + "y" * 100)
     assert a.startswith("'…") and "A" in a and "B" in b and len(a) < 60
+
+
+def test_blank_is_empty_or_whitespace_only_as_strip_sees_it():
+    for sample in ["", " ", "\n\t \r", "\u3000\u00a0", "\u200b", " a ", "x"]:
+        assert text.blank(sample) == (not sample.strip()), repr(sample)

@@ -1,6 +1,7 @@
 from preflint.batch import plain_text
 from preflint.findings import Severity
 from preflint.rule import DROP_ROW, RowRule
+from preflint.text import blank
 
 
 class EmptyResponse(RowRule):
@@ -32,7 +33,7 @@ class EmptyResponse(RowRule):
     def check(self, batch):
         for i in batch.usable():
             pair = batch.pairs[i]
-            empty = [side for side, content in (("chosen", pair.chosen), ("rejected", pair.rejected)) if not plain_text(content).strip()]
+            empty = [side for side, content in (("chosen", pair.chosen), ("rejected", pair.rejected)) if blank(plain_text(content))]
             if not empty:
                 continue
             if len(empty) == 2:

@@ -1,6 +1,7 @@
 from preflint.batch import plain_text
 from preflint.findings import Severity
 from preflint.rule import RowRule
+from preflint.text import blank
 
 
 class EmptyPrompt(RowRule):
@@ -32,5 +33,5 @@ class EmptyPrompt(RowRule):
         for i in batch.usable():
             pair = batch.pairs[i]
             turns = [m for m in pair.prompt if m["role"] != "system"] if pair.is_chat else pair.prompt
-            if not plain_text(turns).strip():
+            if blank(plain_text(turns)):
                 yield self.finding(batch.rows[i], "the prompt is empty")
