@@ -48,7 +48,15 @@ def check_target(path: Path, inputs: Sequence[str], *, force: bool, option: str)
 
 @contextmanager
 def atomic_write(path: Path, *, text: bool = False) -> Iterator[IO]:
-    """A file that appears at `path`, complete, when the block ends without error; otherwise nothing appears."""
+    """A file that appears at `path`, complete, when the block ends without error; otherwise nothing appears.
+
+    A device or a pipe already at `path` (/dev/null, /dev/stdout, a named pipe) is written to as it is: renaming a
+    file over it would replace the device itself.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "w", encoding="utf-8", newline="") if text else open(path, "wb") as stream:
+            yield stream
+        return
     directory = path.parent
     temp_name = None
     try:

@@ -39,6 +39,26 @@ def test_exit_zero(capsys, write_jsonl):
     assert code == 0
 
 
+def test_output_to_a_pipe_or_device_writes_into_it_without_replacing_it(capsys, write_jsonl, tmp_path):
+    """`-o /dev/null` or a named pipe: writing a file and renaming it over the path would replace the device."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "findings.pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    code, _, _ = run(capsys, "scan", str(write_jsonl([GOOD])), "--format", "json", "-o", str(fifo), "--no-cache")
+    if reader.is_alive():  # nothing opened the pipe: unblock the reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(timeout=10)
+    assert code == 0
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(received[0])["summary"]["rows"] == 1
+
+
 def test_json_output_contract(capsys, write_jsonl, tmp_path):
     data = write_jsonl([GOOD, {**GOOD, "rejected": "Paris."}])
     out_file = tmp_path / "findings.json"
