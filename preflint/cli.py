@@ -57,7 +57,7 @@ def _data_options(command):
         click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one)."),
         click.option("--truncation-mode", type=click.Choice(["keep_start", "keep_end"]), help="Which end of a long sequence is kept."),
         click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for inputs of 40,000 pairs or more (default: one per core); 1 runs in one process."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process."),
         click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."),
     ]
     for option in reversed(options):

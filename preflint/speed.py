@@ -26,9 +26,10 @@ from .errors import PreflintError
 T = TypeVar("T")
 _DONE = object()
 # Below this many pairs a scan stays in its own process: starting the workers (imports, a tokenizer each) costs
-# about 3.5 s of CPU, which the threaded single process matches up to here (40,000 pairs: 16.9 s in workers,
-# 16.7-19.1 s in one process; 20,000: 10.4 s against 8.8 s; 100,000: 37 s against 42.5 s).
-POOL_MIN_PAIRS = 40_000
+# about 2 s of CPU, which the threaded single process matches up to here (measured 2026-11-25, 2 cores: 10,000
+# pairs 4.5 s either way; 20,000: 7.2-7.6 s in workers, 7.6 s in one process; 30,000: 10.0 s against 10.8 s;
+# 40,000: 13.0 s against 14.7 s). Workers cost memory (a tokenizer each), so the tie at 10,000 stays in one process.
+POOL_MIN_PAIRS = 20_000
 _worker: Worker | None = None  # in a worker process: what each item is given to
 RARE_COLLECTIONS = (50_000, 20, 100)  # garbage collector thresholds while scanning (Python's default: 700, 10, 10)
 
