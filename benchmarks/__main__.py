@@ -6,8 +6,9 @@
 Each measurement runs in its own process, timed from the outside (wall seconds, and the peak resident memory of
 the process and its worker processes together, sampled every 50 ms, or wait4's peak for the process alone when
 that is higher), so the figures are what a user's command costs, start-up included:
-- tokenize only: the prompts, chosen and rejected texts of the file through the same fast tokenizer, batched
-  (what any scan must at least do); the reference for the lint overhead;
+- tokenize only: every prompt, chosen and rejected text of the file through the same fast tokenizer (its Rust
+  batch call, 1,000 rows at a time; repeated texts too, as a trainer's preprocessing does); the reference for
+  the lint overhead;
 - `preflint scan` (all default rules, Llama 3 tokenizer, no cache) and `preflint fix` (safe fixes, Parquet out);
 - TRL: `DPOTrainer._prepare_dataset` on the same rows (load the JSON Lines with datasets, apply the chat
   template / extract the prompt, tokenize), TRL's own code with its defaults; only up to 100k pairs (TRL at 1M
@@ -40,16 +41,21 @@ TRL_LIMIT = 100_000
 TOKENIZE_ONLY = """
 import json, sys
 from preflint.tokenizer import load_tokenizer
-tokenizer = load_tokenizer("llama")
+backend = load_tokenizer("llama").hf.backend_tokenizer  # the Rust tokenizer itself, called as preflint calls it
+
+def tokenize(rows):
+    texts = [r["prompt"] for r in rows] + [r["chosen"] for r in rows] + [r["rejected"] for r in rows]
+    return [encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
+
 with open(sys.argv[1], encoding="utf-8") as handle:
     batch = []
     for line in handle:
         batch.append(json.loads(line))
         if len(batch) == 1000:
-            tokenizer.encode_many([r["prompt"] for r in batch] + [r["chosen"] for r in batch] + [r["rejected"] for r in batch])
+            tokenize(batch)
             batch = []
     if batch:
-        tokenizer.encode_many([r["prompt"] for r in batch] + [r["chosen"] for r in batch] + [r["rejected"] for r in batch])
+        tokenize(batch)
 """
 
 TRL_PREPROCESS = """

@@ -72,7 +72,9 @@ class Tokenizer:
         return self.hf.backend_tokenizer
 
     def encode_many(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
-        """Ids of many texts in one call, so the Rust tokenizer uses every core.
+        """Ids of many texts in one call, so the Rust tokenizer uses every core; each distinct text is tokenized
+        once (repeated rows, a prompt shared by several pairs, a response given on both sides), and every text
+        gets its own list.
 
         Without added special tokens by default: the text as written (special-token text in it still becomes
         special ids, as in transformers). `add_special_tokens=True` is `tokenizer(text)` (BOS for Llama).
@@ -82,8 +84,17 @@ class Tokenizer:
             backend.no_truncation()
         if backend.padding is not None:
             backend.no_padding()
-        encodings = backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
-        return [encoding.ids for encoding in encodings]
+        slots: dict[str, int] = {}
+        positions = [slots.setdefault(text, len(slots)) for text in texts]
+        encodings = backend.encode_batch_fast(list(slots), add_special_tokens=add_special_tokens)
+        distinct = [encoding.ids for encoding in encodings]
+        if len(distinct) == len(texts):
+            return distinct
+        ids, given = [], [False] * len(distinct)
+        for slot in positions:
+            ids.append(distinct[slot].copy() if given[slot] else distinct[slot])
+            given[slot] = True
+        return ids
 
     def join_ids(self, pieces: list[tuple[str, list[int], str, list[int]]]) -> list[list[int]]:
         """Ids of `left + right` for each (left, its ids, right, its ids), without tokenizing the whole text.

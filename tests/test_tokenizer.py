@@ -29,6 +29,27 @@ def test_llama_alias_matches_metas_own_tokenizer(llama):
     assert llama.hf("hi")["input_ids"][0] == meta.bos_id  # the tokenizer adds BOS like the hub's Llama 3
 
 
+def test_repeated_texts_are_tokenized_once_and_each_gets_its_own_ids(llama, monkeypatch):
+    backend = llama.hf.backend_tokenizer
+    tokenized = []
+
+    class Counting:  # the Rust tokenizer, recording what it is asked to tokenize
+        def __getattr__(self, name):
+            return getattr(backend, name)
+
+        def encode_batch_fast(self, texts, **options):
+            tokenized.extend(texts)
+            return backend.encode_batch_fast(texts, **options)
+
+    monkeypatch.setitem(llama.__dict__, "_backend", Counting())
+    texts = [*TEXTS, TEXTS[0], "", TEXTS[1]]
+    ids = llama.encode_many(texts)
+    assert sorted(tokenized) == sorted(TEXTS)
+    assert ids == [backend.encode(text, add_special_tokens=False).ids for text in texts]
+    ids[0].append(-1)  # a rule or trainer profile changing one text's ids leaves its repeats alone
+    assert ids[len(TEXTS)] == ids[0][:-1]
+
+
 def test_llama_alias_renders_the_llama3_chat_template(llama):
     rendered = llama.render_chat([{"role": "user", "content": " Hi "}], add_generation_prompt=True)
     assert rendered == (
