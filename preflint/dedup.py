@@ -22,6 +22,7 @@ NUM_PERM = 64
 BANDS = 16  # 4 rows per band: pairs at Jaccard 0.8 become candidates with probability 0.9998, then are verified
 SEED = 1234
 SHINGLE = 3
+FEW_CANDIDATES = 4  # compared one by one; more at once, in one numpy comparison
 
 
 def key(*parts: str) -> int:
@@ -73,11 +74,15 @@ class PromptIndex:
         candidates = self.lsh.query(signature)
         if not candidates:
             return None
-        digest = np.array(signature.digest(), dtype=np.uint32)
-        for slot in sorted(candidates):
-            if np.count_nonzero(self.digests[slot] == digest) >= self.threshold * NUM_PERM:
-                return self.labels[slot]
-        return None
+        digest, needed = np.array(signature.digest(), dtype=np.uint32), self.threshold * NUM_PERM
+        if len(candidates) <= FEW_CANDIDATES:  # the usual case: the first one matches
+            for slot in sorted(candidates):
+                if np.count_nonzero(self.digests[slot] == digest) >= needed:
+                    return self.labels[slot]
+            return None
+        slots = np.sort(np.array(candidates))  # variants of one short prompt can each be a representative: many
+        similar = np.flatnonzero(np.count_nonzero(self.digests[slots] == digest, axis=1) >= needed)
+        return self.labels[slots[similar[0]]] if len(similar) else None
 
     def add(self, signature, label: int) -> None:
         slot = len(self.labels)

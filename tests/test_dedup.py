@@ -1,6 +1,6 @@
 """What near-duplicate prompts are compared on: their lowercased words, in 3-gram shingles."""
 
-from preflint.dedup import shingles, words
+from preflint.dedup import FEW_CANDIDATES, PromptIndex, shingles, signatures, words
 
 
 def test_words_are_the_lowercased_whitespace_separated_words():
@@ -8,3 +8,21 @@ def test_words_are_the_lowercased_whitespace_separated_words():
     assert words("Straße ÜBER") == ["strasse", "über"]
     assert shingles(words("One two three four")) == ["one two three", "two three four"]
     assert shingles(words("Hi  there")) == ["hi there"]
+
+
+def test_a_prompt_joins_the_earliest_similar_representative_among_many_candidates():
+    """Variants of one short prompt that are not similar enough to each other all become representatives and
+    share LSH bands, so a later prompt gets many candidates: it must still join the earliest similar one."""
+    base = "please write a short poem about the sea at night with rhymes"
+    variants = [f"{base} variant {n} of {n} and {n}" for n in range(3 * FEW_CANDIDATES)]
+    index = PromptIndex(0.8)
+    for label, signature in enumerate(signatures([words(text) for text in variants])):
+        if index.match(signature) is None:
+            index.add(signature, label)
+    assert len(index.labels) > FEW_CANDIDATES
+    later = signatures([words(variants[-1]), words(variants[5]), words("what is the capital of france today")])
+    index.add(later[1], 99)  # a second representative identical to variant 5, added after all the others
+    assert min(len(index.lsh.query(later[0])), len(index.lsh.query(later[1]))) > FEW_CANDIDATES
+    assert index.match(later[0]) == len(variants) - 1
+    assert index.match(later[1]) == 5
+    assert index.match(later[2]) is None
