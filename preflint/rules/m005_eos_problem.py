@@ -34,12 +34,12 @@ class EosProblem(RowRule):
         tokenizer = batch.tokenizer
         if tokenizer is None:
             return
-        suffix = tokenizer.turn_suffix_ids
-        stops = {tokenizer.hf.eos_token_id, *(token for token in suffix if token in tokenizer.special_ids)} - {None}
+        suffix, eos = tokenizer.turn_suffix_ids, [tokenizer.hf.eos_token_id]
+        stops = {*eos, *(token for token in suffix if token in tokenizer.special_ids)} - {None}
         for i, row in enumerate(batch.trainer):
             if row is None:
                 continue
-            ending = suffix if batch.pairs[i].is_chat and suffix else [tokenizer.hf.eos_token_id]
+            ending = suffix if batch.pairs[i].is_chat and suffix else eos
             problems = []
             for side, inputs in row.sides():
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)

@@ -66,14 +66,14 @@ class TRLProfile(Profile):
     def _joined(self, batch, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
         prompt+rejected, where the trainer's texts are the batch's texts joined. Other pairs are left out."""
-        eos, affixes = tokenizer.separate_eos, tokenizer.special_affixes
+        eos, affixes, has_eos = tokenizer.separate_eos, tokenizer.special_affixes, bool(tokenizer.hf.eos_token)
         eos_ids = tokenizer.encode_many([eos])[0] if eos else []
         picked, pieces, endings = [], [], []
         for i in batch.usable():
             pair = batch.pairs[i]
             if not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
                 continue
-            if not pair.is_chat and ((tokenizer.hf.eos_token and not eos) or affixes is None):
+            if not pair.is_chat and ((has_eos and not eos) or affixes is None):
                 continue
             picked.append(i)
             for text, ids in ((batch.chosen[i], batch.chosen_ids[i]), (batch.rejected[i], batch.rejected_ids[i])):
