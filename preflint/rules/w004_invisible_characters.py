@@ -101,6 +101,8 @@ class InvisibleCharacters(RowRule):
                 if counts := _invisible(text):
                     removable = removable or any(not _CONTROL.match(char) for char in counts)
                     found.append(f"{side}: " + ", ".join(f"{n}× {_name(char)}" for char, n in counts.most_common()))
+                if text.isascii():  # neither U+FFFD nor mojibake can be there (a stored flag: no scan)
+                    continue
                 if REPLACEMENT in text:
                     lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
                 if _MOJIBAKE_HINT.search(text) and is_bad(text) and fix_encoding(text) != text:  # is_bad alone flags clean CJK
@@ -112,9 +114,9 @@ class InvisibleCharacters(RowRule):
                 yield self.finding(batch.rows[i], "; ".join(found + lost), fix)
 
 
-def _invisible(text: str) -> Counter:
+def _invisible(text: str) -> Counter | None:
     if not _SUSPECT.search(text):
-        return Counter()
+        return None  # the usual case; even an empty Counter costs more than the search
     return Counter(match.group() for match in _INVISIBLE.finditer(text))
 
 
