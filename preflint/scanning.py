@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 
 from rapidfuzz.distance import Levenshtein
 
@@ -144,7 +145,7 @@ class _Tally:
 
 
 def _bin(value: float, bins: tuple) -> str:
-    return next(label for edge, label in reversed(bins) if value >= edge)
+    return bins[bisect.bisect_right(bins, value, key=itemgetter(0)) - 1][1]
 
 
 def scan(

@@ -54,6 +54,15 @@ def normalized(text: str, *, whitespace: bool = False, case: bool = False, punct
     return text
 
 
+def first_kept(text: str) -> str:
+    """The first character that normalizing whitespace, case and punctuation keeps, case-folded ('' if none):
+    texts equal after that normalization start with the same one, and finding it takes a character or two."""
+    for char in text:
+        if not char.isspace() and not _PUNCTUATION.match(char):
+            return char.casefold()[:1]
+    return ""
+
+
 def excerpts(a: str, b: str, width: int = 24) -> tuple[str, str]:
     """The two texts around their first difference, quoted, for a finding message (whole when short)."""
     if max(len(a), len(b)) <= 2 * width:

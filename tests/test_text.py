@@ -29,3 +29,12 @@ def test_excerpts_show_short_texts_whole_and_long_ones_around_the_difference():
 def test_blank_is_empty_or_whitespace_only_as_strip_sees_it():
     for sample in ["", " ", "\n\t \r", "\u3000\u00a0", "\u200b", " a ", "x"]:
         assert text.blank(sample) == (not sample.strip()), repr(sample)
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["  ...Hello", "¿Qué tal?", "ßa", "— dash", "$5 off", "!!! ", "", "\u3000Ａbc", "\u212a kelvin", "Σίσυφος",
+     "'quoted'", "\t\n(1) first", "«Bonjour»"],
+)
+def test_first_kept_is_the_first_character_of_the_fully_normalized_text(sample):
+    assert text.first_kept(sample) == text.normalized(sample, whitespace=True, case=True, punctuation=True)[:1]

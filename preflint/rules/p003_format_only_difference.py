@@ -2,7 +2,7 @@ from itertools import combinations
 
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
-from preflint.text import excerpts, normalized
+from preflint.text import excerpts, first_kept, normalized
 
 ASPECTS = ("whitespace", "case", "punctuation")
 EVERYTHING = dict.fromkeys(ASPECTS, True)
@@ -39,6 +39,8 @@ class FormatOnlyDifference(RowRule):
     def check(self, batch):
         for i in batch.comparable():
             chosen, rejected = batch.chosen[i], batch.rejected[i]
+            if first_kept(chosen) != first_kept(rejected):  # most pairs: different from the first word on
+                continue
             if chosen.strip() == rejected.strip() or not _same_start(chosen, rejected):
                 continue
             if normalized(chosen, **EVERYTHING) != normalized(rejected, **EVERYTHING):
