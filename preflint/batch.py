@@ -38,6 +38,7 @@ class PairBatch:
     trainer: list[TrainerRow | None] = field(default_factory=list)  # filled when a selected rule needs it
     records: list = field(default_factory=list)  # the raw records, as read (what `preflint fix` rewrites)
     _comparable: list[int] | None = field(default=None, repr=False)
+    _text_keys: list[tuple[int, int, int] | None] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -75,6 +76,27 @@ class PairBatch:
                 and not blank(plain_text(self.pairs[i].chosen)) and not blank(plain_text(self.pairs[i].rejected))
             ]
         return self._comparable
+
+
+    def text_keys(self, i: int) -> tuple[int, int, int]:
+        """`key` of pair i's prompt, chosen and rejected words: hashed once per batch for the dataset rules that
+        index them (D003, D004, L003)."""
+        if self._text_keys is None:
+            self._text_keys = [
+                (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)))
+                if pair is not None else None
+                for pair in self.pairs
+            ]
+        return self._text_keys[i]
+
+
+def key(*parts: str) -> int:
+    """64 bits of BLAKE2b of the parts: what dataset-wide indices hold instead of text."""
+    return digest("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+
+
+def digest(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
@@ -121,7 +143,7 @@ def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
         batch.chosen.append(texts[1])
         batch.rejected.append(texts[2])
         batch.follows_prompt.append(follows)
-    batch._comparable = None
+    batch._comparable = batch._text_keys = None
 
 
 def _render_text(pair: Pair) -> tuple[str, str, str]:

@@ -1,6 +1,12 @@
 """What near-duplicate prompts are compared on: their lowercased words, in 3-gram shingles."""
 
-from preflint.dedup import FEW_CANDIDATES, PromptIndex, shingles, signatures, words
+import sys
+import unicodedata
+
+import pytest
+
+from preflint.dedup import _NFKC_SPACES, FEW_CANDIDATES, PromptIndex, loose, shingles, signatures, words
+from preflint.text import normalized
 
 
 def test_words_are_the_lowercased_whitespace_separated_words():
@@ -26,3 +32,20 @@ def test_a_prompt_joins_the_earliest_similar_representative_among_many_candidate
     assert index.match(later[0]) == len(variants) - 1
     assert index.match(later[1]) == 5
     assert index.match(later[2]) is None
+
+
+@pytest.mark.parametrize("text", [
+    "", " \t\n ", "Plain  ASCII\r\n\ttext ", "sep\x1carated\x1dby\x1e\x1finformation separators",
+    "Straße\u00a0\u3000Ｆｕｌｌ width", "line\u2028sep\x85next\u1680ogham", "lone \ud800 surrogate",
+    "İstanbul ΣΑΣ ǅ", "ﬁ ligature and zero\u200bwidth", "a" + " " * 999 + "b", "\u2029",
+])
+def test_loose_is_nfkc_case_folded_and_whitespace_collapsed(text):
+    """D002's bytes path gives the UTF-8 of the definition: NFKC, then whitespace collapsed, then case folded."""
+    expected = normalized(unicodedata.normalize("NFKC", text), whitespace=True, case=True)
+    assert loose(text) == expected.encode("utf-8", "surrogatepass")
+
+
+def test_the_only_whitespace_beyond_ascii_that_nfkc_keeps_is_handed_to_str_split():
+    kept = {char for char in map(chr, range(128, sys.maxunicode + 1))
+            if char.isspace() and unicodedata.normalize("NFKC", char) == char}
+    assert kept == set(_NFKC_SPACES)

@@ -1,5 +1,5 @@
-from preflint.batch import plain_text
-from preflint.dedup import FirstSeen, key, loose
+from preflint.batch import digest, plain_text
+from preflint.dedup import FirstSeen, loose
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 
@@ -37,7 +37,8 @@ class NormalizedDuplicate(DatasetRule):
     def update(self, state, batch):
         for i in batch.usable():
             pair = batch.pairs[i]
-            loose_key = key(*(loose(plain_text(content)) for content in (pair.prompt, pair.chosen, pair.rejected)))
+            texts = (loose(plain_text(pair.prompt)), loose(plain_text(pair.chosen)), loose(plain_text(pair.rejected)))
+            loose_key = digest(b"\x1f".join(texts))
             state.see(loose_key, batch.rows[i], int(batch.hashes[i], 16))
         return state
 

@@ -1,7 +1,11 @@
-from preflint.batch import plain_text
-from preflint.dedup import FirstSeen, key
+import struct
+
+from preflint.batch import digest
+from preflint.dedup import FirstSeen
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
+
+PAIR_KEY = struct.Struct("<3Q")  # the keys of the prompt and of the two responses, in key order
 
 
 class ContradictoryPair(DatasetRule):
@@ -36,11 +40,10 @@ class ContradictoryPair(DatasetRule):
 
     def update(self, state, batch):
         for i in batch.comparable():
-            pair = batch.pairs[i]
-            chosen, rejected = plain_text(pair.chosen), plain_text(pair.rejected)
-            if chosen != rejected:
+            prompt, chosen, rejected = batch.text_keys(i)
+            if chosen != rejected:  # keys of the texts: one key for both orders, the payload says which this is
                 low, high = sorted((chosen, rejected))
-                state.see(key(plain_text(pair.prompt), low, high), batch.rows[i], int(chosen == low))
+                state.see(digest(PAIR_KEY.pack(prompt, low, high)), batch.rows[i], int(chosen == low))
         return state
 
     def merge(self, state, other):

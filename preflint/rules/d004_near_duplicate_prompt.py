@@ -1,4 +1,4 @@
-from preflint.dedup import PromptIndex, key, prompt_text, signatures, words
+from preflint.dedup import PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
 
@@ -41,7 +41,7 @@ class NearDuplicatePrompt(DatasetRule):
             text = prompt_text(batch.pairs[i])
             text_words = words(text)
             if len(text_words) >= self.settings["min-words"]:
-                candidates.append((batch.rows[i], key(text), text_words))
+                candidates.append((batch.rows[i], batch.text_keys(i)[0], text_words))
         sigs = signatures([text_words for _, _, text_words in candidates])
         state["pending"] += [(row, prompt_key, sig) for (row, prompt_key, _), sig in zip(candidates, sigs)]
         return state

@@ -1,4 +1,5 @@
-from preflint.dedup import PromptIndex, key, prompt_text, signatures, words
+from preflint.batch import key
+from preflint.dedup import PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -67,7 +68,7 @@ class ReferenceOverlap(RowRule):
         near = []
         for i in batch.usable():
             text = prompt_text(batch.pairs[i])
-            source = exact.get(key(text))
+            source = exact.get(batch.text_keys(i)[0])
             if source is not None:
                 yield self.finding(batch.rows[i], f"the prompt is also in {source}")
             elif len(text_words := words(text)) >= self.settings["min-words"]:

@@ -1,7 +1,5 @@
 import numpy as np
 
-from preflint.batch import plain_text
-from preflint.dedup import key
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
 
@@ -34,11 +32,7 @@ class PreferenceCycle(DatasetRule):
         return []  # chunks of (prompt, chosen, rejected, row) as numpy columns: 32 bytes a pair
 
     def update(self, state, batch):
-        edges = [
-            (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)), batch.rows[i])
-            for i in batch.comparable()
-            for pair in (batch.pairs[i],)
-        ]
+        edges = [(*batch.text_keys(i), batch.rows[i]) for i in batch.comparable()]
         if edges:
             state.append(np.array(edges, dtype=np.uint64))
         return state
