@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,8 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
 
     Tokenize-only and scan, whose ratio is the lint overhead, run `repeat` times, alternating, and keep their
     fastest time (and highest peak): on a shared machine one slow run says more about the neighbours than the code.
+    Every run's time is kept too, so the table can also give the ratio round by round: a machine whose speed
+    drifts during a long run can pair the fastest of each from different moments.
 
     Measurements are kept in `work`/measurements.json: with the same `--work`, sizes not measured again keep their
     earlier figures (e.g. `--sizes 1000000` after a run of the smaller sizes)."""
@@ -136,8 +139,9 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
         for name in order:
             seconds, peak = measure(commands[name], ROOT)
             print(f"  {name:<24} {seconds:8.1f} s  {size / seconds:9,.0f} pairs/s  {peak:7,.0f} MiB", flush=True)
-            best = measured.setdefault(name, {"size": size, "what": name, "seconds": seconds, "peak": peak})
+            best = measured.setdefault(name, {"size": size, "what": name, "seconds": seconds, "peak": peak, "runs": []})
             best["seconds"], best["peak"] = min(best["seconds"], seconds), max(best["peak"], peak)
+            best["runs"].append(round(seconds, 1))
         rows += [measured[name] for name in commands]
         kept.write_text(json.dumps(rows, indent=1))
         rewrite(rows, repeat)
@@ -155,6 +159,12 @@ def table(rows: list[dict]) -> str:
     comparisons = []
     for size in sorted({row["size"] for row in rows}):
         by = {row["what"]: row["seconds"] for row in rows if row["size"] == size}
+        runs = {row["what"]: row.get("runs", []) for row in rows if row["size"] == size}
+        rounds = [tokenize / scan for tokenize, scan in zip(runs.get("tokenize only", []), runs.get("preflint scan", []))]
+        if len(rounds) > 1:
+            comparisons.append(f"- {size:,} pairs, round by round (each scan against the tokenize-only run just before "
+                               f"it): {', '.join(f'{ratio:.2f}' for ratio in rounds)}; median "
+                               f"{statistics.median(rounds):.2f}.")
         if "TRL DPO preprocessing" in by:
             comparisons.append(f"- {size:,} pairs: `preflint scan` is {by['TRL DPO preprocessing'] / by['preflint scan']:.1f}× "
                                f"as fast as TRL's preprocessing (which checks nothing).")
