@@ -141,7 +141,7 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
             print(f"  {name:<24} {seconds:8.1f} s  {size / seconds:9,.0f} pairs/s  {peak:7,.0f} MiB", flush=True)
             best = measured.setdefault(name, {"size": size, "what": name, "seconds": seconds, "peak": peak, "runs": []})
             best["seconds"], best["peak"] = min(best["seconds"], seconds), max(best["peak"], peak)
-            best["runs"].append(round(seconds, 1))
+            best["runs"].append(round(seconds, 2))
         rows += [measured[name] for name in commands]
         kept.write_text(json.dumps(rows, indent=1))
         rewrite(rows, repeat)

@@ -3,8 +3,6 @@ import unicodedata
 from collections import Counter
 
 import regex
-from ftfy import fix_encoding
-from ftfy.badness import is_bad
 
 from preflint.batch import plain_text
 from preflint.findings import Applicability, Edit, Fix, Severity
@@ -105,7 +103,7 @@ class InvisibleCharacters(RowRule):
                     continue
                 if REPLACEMENT in text:
                     lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
-                if _MOJIBAKE_HINT.search(text) and is_bad(text) and fix_encoding(text) != text:  # is_bad alone flags clean CJK
+                if _MOJIBAKE_HINT.search(text) and _repairable_mojibake(text):
                     mojibake.append(side)
             if mojibake:
                 found.append(f"mojibake (UTF-8 read as Windows-1252) in {', '.join(mojibake)}")
@@ -113,6 +111,14 @@ class InvisibleCharacters(RowRule):
                 fix = MOJIBAKE_FIX if mojibake else SAFE_FIX if removable else CONTROL_FIX if found else LOST_FIX
                 yield self.finding(batch.rows[i], "; ".join(found + lost), fix)
 
+
+def _repairable_mojibake(text: str) -> bool:
+    """ftfy's verdict, imported on first use (most datasets never get here; the import takes ~30 ms a process).
+    `is_bad` alone flags clean CJK text, so ftfy must also be able to repair it."""
+    from ftfy import fix_encoding
+    from ftfy.badness import is_bad
+
+    return is_bad(text) and fix_encoding(text) != text
 
 def _invisible(text: str) -> Counter | None:
     if not _SUSPECT.search(text):
