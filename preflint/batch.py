@@ -89,9 +89,9 @@ class PairBatch:
         return self._text_keys[i]
 
 
-def key(*parts: str) -> int:
-    """64 bits of BLAKE2b of the parts: what dataset-wide indices hold instead of text."""
-    return digest("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+def key(text: str) -> int:
+    """64 bits of BLAKE2b of a text: what dataset-wide indices hold instead of the text."""
+    return digest(text.encode("utf-8", "surrogatepass"))
 
 
 def digest(data: bytes) -> int:
