@@ -120,6 +120,7 @@ def _repairable_mojibake(text: str) -> bool:
 
     return is_bad(text) and fix_encoding(text) != text
 
+
 def _invisible(text: str) -> Counter | None:
     if not _SUSPECT.search(text):
         return None  # the usual case; even an empty Counter costs more than the search
