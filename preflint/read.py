@@ -1,7 +1,8 @@
 """Read any supported input into batches of raw records, numbering every record in input order.
 
-A record that cannot be read (a line that is not JSON or not UTF-8, an array where an object belongs) is not
-skipped: it stays in its batch as an `Unreadable` so rule S001 reports it and nothing is lost.
+A record that cannot be read (a line that is not JSON or not UTF-8, text that is not valid Unicode, an array where
+an object belongs) is not skipped: it stays in its batch as an `Unreadable` so rule S001 reports it and nothing is
+lost.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ FORMATS = {
 }
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Un
             yield from _dataset_records(source, split=split, subset=subset, batch_size=batch_size)
     except InputError:
         raise
+    except UnicodeDecodeError as exc:  # a dataset's Arrow data: its rows cannot be read one by one here
+        raise InputError(f"{source.spec!r} holds text that is not valid UTF-8 ({exc.reason})") from exc
     except (OSError, EOFError) as exc:
         reason = (exc.strerror if isinstance(exc, OSError) else None) or first_line(exc)
         raise InputError(f"cannot read {source.spec!r}: {reason}") from exc
@@ -172,13 +177,35 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
         except json.JSONDecodeError as exc:
             yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
             continue
-        yield _as_record(value, f"line {number}")
+        yield _as_record(value, f"line {number}", SURROGATE_ESCAPE.search(text) is not None)
 
 
-def _as_record(value, where: str) -> dict | Unreadable:
+def _as_record(value, where: str, escapes_surrogates: bool) -> dict | Unreadable:
+    """An object is a record; anything else, or text that is not Unicode (looked for only where the JSON escapes a
+    surrogate), is Unreadable."""
+    if escapes_surrogates and (half := _lone_surrogate(value)):
+        return Unreadable(
+            f"{where} holds \\u{ord(half):04x} without the other half of its UTF-16 pair (a character cut in two): "
+            "not valid Unicode",
+            json.dumps(value),
+        )
     if isinstance(value, dict):
         return value
     return Unreadable(f"{where} holds a JSON {_json_type(value)}, not an object", json.dumps(value, ensure_ascii=False))
+
+
+def _lone_surrogate(value) -> str | None:
+    """The first surrogate code point in a decoded JSON value, in keys too. JSON can escape one half of a pair (a
+    `\\ud83d` whose `\\ude00` was cut off); Python decodes it to a code point that no UTF-8 text, tokenizer or
+    Parquet file can hold. (A whole pair decodes to one character.)"""
+    if isinstance(value, str):
+        found = SURROGATE.search(value)
+        return found.group() if found else None
+    if isinstance(value, dict):
+        value = [*value, *value.values()]
+    if isinstance(value, list):
+        return next(filter(None, map(_lone_surrogate, value)), None)
+    return None
 
 
 def _json_type(value) -> str:
@@ -208,8 +235,9 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
         value = lists[0]
     if not isinstance(value, list):
         raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
+    escapes_surrogates = SURROGATE_ESCAPE.search(text) is not None
     for index, item in enumerate(value):
-        yield _as_record(item, f"item {index}")
+        yield _as_record(item, f"item {index}", escapes_surrogates)
 
 
 def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
@@ -219,8 +247,7 @@ def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
         batches = parquet_batches(source.spec, batch_size)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.spec!r} is not a readable Parquet file ({exc})") from exc
-    for batch in batches:
-        yield from batch.to_pylist()
+    yield from _arrow_rows(batches)
 
 
 def parquet_batches(path: str | Path, batch_size: int) -> Iterator:
@@ -247,8 +274,37 @@ def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
         except pa.ArrowInvalid as exc:
             raise InputError(f"{source.spec!r} is not an Arrow IPC file ({exc})") from exc
         batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+    yield from _arrow_rows(batches)
+
+
+def _arrow_rows(batches) -> Iterator[dict | Unreadable]:
+    """The records of Arrow record batches. Parquet and Arrow writers do not all check that text is UTF-8: a row
+    holding bytes that are not becomes Unreadable, and the rest of its batch is read as usual."""
     for batch in batches:
-        yield from batch.to_pylist()
+        try:
+            rows = batch.to_pylist()
+        except UnicodeDecodeError:
+            rows = [_arrow_row(batch, i) for i in range(batch.num_rows)]
+        yield from rows
+
+
+def _arrow_row(batch, index: int) -> dict | Unreadable:
+    """One row, read column by column: Unreadable if a column's text is not UTF-8 (shown with \\xNN escapes)."""
+    import pyarrow as pa
+
+    record, broken = {}, None
+    for name, column in zip(batch.schema.names, batch.columns):
+        try:
+            record[name] = column[index].as_py()
+        except UnicodeDecodeError as exc:
+            byte = exc.object[exc.start]
+            broken = broken or f"column {name!r} is not valid UTF-8 (byte 0x{byte:02x} at offset {exc.start})"
+            record[name] = None  # nested text (messages): shown as null
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                record[name] = column[index].cast(pa.binary()).as_py().decode("utf-8", "backslashreplace")
+    if broken is None:
+        return record
+    return Unreadable(broken, json.dumps(record, ensure_ascii=False, default=str))
 
 
 def _csv_records(source: Source, _batch_size: int) -> Iterator[dict]:

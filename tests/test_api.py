@@ -45,6 +45,14 @@ def test_fix_returns_the_kept_and_dropped_rows_as_datasets(llama):
     assert report.summary["accounting"]["rows_read"] == 3 and report.ok
 
 
+def test_a_python_string_that_is_not_unicode_is_a_finding(llama):
+    """Half a surrogate pair in a list of dicts (text cut inside an emoji) is reported and dropped, not raised."""
+    rows = [{**ROWS[1], "chosen": " Blue \ud83d"}, ROWS[2]]
+    report = preflint.fix(rows, tokenizer=llama.hf, select=["S001", "P"])
+    assert [(row["row"], row["reason"]) for row in report.rejects.to_list()] == [(0, "S001")]
+    assert report.data.to_list() == [ROWS[2]]
+
+
 def test_settings_and_splits_are_checked(tmp_path):
     with pytest.raises(TypeError, match="unknown setting 'selct'"):
         preflint.scan(ROWS, selct=["P"])

@@ -97,6 +97,30 @@ def test_unreadable_lines_keep_their_place(tmp_path):
     assert recs[2] == Unreadable("line 4 holds a JSON array, not an object", "[1, 2]")  # kept for the rejects
 
 
+def test_text_that_is_not_unicode_is_unreadable_in_its_place(tmp_path):
+    """Half of a surrogate pair in JSON, bytes that are not UTF-8 in a Parquet text column: the row is reported,
+    the rows around it are read."""
+    cut, whole = '{"prompt": "a", "chosen": "cut \\ud83d", "rejected": "b"}', '{"prompt": "a", "chosen": "\\ud83d\\ude00"}'
+    (tmp_path / "data.json").write_text(f"[{cut}, {whole}]")
+    recs = records(tmp_path / "data.json")[1]
+    assert recs[0] == Unreadable(
+        "item 0 holds \\ud83d without the other half of its UTF-16 pair (a character cut in two): not valid Unicode",
+        cut,
+    )
+    assert recs[1] == {"prompt": "a", "chosen": "\U0001f600"}
+
+    chosen = pa.array([b"Paris.", b"caf\xe9", b"4"], type=pa.binary()).view(pa.string())  # Latin-1, unchecked
+    pq.write_table(pa.table({"prompt": ["q1", "q2", "q3"], "chosen": chosen, "rejected": ["x", "y", "z"]}),
+                   tmp_path / "data.parquet")
+    recs = records(tmp_path / "data.parquet", batch_size=3)[1]
+    assert recs[0] == {"prompt": "q1", "chosen": "Paris.", "rejected": "x"}
+    assert recs[1] == Unreadable(
+        "column 'chosen' is not valid UTF-8 (byte 0xe9 at offset 3)",
+        '{"prompt": "q2", "chosen": "caf\\\\xe9", "rejected": "y"}',
+    )
+    assert recs[2] == {"prompt": "q3", "chosen": "4", "rejected": "z"}
+
+
 def test_saved_dataset_directory_and_split(tmp_path):
     import datasets
 

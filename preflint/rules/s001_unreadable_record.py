@@ -3,10 +3,13 @@ from preflint.rule import NOT_A_PAIR, DefectRule
 
 
 class UnreadableRecord(DefectRule):
-    """A record that cannot be read: a line that is not JSON or not UTF-8, or a value that is not an object.
+    """A record that cannot be read: a line that is not JSON, text that is not Unicode, a value not an object.
 
     ## What it does
-    Reports every record the reader could not decode, with the line (or item) and the reason.
+    Reports every record the reader could not decode, with the line (or item) and the reason. Text that is not
+    valid Unicode: bytes that are not UTF-8 in a JSON line or in a Parquet or Arrow text column (writers do not all
+    check), or a JSON escape of half a UTF-16 surrogate pair (`\\ud83d` without its `\\ude00`: an emoji cut in two
+    where the text was truncated), which no tokenizer or Parquet file accepts.
 
     ## Why is this bad?
     Loaders disagree about broken lines: `datasets` aborts the whole file, other tools skip the line silently.
