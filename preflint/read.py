@@ -33,6 +33,7 @@ FORMATS = {
 }
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair
 SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -177,7 +178,17 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
         except json.JSONDecodeError as exc:
             yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
             continue
+        except (ValueError, RecursionError) as exc:
+            yield Unreadable(f"line {number} is JSON beyond what can be read ({_beyond_limits(exc)})", text.rstrip("\r\n"))
+            continue
         yield _as_record(value, f"line {number}", SURROGATE_ESCAPE.search(text) is not None)
+
+
+def _beyond_limits(exc: ValueError | RecursionError) -> str:
+    """What in valid JSON exceeds the limits of Python's decoder (the only ones it has)."""
+    if isinstance(exc, RecursionError):
+        return "arrays or objects nested too deeply"
+    return "a number of more than 4,300 digits"
 
 
 def _as_record(value, where: str, escapes_surrogates: bool) -> dict | Unreadable:
@@ -228,6 +239,8 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
             yield from _parse_json_lines(io.BytesIO(data))
             return
         raise InputError(f"{source.spec!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -309,6 +322,7 @@ def _arrow_row(batch, index: int) -> dict | Unreadable:
 
 def _csv_records(source: Source, _batch_size: int) -> Iterator[dict]:
     """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # Python's default, 128 KiB, is one long answer
     with _open_binary(source) as handle:
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
         delimiter = "\t" if source.kind == "tsv" else ","

@@ -251,6 +251,8 @@ def _as_messages(content: Content, role: str) -> list[Message]:
 def _describe(value) -> str:
     if value is None:
         return "null"
+    if isinstance(value, float) and math.isnan(value):  # JSON's NaN, which Python reads
+        return "NaN"
     if isinstance(value, bool):
         return f"a boolean ({value})"
     if isinstance(value, (int, float)):

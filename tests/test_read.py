@@ -121,6 +121,27 @@ def test_text_that_is_not_unicode_is_unreadable_in_its_place(tmp_path):
     assert recs[2] == {"prompt": "q3", "chosen": "4", "rejected": "z"}
 
 
+def test_json_beyond_the_decoders_limits_is_unreadable_in_its_place(tmp_path):
+    """Valid JSON that Python's decoder refuses (nesting thousands deep, a number of 5,000 digits) is reported."""
+    deep = '{"prompt": "a", "chosen": ' + "[" * 100_000 + "]" * 100_000 + ', "rejected": "c"}'
+    long_number = '{"prompt": "a", "chosen": "b", "rejected": "c", "score_chosen": 1' + "0" * 5000 + "}"
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(jsonl_bytes(ROWS[:1]) + f"{deep}\n{long_number}\n".encode() + jsonl_bytes(ROWS[1:2]))
+    recs = records(path)[1]
+    assert recs[0] == ROWS[0] and recs[3] == ROWS[1]
+    assert recs[1] == Unreadable("line 2 is JSON beyond what can be read (arrays or objects nested too deeply)", deep)
+    assert recs[2].reason == "line 3 is JSON beyond what can be read (a number of more than 4,300 digits)"
+    (tmp_path / "deep.json").write_text(f"[{deep}]")
+    with pytest.raises(InputError, match="'.*deep.json' is JSON beyond what can be read .arrays or objects nested"):
+        records(tmp_path / "deep.json")
+
+
+def test_csv_cells_longer_than_the_csv_modules_default_limit(tmp_path):
+    answer = "word " * 40_000  # 200,000 characters: Python's csv module stops at 131,072 unless told otherwise
+    (tmp_path / "data.csv").write_text(f'prompt,chosen,rejected\nhi,"{answer}",no\n')
+    assert records(tmp_path / "data.csv")[1] == [{"prompt": "hi", "chosen": answer, "rejected": "no"}]
+
+
 def test_saved_dataset_directory_and_split(tmp_path):
     import datasets
 
