@@ -33,6 +33,7 @@ FORMATS = {
 }
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -97,10 +98,22 @@ def _classify(spec: str) -> Source:
         if kind is None:
             known = ", ".join(sorted(FORMATS))
             raise InputError(f"cannot tell the format of {spec!r} from its name (expected one of {known})")
+        if _is_lfs_pointer(path):
+            raise InputError(f"{spec!r} is a Git LFS pointer, not the data: fetch the data with `git lfs pull`")
         return Source(spec, kind, compression)
     if HUB_ID.match(spec) and "/" in spec and not Path(spec).suffix.lower() in FORMATS:
         return Source(spec, "hub")
     raise InputError(f"no such file: {spec!r}")
+
+
+def _is_lfs_pointer(path: Path) -> bool:
+    """Whether Git LFS left a pointer in place of the file (a clone without `git lfs pull`, as dataset repositories
+    on the hub often are): three short lines naming the object, which would read as three broken records."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(LFS_POINTER)) == LFS_POINTER
+    except OSError:  # reading it will say what is wrong
+        return False
 
 
 def read_batches(

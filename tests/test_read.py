@@ -142,6 +142,15 @@ def test_csv_cells_longer_than_the_csv_modules_default_limit(tmp_path):
     assert records(tmp_path / "data.csv")[1] == [{"prompt": "hi", "chosen": answer, "rejected": "no"}]
 
 
+@pytest.mark.parametrize("name", ["data.jsonl", "data.parquet", "data.jsonl.gz"])
+def test_a_git_lfs_pointer_is_a_clear_error_not_broken_records(tmp_path, name):
+    """A dataset repository cloned without `git lfs pull` holds pointers where the data should be."""
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d7a" * 16 + "\nsize 12345\n"
+    (tmp_path / name).write_text(pointer)
+    with pytest.raises(InputError, match=f"'.*{name}' is a Git LFS pointer, not the data: fetch the data with `git lfs pull`"):
+        records(tmp_path / name)
+
+
 def test_saved_dataset_directory_and_split(tmp_path):
     import datasets
 
