@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, first_line
+from .json_text import SURROGATE_ESCAPE, JsonText
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 FORMATS = {
@@ -35,7 +36,6 @@ SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
-SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -237,23 +237,25 @@ def _json_type(value) -> str:
 
 
 def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+    """A JSON array of records, read item by item; an object holding one list of records; or JSON Lines under a
+    .json name (as `Dataset.to_json` writes them), read line by line."""
     with _open_binary(source) as handle:
-        data = handle.read()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source.spec!r} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":  # one object per line under a .json name: read it as JSON Lines
-            yield from _parse_json_lines(io.BytesIO(data))
-            return
-        raise InputError(f"{source.spec!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
+        text = JsonText(handle, source.spec)
+        try:
+            if text.peek() == "[":
+                for index, (item, escapes_surrogates) in enumerate(text.items()):
+                    yield _as_record(item, f"item {index}", escapes_surrogates)
+                if text.peek() is not None:
+                    text.fail("Extra data", text.pos)
+                return
+            value, escapes_surrogates = text.value()
+            json_lines = text.peek() is not None  # a second value follows the first
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
+    if json_lines:
+        with _open_binary(source) as handle:
+            yield from _parse_json_lines(handle)
+        return
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -261,7 +263,6 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
         value = lists[0]
     if not isinstance(value, list):
         raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
-    escapes_surrogates = SURROGATE_ESCAPE.search(text) is not None
     for index, item in enumerate(value):
         yield _as_record(item, f"item {index}", escapes_surrogates)
 

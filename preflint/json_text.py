@@ -1,0 +1,115 @@
+"""A JSON file read in chunks and decoded one value at a time, so the items of a JSON array (LLaMA-Factory's
+format, and what `json.dump` writes) are read one by one: a file of a million pairs is never one Python object,
+nor one string. Values are decoded by the standard library's own scanner, so they are exactly what `json.loads`
+gives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from typing import NoReturn
+
+from .errors import InputError
+
+CHUNK = 1 << 20  # characters read at a time (more for a value longer than what is held)
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair
+_NOT_SPACE = re.compile(r"[^ \t\n\r]")
+_PAST_NUMBER = re.compile(r"[^0-9eE.+-]")
+_SCAN = json.JSONDecoder().raw_decode
+
+
+class JsonText:
+    """The text of an open binary file, decoded as UTF-8 (a leading byte order mark skipped) as it is consumed.
+
+    Errors are InputErrors that name the file and the place as `json.loads` on the whole text would: line and
+    column, or the byte offset of a byte that is not UTF-8.
+    """
+
+    def __init__(self, handle, spec: str):
+        self.handle, self.spec = handle, spec
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos = "", 0
+        self.line, self.column = 1, 1  # where self.text starts in the file
+        self.bytes_read, self.ended = 0, False
+
+    def peek(self) -> str | None:
+        """The next character that is not whitespace (not consumed), or None at the end of the file."""
+        while True:
+            found = _NOT_SPACE.search(self.text, self.pos)
+            if found:
+                self.pos = found.start()
+                return self.text[self.pos]
+            self.pos = len(self.text)
+            if not self._more():
+                return None
+
+    def take(self, char: str) -> bool:
+        """Consume `char` if it comes next (after whitespace)."""
+        if self.peek() == char:
+            self.pos += 1
+            return True
+        return False
+
+    def value(self) -> tuple[object, bool]:
+        """The next JSON value, and whether its text escapes part of a UTF-16 surrogate pair (a value that does not
+        needs no check for a lone half)."""
+        self.peek()
+        while True:
+            try:
+                value, end = _SCAN(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._more():  # the value may go on in the next chunk
+                    continue
+                self.fail(exc.msg, exc.pos)
+            if isinstance(value, int | float) and not _PAST_NUMBER.search(self.text, end) and self._more():
+                continue  # the number may go on in the next chunk: "12" of "123", "1.5" of "1.5e3"
+            start, self.pos = self.pos, end
+            return value, SURROGATE_ESCAPE.search(self.text, start, end) is not None
+
+    def items(self) -> Iterator[tuple[object, bool]]:
+        """The values of the array that comes next, as `value` gives them."""
+        if not self.take("["):
+            self.fail("Expecting '['", self.pos)
+        if self.take("]"):
+            return
+        while True:
+            yield self.value()
+            if self.take("]"):
+                return
+            if not self.take(","):
+                self.fail("Expecting ',' delimiter", self.pos)
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        before = self.text[:pos]
+        newlines = before.count("\n")
+        line = self.line + newlines
+        column = pos - before.rfind("\n") if newlines else self.column + pos
+        raise InputError(f"{self.spec!r} is not valid JSON ({message} at line {line}, column {column})")
+
+    def _more(self) -> bool:
+        """Read on (at least as much as is held, so a long value is not decoded again and again); False at the end."""
+        if self.ended:
+            return False
+        self._drop_consumed()
+        data = self.handle.read(max(CHUNK, len(self.text), len(codecs.BOM_UTF8)))
+        self.ended = not data
+        if not self.bytes_read and data.startswith(codecs.BOM_UTF8):  # offsets count from after it
+            data = data[len(codecs.BOM_UTF8):]
+        pending = self.decoder.getstate()[0]
+        try:
+            self.text += self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            offset = self.bytes_read - len(pending) + exc.start
+            raise InputError(f"{self.spec!r} is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {offset})") from None
+        self.bytes_read += len(data)
+        return True
+
+    def _drop_consumed(self) -> None:
+        consumed, self.text = self.text[: self.pos], self.text[self.pos :]
+        self.pos = 0
+        newlines = consumed.count("\n")
+        self.line += newlines
+        self.column = len(consumed) - consumed.rfind("\n") if newlines else self.column + len(consumed)

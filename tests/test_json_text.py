@@ -1,0 +1,73 @@
+"""A JSON array read item by item gives what `json.loads` gives, wherever the chunks end, and fails where it fails."""
+
+import io
+import json
+import tracemalloc
+
+import pytest
+
+from preflint import json_text
+from preflint.errors import InputError
+from preflint.json_text import JsonText
+from preflint.read import read_batches, resolve_sources
+
+DOCUMENTS = [
+    "[]",
+    " [ ] ",
+    '[1, 22, 333, -5.5e10, 7E+2, true, false, null, "x"]',  # numbers that a chunk's end could cut
+    '[\n  {"prompt": "é😀 \\u00e9 \\ud83d\\ude00 \\"]}", "n": 12345678901234567890},\n  {"x": [1, [2, [3]]]}\n]\n',
+]
+BROKEN = ["[", "[1,]", '[{"a": 1} {"b": 2}]', "[1, 2", '[\n {"a": 1},\n {"a": tru}\n]', "[1] x", '["\\x"]']
+
+
+def read_all(data: bytes) -> list:
+    text = JsonText(io.BytesIO(data), "data.json")
+    values = [value for value, _ in text.items()]
+    if text.peek() is not None:
+        text.fail("Extra data", text.pos)
+    return values
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_items_are_what_json_loads_gives_wherever_chunks_end(monkeypatch, chunk):
+    monkeypatch.setattr(json_text, "CHUNK", chunk)
+    for document in DOCUMENTS:
+        assert read_all(document.encode()) == json.loads(document)
+        assert read_all(b"\xef\xbb\xbf" + document.encode()) == json.loads(document)  # a byte order mark
+    for document in BROKEN:
+        with pytest.raises(json.JSONDecodeError) as expected:
+            json.loads(document)
+        error = expected.value
+        with pytest.raises(InputError, match=f"at line {error.lineno}, column {error.colno}\\)$") as got:
+            read_all(document.encode())
+        assert f"'data.json' is not valid JSON ({error.msg} " in str(got.value)
+    data = '[{"a": "é"}, {"b": "'.encode() + b"caf\xe9" + b'"}]'  # Latin-1 é at byte 24
+    with pytest.raises(InputError, match=r"'data.json' is not valid UTF-8 \(byte 0xe9 at offset 24\)"):
+        read_all(data)
+
+
+def test_an_empty_file_and_extra_data_through_the_reader(tmp_path):
+    (tmp_path / "empty.json").write_text("")
+    with pytest.raises(InputError, match=r"'.*empty.json' is not valid JSON \(Expecting value at line 1, column 1\)"):
+        list(read_batches(resolve_sources([str(tmp_path / "empty.json")]), batch_size=10))
+    (tmp_path / "extra.json").write_text('[{"a": 1}]\n[{"b": 2}]\n')
+    with pytest.raises(InputError, match=r"'.*extra.json' is not valid JSON \(Extra data at line 2, column 1\)"):
+        list(read_batches(resolve_sources([str(tmp_path / "extra.json")]), batch_size=10))
+
+
+def test_a_json_array_is_read_without_holding_the_file(tmp_path):
+    """A .json array (LLaMA-Factory's format) is read a batch at a time, as JSON Lines are."""
+    rows = [{"prompt": f"{i:06d} " + "x" * 1500, "chosen": "a" * 500, "rejected": "b" * 500} for i in range(20_000)]
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(rows))
+    tracemalloc.start()
+    try:
+        seen = 0
+        for batch in read_batches(resolve_sources([str(path)]), batch_size=1000):
+            assert batch.records == rows[seen : seen + len(batch.records)]
+            seen += len(batch.records)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seen == len(rows)
+    assert peak < path.stat().st_size / 4
