@@ -54,8 +54,8 @@ class JsonText:
         return False
 
     def value(self) -> tuple[object, bool]:
-        """The next JSON value, and whether its text escapes part of a UTF-16 surrogate pair (a value that does not
-        needs no check for a lone half)."""
+        """The next JSON value, and whether its text escapes a UTF-16 surrogate (only then can the value hold half
+        of a pair without the other)."""
         self.peek()
         while True:
             try:
@@ -83,6 +83,7 @@ class JsonText:
                 self.fail("Expecting ',' delimiter", self.pos)
 
     def fail(self, message: str, pos: int) -> NoReturn:
+        """Raise `message` at `pos` of the text held, placed by line and column in the whole file."""
         before = self.text[:pos]
         newlines = before.count("\n")
         line = self.line + newlines
