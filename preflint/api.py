@@ -117,7 +117,7 @@ def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
     elif isinstance(data, list | tuple):
         target = scratch / "data.jsonl"
         with open(target, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, default=str) + "\n" for record in data)  # ASCII: any str writes
+            handle.writelines(json.dumps(record, default=str) + "\n" for record in data)  # ASCII escapes: half a surrogate pair writes too, and the reader reports it
     else:
         raise InputError(f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts")
     return [str(target)], True

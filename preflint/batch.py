@@ -78,8 +78,8 @@ class PairBatch:
         return self._comparable
 
     def text_keys(self, i: int) -> tuple[int, int, int]:
-        """`key` of pair i's prompt, chosen and rejected words: hashed once per batch for the dataset rules that
-        index them (D003, D004, D005, L003)."""
+        """`key` of pair i's prompt, chosen and rejected as plain text: hashed once per batch for the dataset rules
+        that index them (D003, D004, D005, L003)."""
         if self._text_keys is None:
             self._text_keys = [
                 (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)))
