@@ -1,7 +1,7 @@
 """A JSON file read in chunks and decoded one value at a time, so the items of a JSON array (LLaMA-Factory's
-format, and what `json.dump` writes) are read one by one: a file of a million pairs is never one Python object,
-nor one string. Values are decoded by the standard library's own scanner, so they are exactly what `json.loads`
-gives.
+format, what `json.dump` writes, and the array an object holds) are read one by one: a file of a million pairs is
+never one Python object, nor one string. Values are decoded by the standard library's own scanner, so they are
+exactly what `json.loads` gives.
 """
 
 from __future__ import annotations
@@ -78,6 +78,25 @@ class JsonText:
         while True:
             yield self.value()
             if self.take("]"):
+                return
+            if not self.take(","):
+                self.fail("Expecting ',' delimiter", self.pos)
+
+    def keys(self) -> Iterator[str]:
+        """The keys of the object that comes next. The caller consumes each key's value (with `value`, or `items`
+        for an array) before it asks for the next key."""
+        if not self.take("{"):
+            self.fail("Expecting '{'", self.pos)
+        if self.take("}"):
+            return
+        while True:
+            if self.peek() != '"':
+                self.fail("Expecting property name enclosed in double quotes", self.pos)
+            key, _ = self.value()
+            if not self.take(":"):
+                self.fail("Expecting ':' delimiter", self.pos)
+            yield key
+            if self.take("}"):
                 return
             if not self.take(","):
                 self.fail("Expecting ',' delimiter", self.pos)

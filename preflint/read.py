@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,34 +238,63 @@ def _json_type(value) -> str:
 
 
 def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
-    """A JSON array of records, read item by item; an object holding one list of records; or JSON Lines under a
-    .json name (as `Dataset.to_json` writes them), read line by line."""
-    with _open_binary(source) as handle:
+    """A JSON array of records, read item by item; an object holding one array of records, walked once to find
+    the array and then read item by item; or JSON Lines under a .json name (as `Dataset.to_json` writes them), read
+    line by line."""
+    with _open_binary(source) as handle, _json_limits(source):
         text = JsonText(handle, source.spec)
-        try:
-            if text.peek() == "[":
-                for index, (item, escapes_surrogates) in enumerate(text.items()):
-                    yield _as_record(item, f"item {index}", escapes_surrogates)
-                if text.peek() is not None:
-                    text.fail("Extra data", text.pos)
-                return
-            value, escapes_surrogates = text.value()
-            json_lines = text.peek() is not None  # a second value follows the first
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
+        first = text.peek()
+        if first == "[":
+            yield from _array_records(text)
+            if text.peek() is not None:
+                text.fail("Extra data", text.pos)
+            return
+        value, member = (None, _array_member(text)) if first == "{" else (text.value()[0], None)
+        json_lines = text.peek() is not None  # a second value follows the first
     if json_lines:
         with _open_binary(source) as handle:
             yield from _parse_json_lines(handle)
         return
-    if isinstance(value, dict):
-        lists = [v for v in value.values() if isinstance(v, list)]
-        if len(lists) != 1:
-            raise InputError(f"{source.spec!r} holds one JSON object, not a list of records")
-        value = lists[0]
-    if not isinstance(value, list):
+    if first != "{":
         raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
-    for index, item in enumerate(value):
+    if member is None:
+        raise InputError(f"{source.spec!r} holds one JSON object, not a list of records")
+    with _open_binary(source) as handle, _json_limits(source):
+        text = JsonText(handle, source.spec)
+        for index, _key in enumerate(text.keys()):
+            if index == member:
+                yield from _array_records(text)
+                return
+            text.value()
+
+
+@contextmanager
+def _json_limits(source: Source) -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
+
+
+def _array_records(text: JsonText) -> Iterator[dict | Unreadable]:
+    for index, (item, escapes_surrogates) in enumerate(text.items()):
         yield _as_record(item, f"item {index}", escapes_surrogates)
+
+
+def _array_member(text: JsonText) -> int | None:
+    """Walk the object that comes next, an item at a time; the index among its members of the one array it holds
+    (of a repeated key, the last counts, as in `json.loads`), or None if it holds none or several."""
+    arrays: dict[str, int | None] = {}
+    for index, key in enumerate(text.keys()):
+        if text.peek() == "[":
+            for _ in text.items():
+                pass
+            arrays[key] = index
+        else:
+            text.value()
+            arrays[key] = None
+    found = [index for index in arrays.values() if index is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:

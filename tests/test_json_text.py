@@ -55,11 +55,53 @@ def test_an_empty_file_and_extra_data_through_the_reader(tmp_path):
         list(read_batches(resolve_sources([str(tmp_path / "extra.json")]), batch_size=10))
 
 
-def test_a_json_array_is_read_without_holding_the_file(tmp_path):
-    """A .json array (LLaMA-Factory's format) is read a batch at a time, as JSON Lines are."""
+def read_file(path) -> list:
+    return [record for batch in read_batches(resolve_sources([str(path)]), batch_size=2) for record in batch.records]
+
+
+WRAPPED = [
+    ('{"meta": {"n": [1, 2]}, "data": [{"a": 1}, {"b": [2, {"c": 3}]}], "count": 2}', [{"a": 1}, {"b": [2, {"c": 3}]}]),
+    ('{\n  "data": 1,\n  "data": [{"a": "\\u00e9"}]\n}\n', [{"a": "é"}]),  # of a repeated key, the last counts
+    ('{"rows": []}', []),
+]
+WRAPPED_BROKEN = ['{"data": [{"a": 1}, {"b": 2}}', '{"data": [] "x": 1}', '{1: 2}', '{"a" 1}', "{", '{"data": [],}']
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_an_object_holding_the_array_is_read_as_json_loads_reads_it(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(json_text, "CHUNK", chunk)
+    path = tmp_path / "data.json"
+    for document, expected in WRAPPED:
+        path.write_text(document)
+        assert read_file(path) == expected
+    for document in WRAPPED_BROKEN:
+        path.write_text(document)
+        with pytest.raises(json.JSONDecodeError) as expected:
+            json.loads(document)
+        error = expected.value
+        message = f"is not valid JSON \\({error.msg} at line {error.lineno}, column {error.colno}\\)$"
+        with pytest.raises(InputError, match=message):
+            read_file(path)
+    for document in ['{"train": [{"a": 1}], "test": [{"a": 2}]}', '{"data": [{"a": 1}], "data": 5}', '{"n": 1}']:
+        path.write_text(document)
+        with pytest.raises(InputError, match="holds one JSON object, not a list of records"):
+            read_file(path)
+
+
+def test_json_lines_whose_records_hold_arrays_are_still_json_lines(tmp_path):
+    """A first record holding one array (chat messages) is a record of JSON Lines, not an object holding rows."""
+    rows = [{"chosen": [{"role": "user", "content": "hi"}], "rejected": "x"}, {"chosen": [], "rejected": "y"}]
+    path = tmp_path / "lines.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert read_file(path) == rows
+
+
+@pytest.mark.parametrize("wrap", [lambda rows: rows, lambda rows: {"version": 1, "data": rows}], ids=["array", "in an object"])
+def test_a_json_array_is_read_without_holding_the_file(tmp_path, wrap):
+    """A .json array (LLaMA-Factory's format), or one an object holds, is read a batch at a time, as JSON Lines are."""
     rows = [{"prompt": f"{i:06d} " + "x" * 1500, "chosen": "a" * 500, "rejected": "b" * 500} for i in range(20_000)]
     path = tmp_path / "data.json"
-    path.write_text(json.dumps(rows))
+    path.write_text(json.dumps(wrap(rows)))
     tracemalloc.start()
     try:
         seen = 0
