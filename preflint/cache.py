@@ -77,8 +77,7 @@ def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
     if tokenizer is None:
         return None
     add(tokenizer)
-    references = [path for options in settings.rules.values() for path in options.get("against", ())]
-    for group in (list(inputs), references):
+    for group in (list(inputs), settings.references):
         for source in resolve_sources(group) if group else ():
             if source.kind == "hub" and not Path(source.spec).is_dir():
                 return None

@@ -16,7 +16,7 @@ from . import __version__
 from .baseline import Baseline
 from .config import load_settings
 from .errors import PreflintError
-from .output import atomic_write, check_target
+from .output import atomic_write, check_targets
 from .registry import Registry
 from .report import FORMATS
 
@@ -88,22 +88,26 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     from .cache import cached_scan
 
     settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    target = baseline or Path(DEFAULT_BASELINE)
+    if write_baseline:
+        check_targets([(target, "--baseline")], [*data, *settings.references], force=True)
+    elif output_file:
+        reads = [*data, *settings.references, *([str(baseline)] if baseline else [])]
+        check_targets([(output_file, "--output-file")], reads, force=True)
+    known = Baseline.load(baseline) if baseline and not write_baseline else None  # a bad baseline fails before the scan
     with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
         result = cached_scan(data, settings, progress=advance)
     if write_baseline:
-        target = baseline or Path(DEFAULT_BASELINE)
-        check_target(target, data, force=True, option="--baseline")
         with atomic_write(target, text=True) as stream:
             stream.write(Baseline.of(result.findings).to_json())
         click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; later scans with "
                    f"--baseline {target} report only new ones")
         return EXIT_CLEAN
-    if baseline:
-        Baseline.load(baseline).apply(result)
+    if known:
+        known.apply(result)
         result.summary["baseline"]["path"] = str(baseline)
     writer = FORMATS[output_format]
     if output_file:
-        check_target(output_file, data, force=True, option="--output-file")
         with atomic_write(output_file, text=True) as stream:
             writer(result, stream, color=False, statistics=statistics, limit=limit)
     else:
@@ -130,11 +134,11 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
         raise click.UsageError("give --out PATH to write the fixed data, or --diff to see the changes")
     if diff and (rejects or report):
         raise click.UsageError("--diff writes nothing: drop --rejects and --report")
-    if report is not None:
-        if report.suffix.lower() not in (".html", ".htm", ".json"):
-            raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
-        check_target(report, data, force=force, option="--report")
+    if report is not None and report.suffix.lower() not in (".html", ".htm", ".json"):
+        raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
     settings = _settings(config_path, against, **_renamed(overrides))
+    targets = [(out, "--out"), (rejects, "--rejects"), (report, "--report")]
+    check_targets(targets, [*data, *settings.references], force=force)
     outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force)
     with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
         result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)

@@ -47,6 +47,11 @@ class Settings:
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
 
+    @property
+    def references(self) -> list[str]:
+        """Inputs the rules read besides the data (the `against` option: a test set for D005), as given."""
+        return [spec for options in self.rules.values() for spec in options.get("against", ())]
+
     def profile(self):
         """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
         from .trainers import make_profile

@@ -26,7 +26,7 @@ from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity
 from .output import (
     JsonlSink,
     ParquetSink,
-    check_target,
+    check_targets,
     copy_into_place,
     data_format,
     to_json,
@@ -153,10 +153,11 @@ def fix(
     progress: Callable[[int], None] | None = None,
 ) -> FixResult:
     """Fix `inputs` into `outputs`; checks every output path before any work starts."""
-    for path, option in ((outputs.out, "--out"), (outputs.rejects, "--rejects")):
+    targets = [(outputs.out, "--out"), (outputs.rejects, "--rejects")]
+    for path, option in targets:
         if path is not None:
             data_format(path, option)
-            check_target(path, inputs, force=outputs.force, option=option)
+    check_targets(targets, [*inputs, *settings.references], force=outputs.force)
     policy = FixPolicy.from_settings(settings, unsafe)
     with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
         return _Run(list(inputs), settings, outputs, policy, tokenizer, Path(scratch), progress).execute()

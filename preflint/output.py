@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import glob
 import io
 import json
 import os
@@ -35,15 +36,25 @@ def data_format(path: Path, option: str) -> str:
     return fmt
 
 
-def check_target(path: Path, inputs: Sequence[str], *, force: bool, option: str) -> None:
-    """Refuse to write over an input (ever) or over an existing file (unless forced)."""
-    if not path.parent.is_dir():
-        raise OutputError(f"{option} {path}: directory {str(path.parent)!r} does not exist")
-    for spec in inputs:
-        if os.path.exists(spec) and (path.resolve() == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))):
-            raise OutputError(f"{option} {path} is an input; preflint never writes over its input")
-    if path.exists() and not force:
-        raise OutputError(f"{option} {path} exists; pass --force to replace it")
+def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[str], *, force: bool) -> None:
+    """Before anything is written: refuse to write over a file this run reads (ever: the data, a reference set, a
+    baseline), over an existing file (unless forced), or two outputs to one file (the later would replace the
+    earlier). `targets` are (path or None, the option that names it); `reads` are specs as given, globs too."""
+    read = [spec for pattern in reads for spec in (glob.glob(pattern) if glob.has_magic(pattern) else [pattern])]
+    written: dict[Path, str] = {}
+    for path, option in targets:
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise OutputError(f"{option} {path}: directory {str(path.parent)!r} does not exist")
+        for spec in read:
+            if os.path.exists(spec) and (path.resolve() == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))):
+                raise OutputError(f"{option} {path} is an input; preflint never writes over its input")
+        if path.exists() and not force:
+            raise OutputError(f"{option} {path} exists; pass --force to replace it")
+        if path.resolve() in written:
+            raise OutputError(f"{option} {path} is also {written[path.resolve()]}: give each output its own file")
+        written[path.resolve()] = option
 
 
 @contextmanager

@@ -135,6 +135,28 @@ def test_outputs_never_overwrite_the_input_or_an_existing_file(defective, tmp_pa
     assert main(["fix", str(defective), "--out", str(tmp_path / "clean.csv")]) == 2
 
 
+def test_no_output_replaces_a_file_the_run_reads_or_another_output(defective, tmp_path, capsys):
+    """A reference set (--against, a glob too), a baseline and the other outputs are as safe as the data."""
+    reference = tmp_path / "test.jsonl"
+    reference.write_text('{"prompt": "2+2?", "chosen": "4", "rejected": "5"}\n')
+    original = reference.read_bytes()
+    for against in (reference, tmp_path / "te*.jsonl"):
+        assert main(["fix", str(defective), "--against", str(against), "--out", str(reference), "--force"]) == 2
+        assert "is an input; preflint never writes over its input" in capsys.readouterr().err
+    assert main(["scan", str(defective), "--against", str(reference), "-o", str(reference), "--no-cache"]) == 2
+    assert reference.read_bytes() == original
+    baseline = tmp_path / "baseline.json"
+    assert main(["scan", str(defective), "--baseline", str(baseline), "--write-baseline"]) == 0
+    recorded = baseline.read_bytes()
+    assert main(["scan", str(defective), "--baseline", str(baseline), "-o", str(baseline)]) == 2
+    assert "--output-file" in capsys.readouterr().err and baseline.read_bytes() == recorded
+    clean = tmp_path / "clean.parquet"
+    assert main(["fix", str(defective), "--out", str(clean), "--rejects", str(clean)]) == 2
+    assert f"--rejects {clean} is also --out: give each output its own file" in capsys.readouterr().err
+    assert main(["fix", str(defective), "--out", str(tmp_path / "x.json"), "--report", str(tmp_path / "x.json")]) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["baseline.json", "defective.jsonl", "test.jsonl"]
+
+
 def test_config_decides_which_fixes_apply(defective, tmp_path, llama):
     settings = Settings(unfixable=("W",), extend_safe_fixes=("L001",))
     out = tmp_path / "clean.jsonl"
