@@ -31,4 +31,5 @@ class IdenticalPair(RowRule):
     def check(self, batch):
         for i in batch.comparable():
             if batch.chosen[i] == batch.rejected[i]:
-                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({len(batch.chosen_ids[i])} tokens)")
+                tokens = len(batch.chosen_ids[i])
+                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({tokens} token{'s' * (tokens != 1)})")
