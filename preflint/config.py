@@ -9,6 +9,8 @@ Keys (kebab-case, as in the TOML):
 
 from __future__ import annotations
 
+import glob
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -121,8 +123,34 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             raise ConfigError(f"{path}: {key} must be a positive integer")
         elif name in ("tokenizer", "split", "subset", "trainer", "truncation_mode", "cache_dir") and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
-        values[name] = value
+        values[name] = _relative_to(path.parent, name, value)
     return Settings(**values, base_dir=path.parent, source=str(path))
+
+
+def _relative_to(directory: Path, name: str, value: Any) -> Any:
+    """Paths in a config file are relative to the file, as in ruff, so a scan from a subdirectory reads the same
+    files: the cache directory, a tokenizer written as a path (with a "/" or a leading "."), and reference sets
+    (`against`). A name that matches nothing there (a hub id) stays as written."""
+    if name == "cache_dir":
+        return str(directory / os.path.expanduser(value))
+    if name == "tokenizer" and ("/" in value or value.startswith(".")):
+        return _existing(directory, value)
+    if name == "rules":
+        return {
+            rule: {**options, "against": [_existing(directory, spec) for spec in options["against"]]}
+            if isinstance(options, dict) and isinstance(options.get("against"), list) else options
+            for rule, options in value.items()
+        }
+    return value
+
+
+def _existing(directory: Path, spec: Any) -> Any:
+    """`spec` as a path relative to `directory` (as seen from here) where it names a file or a glob's matches there."""
+    if not isinstance(spec, str):
+        return spec  # the rule reports the wrong type
+    there = directory / os.path.expanduser(spec)
+    found = glob.glob(str(there)) if glob.has_magic(spec) else there.exists()
+    return os.path.relpath(there) if found else spec
 
 
 def _read_toml(path: Path) -> dict:

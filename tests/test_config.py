@@ -15,6 +15,26 @@ def test_pyproject_table_is_found_from_a_subdirectory(tmp_path):
     assert settings.base_dir == tmp_path
 
 
+def test_paths_in_the_config_are_relative_to_it(tmp_path, monkeypatch, capsys, write_jsonl):
+    """Run from a subdirectory, a scan reads the reference set and tokenizer the config names next to itself."""
+    row = {"prompt": "What is the capital of France today?", "chosen": "Paris.", "rejected": "Rome."}
+    write_jsonl([row], "data.jsonl")
+    (tmp_path / "eval").mkdir()
+    write_jsonl([row], "eval/test.jsonl")
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "sub").mkdir()
+    config = '[tool.preflint]\nselect = ["D005"]\ntokenizer = "./tok"\ncache-dir = "cache"\n'
+    (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.reference-overlap]\nagainst = ["eval/*.jsonl"]\n')
+    monkeypatch.chdir(tmp_path / "sub")
+    settings = load_settings()
+    assert (settings.references, settings.tokenizer) == (["../eval/*.jsonl"], "../tok")
+    assert settings.cache_dir == str(tmp_path / "cache")
+    assert main(["scan", "../data.jsonl", "--tokenizer", "llama", "--no-cache"]) == 1
+    assert "the prompt is also in ../eval/test.jsonl" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.D005]\nagainst = ["org/test-set"]\n')
+    assert load_settings().references == ["org/test-set"]  # nothing of that name here: a hub id
+
+
 def test_closest_file_wins_and_preflint_toml_beats_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.preflint]\ntokenizer = "outer"\n')
     inner = tmp_path / "inner"
