@@ -101,7 +101,8 @@ class _Tally:
             self.tokens["rejected"] += len(batch.rejected_ids[i])
         for i in batch.comparable():
             chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
-            self.distances[_bin(Levenshtein.distance(chosen, rejected), DISTANCE_BINS)] += 1
+            distance = Levenshtein.distance(chosen, rejected, score_cutoff=DISTANCE_BINS[-1][0])  # linear, not quadratic
+            self.distances[_bin(distance, DISTANCE_BINS)] += 1
             if rejected:
                 self.ratios[_bin(len(chosen) / len(rejected), RATIO_BINS)] += 1
 

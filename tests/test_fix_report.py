@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from preflint.cli import main
+from preflint.fixing import token_diff
 from tests.conftest import shared
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -73,3 +74,29 @@ def test_html_report_renders_in_headless_chromium(reports, tmp_path):
         browser.close()
     assert requests == [html.as_uri()]  # nothing fetched but the file itself: it works offline
     assert shot.stat().st_size > 50_000
+
+
+def test_a_sample_of_long_different_responses_is_one_shortened_change(llama):
+    """Past a few thousand tokens a side, the tokens between the common start and end are one change (difflib's
+    quadratic matching took hours on two responses of 450,000 tokens), shown with its middle left out."""
+    start, a, b, end = (llama.encode_many([text])[0] for text in ("Sure, here it is:", " a", " b", " Done."))
+    chosen = start + [a[0], b[0]] * 1500 + end
+    rejected = start + [b[0], a[0], a[0]] * 1000 + end
+    chosen_parts, rejected_parts = token_diff(chosen, rejected, llama)
+    assert chosen_parts[0] == ["same", "Sure, here it is:"] and chosen_parts[-1] == ["same", " Done."]
+    assert [kind for kind, _ in chosen_parts] == [kind for kind, _ in rejected_parts] == ["same", "changed", "same"]
+    assert chosen_parts[1][1].startswith(" a b a b") and " … " in chosen_parts[1][1]
+    small = token_diff(start + a + end, start + b + end, llama)
+    assert small == ([["same", "Sure, here it is:"], ["changed", " a"], ["same", " Done."]],
+                     [["same", "Sure, here it is:"], ["changed", " b"], ["same", " Done."]])
+
+
+def test_token_edit_distances_are_counted_in_bins_up_to_501_and_beyond(tmp_path, write_jsonl):
+    data = write_jsonl([
+        {"prompt": "Count.", "chosen": " one" * 700, "rejected": " two" * 700},  # 700 tokens replaced
+        {"prompt": "Say it.", "chosen": "a b c d", "rejected": "a x y z"},  # 3
+    ])
+    report = tmp_path / "report.json"
+    assert main(["fix", str(data), "--out", str(tmp_path / "out.jsonl"), "--report", str(report), "--exit-zero"]) == 0
+    distances = json.loads(report.read_text(encoding="utf-8"))["distributions"]["token_edit_distance"]
+    assert {label: count for label, count in distances.items() if count} == {"3": 1, "501+": 1}
