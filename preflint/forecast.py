@@ -40,16 +40,17 @@ def describe(result: dict) -> str:
     settings = ", ".join(f"{key} {value}" for key, value in result["options"].items())
     head = f"ln 2 forecast ({result['trainer']}{', ' + settings if settings else ''}): "
     if not result["no_signal"]:
-        return head + f"every one of {result['pairs']:,} pairs carries a signal (no P001, M002 or M003)."
+        every = "the one pair" if result["pairs"] == 1 else f"every one of {result['pairs']:,} pairs"
+        return head + f"{every} carries a signal (no P001, M002 or M003)."
     codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())
     parts = []
     if result["pinned_at_ln2"]:
         parts.append(
-            f"{result['pinned_at_ln2']:,} stay at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
+            f"{result['pinned_at_ln2']:,} {'stays' if result['pinned_at_ln2'] == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
             f"{result['loss_floor']:.4f}"
         )
     if result["dropped"]:
-        parts.append(f"{result['dropped']:,} are dropped by the trainer")
+        parts.append(f"{result['dropped']:,} {'is' if result['dropped'] == 1 else 'are'} dropped by the trainer")
     return head + (
         f"{result['no_signal']:,} of {result['pairs']:,} pairs ({result['share']:.1%}) give DPO no signal ({codes}): "
         + "; ".join(parts) + "."

@@ -3,7 +3,7 @@
 import json
 
 from preflint.cli import main
-from preflint.forecast import LN2
+from preflint.forecast import LN2, describe
 
 from .conftest import shared
 
@@ -45,7 +45,7 @@ def test_trl_at_512_reports_truncation_findings_and_the_forecast(tmp_path, capsy
 def test_clean_data_forecasts_a_signal_for_every_pair(capsys, write_jsonl):
     data = write_jsonl([{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}])
     assert main(["scan", str(data), "--trainer", "trl"]) == 0
-    assert "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): every one of 1 pairs carries a signal" in capsys.readouterr().out
+    assert "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): the one pair carries a signal" in capsys.readouterr().out
 
 
 def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
@@ -54,3 +54,10 @@ def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
     assert "trainer 'trl' has no max-prompt-length (its options: --max-length, --truncation-mode)" in capsys.readouterr().err
     assert main(["scan", data, "--trainer", "axolotl"]) == 2
     assert "unknown trainer 'axolotl' (known: plain, trl, openrlhf, llamafactory)" in capsys.readouterr().err
+
+
+def test_one_pair_is_spoken_of_in_the_singular():
+    one = {"trainer": "plain", "options": {}, "pairs": 2, "no_signal": 2, "share": 1.0, "pinned_at_ln2": 1,
+           "dropped": 1, "by_code": {"M002": 1, "P001": 1}, "loss_floor": 0.6931}
+    assert describe(one).endswith("give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
+                                  "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer.")

@@ -33,7 +33,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Pa
     if not result.settled:
         console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
     written = [
-        f"{path} ({rows:,} rows)" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
+        f"{path} ({_count(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
                                                      (result.outputs.rejects, accounting["rows_dropped"])) if path
     ] + ([str(report)] if report else [])
     if written:
