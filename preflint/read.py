@@ -11,6 +11,7 @@ import csv
 import glob
 import gzip
 import io
+import itertools
 import json
 import os
 import re
@@ -37,6 +38,7 @@ SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
+CSV_DELIMITERS = (",", ";", "\t", "|")  # for a .csv, the one its header uses most (a comma on a tie)
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -364,14 +366,24 @@ def _arrow_row(batch, index: int) -> dict | Unreadable:
     return Unreadable(broken, json.dumps(record, ensure_ascii=False, default=str))
 
 
-def _csv_records(source: Source, _batch_size: int) -> Iterator[dict]:
-    """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number)."""
+def _csv_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+    """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number).
+    The delimiter of a .csv is the one its header line uses most: a comma, or the semicolon of Excel in many
+    locales. A row with more or fewer cells than the header is Unreadable (a cell out of place shifts the rest)."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # Python's default, 128 KiB, is one long answer
     with _open_binary(source) as handle:
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        delimiter = "\t" if source.kind == "tsv" else ","
         try:
-            yield from csv.DictReader(text, delimiter=delimiter)
+            header = text.readline()
+            delimiter = "\t" if source.kind == "tsv" else max(CSV_DELIMITERS, key=header.count)
+            rows = csv.reader(itertools.chain([header], text), delimiter=delimiter)
+            columns = next(rows, [])
+            for cells in rows:
+                if len(cells) == len(columns):
+                    yield dict(zip(columns, cells))
+                elif cells:  # a blank line is no record
+                    yield Unreadable(f"line {rows.line_num} has {len(cells)} cells where the header has {len(columns)}",
+                                     delimiter.join(cells))
         except UnicodeDecodeError as exc:
             raise InputError(f"{source.spec!r} is not valid UTF-8 ({exc.reason})") from exc
         except csv.Error as exc:

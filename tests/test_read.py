@@ -73,6 +73,21 @@ def test_large_parquet_is_read_one_row_group_at_a_time(tmp_path):
     assert peak < file_bytes / 8
 
 
+def test_csv_delimiter_is_the_one_the_header_uses(tmp_path):
+    """Excel in many locales writes semicolons (and a byte order mark); a lone column still reads."""
+    (tmp_path / "excel.csv").write_bytes('\ufeffprompt;chosen;rejected\r\n"Hi; there";Hello, you;Go\r\n'.encode())
+    assert records(tmp_path / "excel.csv")[1] == [{"prompt": "Hi; there", "chosen": "Hello, you", "rejected": "Go"}]
+
+
+def test_a_csv_row_whose_cells_do_not_match_the_header_is_unreadable(tmp_path):
+    (tmp_path / "ragged.csv").write_text("prompt,chosen,rejected\nHi,Hello,Go,extra\n\nA,B\n\"x\ny\",z,w\n")
+    rows, found = records(tmp_path / "ragged.csv", batch_size=10)
+    assert rows == [0, 1, 2]
+    assert [(r.reason, r.text) for r in found[:2]] == [("line 2 has 4 cells where the header has 3", "Hi,Hello,Go,extra"),
+                                                     ("line 4 has 2 cells where the header has 3", "A,B")]
+    assert found[2] == {"prompt": "x\ny", "chosen": "z", "rejected": "w"}  # a quoted cell spans lines
+
+
 def test_csv_keeps_numbers_as_text(tmp_path):
     (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n42,4,5\n")
     assert records(tmp_path / "data.csv")[1] == [{"prompt": "42", "chosen": "4", "rejected": "5"}]

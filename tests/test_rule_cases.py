@@ -34,7 +34,7 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
     if "rows" in case:
         data = write_jsonl([row for row in case["rows"] for _ in range(row.pop("_repeat", 1))])
     else:
-        data = tmp_path / "data.jsonl"
+        data = tmp_path / case.get("file", "data.jsonl")  # the format follows the name: data.csv is CSV
         data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
     tokenizer = request.getfixturevalue(case.get("tokenizer", spec.get("tokenizer", "llama")))
     if "chat_template" in spec:

@@ -6,10 +6,11 @@ class UnreadableRecord(DefectRule):
     """A record that cannot be read: a line that is not JSON, text that is not Unicode, a value not an object.
 
     ## What it does
-    Reports every record the reader could not decode, with the line (or item) and the reason. Text that is not
-    valid Unicode: bytes that are not UTF-8 in a JSON line or in a Parquet or Arrow text column (writers do not all
-    check), or a JSON escape of half a UTF-16 surrogate pair (`\\ud83d` without its `\\ude00`: an emoji cut in two
-    where the text was truncated), which no tokenizer or Parquet file accepts.
+    Reports every record the reader could not decode, with the line (or item) and the reason: a JSON line that
+    does not parse, a CSV row with more or fewer cells than the header (a cell out of place shifts the rest), or
+    text that is not valid Unicode: bytes that are not UTF-8 in a JSON line or in a Parquet or Arrow text column
+    (writers do not all check), or a JSON escape of half a UTF-16 surrogate pair (`\\ud83d` without its
+    `\\ude00`: an emoji cut in two where the text was truncated), which no tokenizer or Parquet file accepts.
 
     ## Why is this bad?
     Loaders disagree about broken lines: `datasets` aborts the whole file, other tools skip the line silently.
