@@ -40,6 +40,8 @@ def describe(result: dict) -> str:
     settings = ", ".join(f"{key} {value}" for key, value in result["options"].items())
     head = f"ln 2 forecast ({result['trainer']}{', ' + settings if settings else ''}): "
     if not result["no_signal"]:
+        if not result["pairs"]:
+            return head + "no usable pair to forecast."
         every = "the one pair" if result["pairs"] == 1 else f"every one of {result['pairs']:,} pairs"
         return head + f"{every} carries a signal (no P001, M002 or M003)."
     codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())

@@ -259,6 +259,8 @@ def _describe(value) -> str:
         return f"a number ({value})"
     if isinstance(value, str):
         return f"{value[:20]!r}"
+    if isinstance(value, bytes | bytearray):  # a binary column: text the writer did not decode
+        return f"bytes ({bytes(value[:20])!r})"
     return f"a {type(value).__name__}"
 
 

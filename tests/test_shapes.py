@@ -111,3 +111,6 @@ def test_defects_name_the_field():
     with pytest.raises(RecordDefect) as defect:
         normalize({"prompt": "x", "chosen": "a"}, fields)
     assert defect.value.code == "S002"
+    with pytest.raises(RecordDefect) as defect:  # a Parquet binary column: bytes, which no tokenizer takes
+        normalize({"prompt": "x", "chosen": "a", "rejected": b"caf\xc3\xa9"}, fields)
+    assert defect.value.message == "rejected is bytes (b'caf\\xc3\\xa9'), not text or messages"
