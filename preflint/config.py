@@ -52,7 +52,9 @@ class Settings:
     @property
     def references(self) -> list[str]:
         """Inputs the rules read besides the data (the `against` option: a test set for D005), as given."""
-        return [spec for options in self.rules.values() for spec in options.get("against", ())]
+        against = [options.get("against") for options in self.rules.values() if isinstance(options, dict)]
+        # a value of the wrong type is left out: the rule says what is wrong with it when it is built
+        return [spec for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
 
     def profile(self):
         """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
@@ -115,6 +117,10 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             value = tuple(value)
         elif name in ("map", "rules") and not isinstance(value, dict):
             raise ConfigError(f"{path}: {key} must be a table")
+        elif name == "map" and (column := next((c for c, source in value.items() if not isinstance(source, str)), None)):
+            raise ConfigError(f"{path}: map.{column} must be a string (the column that holds it)")
+        elif name == "rules" and (rule := next((r for r, options in value.items() if not isinstance(options, dict)), None)):
+            raise ConfigError(f"{path}: rules.{rule} must be a table of the rule's options")
         elif name == "cache" and not isinstance(value, bool):
             raise ConfigError(f"{path}: {key} must be true or false")
         elif name in ("jobs", "batch_size", "max_length", "max_prompt_length", "max_completion_length") and (

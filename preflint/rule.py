@@ -49,6 +49,8 @@ class Rule:
                 raise ConfigError(
                     f"rule {self.code} option {key!r} must be {type(default).__name__}, got {value!r}"
                 )
+            if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"rule {self.code} option {key!r} must be a list of strings, got {value!r}")
         self.settings = {**self.options, **settings}
 
     def finding(self, row: int | None, message: str, fix: Fix | None = None) -> Finding:

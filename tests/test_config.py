@@ -59,6 +59,8 @@ def test_no_config_gives_defaults(tmp_path):
         ("select = 3\n", "select must be a list of strings"),
         ("batch-size = 0\n", "batch-size must be a positive integer"),
         ("select = [\n", "invalid TOML"),
+        ("[rules]\nD005 = 3\n", "rules.D005 must be a table of the rule's options"),
+        ("map = {prompt = 3}\n", "map.prompt must be a string"),
     ],
 )
 def test_invalid_config(tmp_path, toml, message):
@@ -86,6 +88,8 @@ def test_cli_overrides_config_and_rule_options_are_validated(tmp_path, monkeypat
         ('[rules.near-identical-pair]\nmax-distance = "two"\n', "rule P002 option 'max-distance' must be int"),
         ("[rules.P002]\nmax-ratio = true\n", "rule P002 option 'max-ratio' must be float"),
         ('[rules.W001]\npolicy = "sometimes"\n', "option 'policy' must be 'boundary' or 'strip'"),
+        ('[rules.reference-overlap]\nagainst = "test.jsonl"\n', "rule D005 option 'against' must be list"),
+        ("[rules.D005]\nagainst = [3]\n", "rule D005 option 'against' must be a list of strings"),
     ],
 )
 def test_rule_option_types_are_checked(tmp_path, monkeypatch, capsys, write_jsonl, table, message):
