@@ -99,6 +99,8 @@ def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise ConfigError(f"rule plugin {str(path)!r} does not exist")
     spec = importlib.util.spec_from_file_location(f"preflint_local_{path.stem}", path)
+    if spec is None:  # Python imports only a .py (or compiled) file
+        raise ConfigError(f"rule plugin {str(path)!r} is not a Python file (.py)")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

@@ -219,6 +219,8 @@ def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
 def load_tokenizer(spec: str, *, cache_dir: Path | None = None) -> Tokenizer:
     """The tokenizer `spec` names, loaded once per process: a `fix` scans several times, and a scan's worker
     processes each load their own. A local tokenizer whose files changed since is loaded again."""
+    if not spec.strip():  # Path("") is the current directory
+        raise TokenizerError("no tokenizer named: give an alias (llama), a path or a hub id")
     return _load(spec, cache_dir, _files_fingerprint(Path(spec).expanduser()))
 
 

@@ -93,3 +93,6 @@ def test_duplicate_codes_and_missing_plugins_are_config_errors(tmp_path):
         Registry.load(["clash.py"], tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         Registry.load(["nope.py"], tmp_path)
+    (tmp_path / "rules.yaml").write_text("code: X001\n")
+    with pytest.raises(ConfigError, match="rule plugin '.*rules.yaml' is not a Python file"):
+        Registry.load(["rules.yaml"], tmp_path)

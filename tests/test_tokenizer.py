@@ -115,6 +115,8 @@ def test_unknown_and_broken_tokenizers_are_clear_errors(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(TokenizerError, match="cannot load a tokenizer from"):
         load_tokenizer(str(tmp_path / "broken.json"))
+    with pytest.raises(TokenizerError, match="no tokenizer named"):  # an empty `tokenizer = ""` in a config
+        load_tokenizer(" ")
 
 
 def test_code_shipped_with_a_tokenizer_never_runs(tmp_path):
