@@ -265,6 +265,11 @@ def _from_hub(spec: str, hub_id: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(hub_id, trust_remote_code=False, use_fast=True)
     except Exception as exc:
+        if hub_id != spec:  # an alias of a hub model
+            raise TokenizerError(
+                f"tokenizer {spec!r} is {hub_id!r}, which could not be loaded from the Hugging Face hub or its local "
+                f"cache ({first_line(exc)}); `llama` works offline"
+            ) from exc
         known = ", ".join(ALIASES)
         raise TokenizerError(
             f"unknown tokenizer {spec!r}: not an alias ({known}), not a local path, and {hub_id!r} could not be "

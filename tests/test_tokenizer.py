@@ -119,6 +119,14 @@ def test_unknown_and_broken_tokenizers_are_clear_errors(tmp_path):
         load_tokenizer(" ")
 
 
+def test_an_alias_of_a_hub_model_out_of_reach_says_which_model(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # as on a machine without the hub
+    with pytest.raises(TokenizerError, match="tokenizer 'qwen' is 'Qwen/Qwen2.5-7B-Instruct', which could not be loaded"):
+        load_tokenizer("qwen")
+
+
 def test_code_shipped_with_a_tokenizer_never_runs(tmp_path):
     from transformers import PreTrainedTokenizerFast
 
