@@ -5,6 +5,7 @@ The hooks are used as published (id, entry, files, serial) but as `repo: local` 
 installed here, so the test does not build pre-commit's own environment from the network."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,3 +67,11 @@ def test_defective_data_blocks_the_commit_until_fixed(repository):
     passed = sh("git", "commit", "-qm", "add repaired data", check=False)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert (passed.stdout + passed.stderr).count("Passed") == 2
+
+
+def test_the_hooks_match_every_format_preflint_reads():
+    from preflint.read import COMPRESSIONS, FORMATS
+
+    for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
+        names = [f"data{suffix}" for suffix in FORMATS] + [f"data.jsonl{suffix}" for suffix in COMPRESSIONS]
+        assert [name for name in names if not re.search(hook["files"], name)] == [], hook["id"]
