@@ -101,6 +101,8 @@ def _classify(spec: str) -> Source:
         if kind is None:
             known = ", ".join(sorted(FORMATS))
             raise InputError(f"cannot tell the format of {spec!r} from its name (expected one of {known})")
+        if compression and kind == "parquet":  # Parquet compresses its own pages
+            raise InputError(f"{spec!r} is Parquet compressed as a whole, which is not read: decompress it first")
         if _is_lfs_pointer(path):
             raise InputError(f"{spec!r} is a Git LFS pointer, not the data: fetch the data with `git lfs pull`")
         return Source(spec, kind, compression)

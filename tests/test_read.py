@@ -166,6 +166,13 @@ def test_a_git_lfs_pointer_is_a_clear_error_not_broken_records(tmp_path, name):
         records(tmp_path / name)
 
 
+def test_gzipped_parquet_is_a_clear_error(tmp_path):
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "data.parquet")
+    (tmp_path / "data.parquet.gz").write_bytes(gzip.compress((tmp_path / "data.parquet").read_bytes()))
+    with pytest.raises(InputError, match="'.*data.parquet.gz' is Parquet compressed as a whole, which is not read"):
+        records(tmp_path / "data.parquet.gz")
+
+
 def test_saved_dataset_directory_and_split(tmp_path):
     import datasets
 
