@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError, InputError
 
-Message = dict  # {"role": str, "content": str}
+Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
 
 PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history")
@@ -44,6 +44,7 @@ ASSISTANT_MARKERS = (
     "### Response:",
     "\nAssistant:",
 )
+TOOL_KEYS = ("tool_calls", "tool_call_id", "name")  # OpenAI's: an assistant's calls, the call a tool result answers
 ROLE_NAMES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
     "model": "assistant", "chatgpt": "assistant", "function_call": "assistant", "system": "system",
@@ -241,7 +242,8 @@ def _as_message(item, name: str, index: int) -> Message:
         content = ""
     if not isinstance(content, str):
         raise RecordDefect("S003", f"{where} content is {_describe(content)}, not text")
-    return {"role": ROLE_NAMES.get(role.lower(), role), "content": content}
+    tools = {key: item[key] for key in TOOL_KEYS if item.get(key)}  # rendered by templates with tool support
+    return {"role": ROLE_NAMES.get(role.lower(), role), "content": content, **tools}
 
 
 def _as_messages(content: Content, role: str) -> list[Message]:

@@ -58,6 +58,21 @@ def test_llama_alias_renders_the_llama3_chat_template(llama):
     )
 
 
+def test_tool_calls_reach_the_chat_template_as_a_trainer_passes_them(llama):
+    """TRL hands the messages to apply_chat_template whole: a template with tool support renders the calls."""
+    from preflint.shapes import detect_fields, normalize
+
+    template = ("{% for m in messages %}[{{ m.role }}: {{ m.content }}{% for c in m.tool_calls or [] %}(call "
+                "{{ c.function.name }}){% endfor %}{% if m.tool_call_id %}(for {{ m.tool_call_id }}){% endif %}]{% endfor %}")
+    call = {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    record = {"prompt": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None, "tool_calls": [call]},
+                         {"role": "tool", "tool_call_id": "call_1", "content": "21"}],
+              "chosen": [{"role": "assistant", "content": "21 degrees."}], "rejected": [{"role": "assistant", "content": "?"}]}
+    prompt = normalize(record, detect_fields(list(record), {})).prompt
+    rendered = llama.with_chat_template(template).render_chat(prompt, add_generation_prompt=False)
+    assert rendered == "[user: Weather?][assistant: (call get_weather)][tool: 21(for call_1)]"
+
+
 def test_conversion_is_cached_as_json(tmp_path):
     load_tokenizer("llama", cache_dir=tmp_path)
     cached = list((tmp_path / "tokenizers").glob("llama3-*.json"))

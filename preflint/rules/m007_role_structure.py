@@ -42,7 +42,11 @@ def _problems(prompt) -> list[str]:
     problems = []
     turns = [m for m in prompt if m["role"] != "system"]
     problems += [f"a system message at position {k}" for k, m in enumerate(prompt) if m["role"] == "system" and k]
-    problems += [f"an empty {m['role']} turn at position {k}" for k, m in enumerate(prompt) if not m["content"].strip()]
+    problems += [
+        f"an empty {m['role']} turn at position {k}"
+        for k, m in enumerate(prompt)
+        if not m["content"].strip() and not m.get("tool_calls")  # a turn that only calls a tool says nothing
+    ]
     previous = None
     for k, message in enumerate(turns):
         role = message["role"]
