@@ -51,9 +51,10 @@ def test_output_to_a_pipe_or_device_writes_into_it_without_replacing_it(capsys, 
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
     code, _, _ = run(capsys, "scan", str(write_jsonl([GOOD])), "--format", "json", "-o", str(fifo), "--no-cache")
+    reader.join(timeout=10)  # first: a reader that has just closed the pipe would make the open below fail
     if reader.is_alive():  # nothing opened the pipe: unblock the reader before failing
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    reader.join(timeout=10)
+        reader.join()
     assert code == 0
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert json.loads(received[0])["summary"]["rows"] == 1
