@@ -21,7 +21,7 @@ def run(capsys, *argv):
 def test_clean_data_exits_0(capsys, write_jsonl):
     code, out, _ = run(capsys, "scan", str(write_jsonl([GOOD])), "--tokenizer", "llama")
     assert code == 0
-    assert "All checks passed on 1 rows." in out
+    assert "All checks passed on 1 row." in out
 
 
 def test_findings_exit_1_and_are_grouped_by_rule(capsys, write_jsonl):

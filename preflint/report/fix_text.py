@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..forecast import describe
+from .text import quantity
 
 
 def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Path | None = None) -> None:
@@ -33,7 +34,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Pa
     if not result.settled:
         console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
     written = [
-        f"{path} ({_count(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
+        f"{path} ({quantity(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
                                                      (result.outputs.rejects, accounting["rows_dropped"])) if path
     ] + ([str(report)] if report else [])
     if written:
@@ -45,13 +46,9 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Pa
         kinds = result.remaining_by_kind()
         by_code = ", ".join(f"{code} {n}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
         console.print(
-            f"remaining: {_count(len(result.remaining), 'finding')} ({by_code}): "
-            f"{_count(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes, "
+            f"remaining: {quantity(len(result.remaining), 'finding')} ({by_code}): "
+            f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes, "
             f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)"
         )
     else:
         console.print("remaining: no findings")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

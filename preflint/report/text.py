@@ -59,16 +59,16 @@ def _statistics(console: Console, result) -> None:
 def _summary(console: Console, result) -> None:
     summary = result.summary
     by_severity = summary["findings_by_severity"]
-    counts = ", ".join(f"{by_severity[s]} {s}{'s' if by_severity[s] != 1 else ''}" for s in ("error", "warning", "info") if s in by_severity)
+    counts = ", ".join(quantity(by_severity[s], s) for s in ("error", "warning", "info") if s in by_severity)
     console.print()
     console.print(f"[bold]{escape(describe(summary['forecast']))}[/]")
     if summary["findings"]:
         console.print(
-            f"[bold]Found {summary['findings']} finding{'s' if summary['findings'] != 1 else ''}[/] ({counts}) "
-            f"in {summary['rows_with_findings']:,} of {summary['rows']:,} rows."
+            f"[bold]Found {quantity(summary['findings'], 'finding')}[/] ({counts}) "
+            f"in {summary['rows_with_findings']:,} of {quantity(summary['rows'], 'row')}."
         )
     else:
-        console.print(f"[bold green]All checks passed[/] on {summary['rows']:,} rows.")
+        console.print(f"[bold green]All checks passed[/] on {quantity(summary['rows'], 'row')}.")
     if "baseline" in summary:
         baseline = summary["baseline"]
         stale = sum(entry["count"] for entry in baseline["stale"])
@@ -79,7 +79,7 @@ def _summary(console: Console, result) -> None:
         )
     for source in summary["sources"]:
         columns = f" [{source['columns']}]" if "columns" in source else ""
-        console.print(f"[dim]{escape(source['input'])}: {source['rows']:,} rows, {summary['shape']}{escape(columns)}[/]")
+        console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {summary['shape']}{escape(columns)}[/]")
     tokenizer = result.tokenizer
     tokens = summary["mean_tokens"]
     console.print(
@@ -87,3 +87,8 @@ def _summary(console: Console, result) -> None:
         f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}; "
         f"{summary['seconds']}s{' (cached result of an identical earlier scan)' if summary.get('cached') else ''}[/]"
     )
+
+
+def quantity(number: int, noun: str) -> str:
+    """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
+    return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"
