@@ -272,6 +272,8 @@ class _Run:
                     kept.append(record)
                     kept_origin.append(original)
                 sink.write(kept)
+                if not kept:  # all dropped: should no record be written at all, the file keeps their columns
+                    sink.keep_columns_of([record for record in batch.records if isinstance(record, dict)])
                 if rejects is not None:
                     rejects.write(rejected)
             sink.finish()

@@ -142,6 +142,9 @@ class JsonlSink:
         if records:
             self.handle.write(("\n".join(map(to_json, records)) + "\n").encode("utf-8"))
 
+    def keep_columns_of(self, records: list[dict]) -> None:
+        """JSON Lines have no columns to keep: an empty file is an empty dataset."""
+
     def finish(self) -> None:
         self.handle.flush()
 
@@ -159,6 +162,7 @@ class ParquetSink:
         self.handle, self.scratch, self.schema_hint = handle, scratch, schema_hint
         self.parts: list[tuple[Path, object]] = []
         self.writer = None
+        self.dropped_schema = None  # the columns of dropped records, for a file that gets no record at all
 
     def write(self, records: list[dict]) -> None:
         import pyarrow.parquet as pq
@@ -172,6 +176,14 @@ class ParquetSink:
             self.writer = pq.ParquetWriter(part, table.schema)
             self.parts.append((part, table.schema))
         self.writer.write_table(table)
+
+    def keep_columns_of(self, records: list[dict]) -> None:
+        """Records that are not written (dropped): if no record is, the file still has their columns."""
+        if records and self.dropped_schema is None and self.schema_hint is None:
+            try:
+                self.dropped_schema = self._table(records).schema
+            except OutputError:
+                pass  # columns of mixed types: nothing to keep but the rows' own
 
     def _table(self, records: list[dict]):
         """Every key of every record becomes a column (`from_pylist` alone would keep only the first record's)."""
@@ -199,7 +211,7 @@ class ParquetSink:
         import pyarrow.parquet as pq
 
         self._close_part()
-        schemas = [schema for _, schema in self.parts] or [self.schema_hint or pa.schema([])]
+        schemas = [schema for _, schema in self.parts] or [self.schema_hint or self.dropped_schema or pa.schema([])]
         try:
             schema = pa.unify_schemas(schemas, promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

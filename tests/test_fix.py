@@ -157,6 +157,14 @@ def test_no_output_replaces_a_file_the_run_reads_or_another_output(defective, tm
     assert sorted(path.name for path in tmp_path.iterdir()) == ["baseline.json", "defective.jsonl", "test.jsonl"]
 
 
+def test_when_every_row_is_dropped_the_parquet_output_keeps_the_columns(tmp_path, write_jsonl, llama):
+    data = write_jsonl([{"prompt": f"Q{n}?", "chosen": "Same.", "rejected": "Same.", "score": n} for n in range(2)])
+    result = _fix(data, tmp_path / "clean.parquet", llama)
+    assert result.dropped == {"P001": 2}
+    table = pq.read_table(tmp_path / "clean.parquet")
+    assert (table.num_rows, table.column_names) == (0, ["prompt", "chosen", "rejected", "score"])
+
+
 def test_config_decides_which_fixes_apply(defective, tmp_path, llama):
     settings = Settings(unfixable=("W",), extend_safe_fixes=("L001",))
     out = tmp_path / "clean.jsonl"
