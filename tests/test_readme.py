@@ -1,9 +1,11 @@
-"""The README's rule table is generated from the registry; this keeps it current."""
+"""The README's rule table, its scan example and its Python example: these keep them current."""
 
 from pathlib import Path
 
-from preflint.cli import rules_markdown
+from preflint.cli import main, rules_markdown
 from preflint.registry import Registry
+
+from .conftest import shared
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -21,3 +23,13 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md (Python API)", "exec"), {})  # noqa: S102 - the README's own example
+
+
+def test_readme_scan_example_is_what_the_scan_prints(capsys, monkeypatch):
+    text = README.read_text(encoding="utf-8")
+    command = "$ preflint scan hh-rlhf-harmless-test.jsonl --tokenizer llama --limit 1\n"
+    shown = text[text.index(command) + len(command):]
+    shown = shown[:shown.index("```")]
+    monkeypatch.chdir(shared("hh-rlhf-harmless-test.jsonl").parent)
+    assert main(["scan", "hh-rlhf-harmless-test.jsonl", "--tokenizer", "llama", "--limit", "1", "--no-cache"]) == 1
+    assert capsys.readouterr().out.startswith(shown), "paste the scan's output into the README"
