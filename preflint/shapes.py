@@ -133,7 +133,7 @@ def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
     if chosen is None or rejected is None:
         raise InputError(
             f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
-            "name them with --map chosen=COLUMN,rejected=COLUMN"
+            + (_unpaired(present) or "name them with --map chosen=COLUMN,rejected=COLUMN")
         )
     prompt = pick("prompt", PROMPT_ALIASES)
     prompt_columns: tuple[str, ...] = tuple(prompt.split("+")) if prompt else ()
@@ -213,6 +213,15 @@ def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
             raise RecordDefect("S003", f"{column} is {_describe(value)}, not a number")
         scores[role] = number
     return scores
+
+
+def _unpaired(columns: list[str]) -> str:
+    """What to say of data that is not pairs at all, where `--map` cannot help."""
+    if {"completion", "label"} <= set(columns):
+        return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
+    if "messages" in columns or {"prompt", "completion"} <= set(columns):
+        return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
+    return ""
 
 
 def as_content(value, name: str) -> Content:

@@ -52,6 +52,17 @@ def test_undetectable_columns_say_how_to_map():
         detect_fields(["text", "label"], {})
 
 
+@pytest.mark.parametrize(("columns", "said"), [
+    (["prompt", "completion", "label"], "unpaired preference data \\(KTO"),
+    (["messages"], "supervised fine-tuning data"),
+    (["prompt", "completion"], "supervised fine-tuning data"),
+])
+def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
+    with pytest.raises(InputError, match=said) as error:
+        detect_fields(columns, {})
+    assert "--map" not in str(error.value)
+
+
 def test_hh_rlhf_prompt_is_cut_at_the_turn_boundary_not_mid_word():
     chosen = "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Recipe?\n\nAssistant: Sure, here is one."
     rejected = "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Recipe?\n\nAssistant: Sure, no."
