@@ -137,9 +137,7 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json"):
         raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
     settings = _settings(config_path, against, **_renamed(overrides))
-    targets = [(out, "--out"), (rejects, "--rejects"), (report, "--report")]
-    check_targets(targets, [*data, *settings.references], force=force)
-    outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force)
+    outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report)
     with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
         result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
     if report is not None:
@@ -151,7 +149,7 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
                 from .report.html import write_html
 
                 write_html(result, stream)
-    write_fix_summary(result, sys.stdout, color=sys.stdout.isatty(), report=report)
+    write_fix_summary(result, sys.stdout, color=sys.stdout.isatty())
     if diff:
         return EXIT_FINDINGS if result.changes and not exit_zero else EXIT_CLEAN
     return EXIT_FINDINGS if result.remaining and not exit_zero else EXIT_CLEAN

@@ -87,6 +87,7 @@ class Outputs:
     rejects: Path | None = None
     provenance: bool = False
     force: bool = False
+    report: Path | None = None  # written by the caller from the result (the CLI's --report); checked with the rest
 
 
 @dataclass
@@ -158,7 +159,7 @@ def fix(
     for path, option in targets:
         if path is not None:
             data_format(path, option)
-    check_targets(targets, [*inputs, *settings.references], force=outputs.force)
+    check_targets([*targets, (outputs.report, "--report")], [*inputs, *settings.references], force=outputs.force)
     policy = FixPolicy.from_settings(settings, unsafe)
     with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
         return _Run(list(inputs), settings, outputs, policy, tokenizer, Path(scratch), progress).execute()

@@ -47,14 +47,15 @@ def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[st
             continue
         if not path.parent.is_dir():
             raise OutputError(f"{option} {path}: directory {str(path.parent)!r} does not exist")
+        resolved = path.resolve()
         for spec in read:
-            if os.path.exists(spec) and (path.resolve() == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))):
+            if os.path.exists(spec) and (resolved == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))):
                 raise OutputError(f"{option} {path} is an input; preflint never writes over its input")
         if path.exists() and not force:
             raise OutputError(f"{option} {path} exists; pass --force to replace it")
-        if path.resolve() in written:
-            raise OutputError(f"{option} {path} is also {written[path.resolve()]}: give each output its own file")
-        written[path.resolve()] = option
+        if resolved in written:
+            raise OutputError(f"{option} {path} is also {written[resolved]}: give each output its own file")
+        written[resolved] = option
 
 
 @contextmanager

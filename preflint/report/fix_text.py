@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -13,7 +12,7 @@ from ..forecast import describe
 from .text import quantity
 
 
-def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Path | None = None) -> None:
+def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
     for line in result.changes:
         style = "green" if line.startswith("+") else "red" if line.startswith("-") else "bold" if not line.startswith(" ") else ""
@@ -36,7 +35,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False, report: Pa
     written = [
         f"{path} ({quantity(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
                                                      (result.outputs.rejects, accounting["rows_dropped"])) if path
-    ] + ([str(report)] if report else [])
+    ] + ([str(result.outputs.report)] if result.outputs.report else [])
     if written:
         console.print("wrote " + ", ".join(written))
     elif not result.changes:
