@@ -46,13 +46,13 @@ def describe(result: dict) -> str:
         return head + f"{every} carries a signal (no P001, M002 or M003)."
     codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())
     parts = []
-    if result["pinned_at_ln2"]:
+    if pinned := result["pinned_at_ln2"]:
         parts.append(
-            f"{result['pinned_at_ln2']:,} {'stays' if result['pinned_at_ln2'] == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
-            f"{result['loss_floor']:.4f}"
+            f"{pinned:,} {'stays' if pinned == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot "
+            f"fall below {result['loss_floor']:.4f}"
         )
-    if result["dropped"]:
-        parts.append(f"{result['dropped']:,} {'is' if result['dropped'] == 1 else 'are'} dropped by the trainer")
+    if dropped := result["dropped"]:
+        parts.append(f"{dropped:,} {'is' if dropped == 1 else 'are'} dropped by the trainer")
     return head + (
         f"{result['no_signal']:,} of {result['pairs']:,} pairs ({result['share']:.1%}) give DPO no signal ({codes}): "
         + "; ".join(parts) + "."

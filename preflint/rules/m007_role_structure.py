@@ -8,7 +8,8 @@ class RoleStructure(RowRule):
     ## What it does
     For conversational pairs, checks that a system message comes only first, that user and assistant turns
     alternate (tool results follow an assistant turn), that no prompt turn is empty (an assistant turn that only
-    calls a tool, OpenAI's `tool_calls`, is not), that the prompt ends with a user or tool turn. (Completions are the assistant messages after the last other turn, by construction.)
+    calls a tool, OpenAI's `tool_calls`, is not), that the prompt ends with a user or tool turn. (Completions are
+    the assistant messages after the last other turn, by construction.)
 
     ## Why is this bad?
     Many chat templates render such conversations in ways the model never saw (or raise, see S005); trainers
