@@ -14,7 +14,9 @@ class BoundaryMerge(RowRule):
     At inference the model continues the prompt's tokens; in training it saw other ones. Trainers that take the
     prompt length from the prompt alone (OpenRLHF) then mask the wrong positions, and TRL moves the completion
     start and drops the end of the prompt from the training sequence. The usual cause is a prompt that ends with
-    a space ("Assistant: ") or a reply that lacks one, so " Hello" is split as " " + "Hello".
+    a space ("Assistant: ") or a reply that lacks one, so " Hello" is split as " " + "Hello". With whole dialogues
+    and no prompt column (HH-RLHF), TRL takes the prompt to be the dialogues' common start, character by character:
+    when both replies begin with the same letters, the prompt ends inside the first word ("Assistant: D").
 
     ## Example
     ```jsonl
@@ -23,7 +25,8 @@ class BoundaryMerge(RowRule):
 
     ## Fix safety
     No automatic fix: move the space from the end of the prompt to the start of the responses (W001 can then
-    make the sides agree).
+    make the sides agree). For a prompt the trainer extracts, give the data a prompt column, cut at the last
+    turn boundary.
     """
 
     code = "M001"
@@ -42,10 +45,12 @@ class BoundaryMerge(RowRule):
                 joint = inputs.joint_ids
                 if joint[: len(prompt)] != prompt:
                     at = next((k for k, (a, b) in enumerate(zip(prompt, joint)) if a != b), min(len(prompt), len(joint)))
+                    which = "the prompt the trainer extracts" if row.prompt_extracted else "the prompt"
+                    why = " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
                     yield self.finding(
                         batch.rows[i],
-                        f"the prompt ends {decode(prompt[max(0, at - 2):])!r} alone but "
+                        f"{which} ends {decode(prompt[max(0, at - 2):])!r} alone but "
                         f"{decode(joint[max(0, at - 2):at + 2])!r} with the {side} response: token {at} merges "
-                        "across the boundary",
+                        f"across the boundary{why}",
                     )
                     break

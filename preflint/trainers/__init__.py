@@ -66,6 +66,7 @@ class TrainerRow:
     chosen: SideInput
     rejected: SideInput
     dropped: str | None = None  # why the trainer would drop this row before training
+    prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))

@@ -57,6 +57,7 @@ class TRLProfile(Profile):
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i, ids in encoded.items():
             rows[i] = self.row(*ids)
+            rows[i].prompt_extracted = not self.splits_like_preflint(batch.pairs[i])
         return rows
 
     def splits_like_preflint(self, pair) -> bool:
