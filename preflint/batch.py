@@ -47,6 +47,11 @@ class PairBatch:
         """Positions of the rows that became pairs."""
         return (i for i, pair in enumerate(self.pairs) if pair is not None)
 
+    def trained(self) -> Iterator[tuple[int, TrainerRow]]:
+        """Positions and trainer rows of the pairs the trainer keeps: what the model is trained on. A row it drops
+        is M002's finding; its ids (a prompt cut at max-length, say) say nothing about training."""
+        return ((i, row) for i, row in enumerate(self.trainer) if row is not None and not row.dropped)
+
     def body_text(self, i: int, side: str) -> str:
         """A rendered completion without the chat template's end-of-turn suffix: the words the author wrote."""
         text = self.chosen[i] if side == "chosen" else self.rejected[i]

@@ -37,9 +37,7 @@ class BoundaryMerge(RowRule):
 
     def check(self, batch):
         decode = batch.tokenizer.decode if batch.tokenizer else str
-        for i, row in enumerate(batch.trainer):
-            if row is None:
-                continue
+        for i, row in batch.trained():
             prompt = row.prompt_alone
             for side, inputs in row.sides():
                 joint = inputs.joint_ids

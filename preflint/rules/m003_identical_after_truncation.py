@@ -30,8 +30,8 @@ class IdenticalAfterTruncation(RowRule):
     needs_trainer = True
 
     def check(self, batch):
-        for i, row in enumerate(batch.trainer):
-            if row is None or row.dropped or row.chosen.completion_ids == row.rejected.completion_ids:
+        for i, row in batch.trained():
+            if row.chosen.completion_ids == row.rejected.completion_ids:
                 continue
             chosen, rejected = row.chosen, row.rejected
             if chosen.input_ids == rejected.input_ids and chosen.prompt_kept == rejected.prompt_kept and chosen.completion_kept:

@@ -34,9 +34,7 @@ class DuplicateBos(RowRule):
         bos = batch.tokenizer.hf.bos_token_id if batch.tokenizer else None
         if bos is None:
             return
-        for i, row in enumerate(batch.trainer):
-            if row is None:
-                continue
+        for i, row in batch.trained():
             count = row.chosen.joint_ids.count(bos)
             if count > 1:
                 where = "at the start" if row.chosen.joint_ids[:2] == [bos, bos] else "in the sequence"

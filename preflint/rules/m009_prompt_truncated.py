@@ -28,9 +28,7 @@ class PromptTruncated(RowRule):
     needs_trainer = True
 
     def check(self, batch):
-        for i, row in enumerate(batch.trainer):
-            if row is None or row.dropped:
-                continue
+        for i, row in batch.trained():
             prompt_length = row.chosen.completion_start
             kept = row.chosen.prompt_kept
             if kept < prompt_length:
