@@ -81,7 +81,7 @@ def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
         for source in resolve_sources(group) if group else ():
             if source.kind == "hub" and not Path(source.spec).is_dir():
                 return None
-            add(source.spec, source.kind, _content_digest(Path(source.spec)))
+            add(source.spec, source.kind, _content_digest(Path(source.location)))
     for plugin in settings.plugins:
         add(plugin, _content_digest(Path(settings.base_dir) / plugin))
     return digest.hexdigest()

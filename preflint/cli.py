@@ -84,7 +84,8 @@ def _settings(config_path, against, **overrides):
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).")
 def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, baseline,
          write_baseline, no_cache, **overrides) -> int:
-    """Report problems in preference DATA (files, globs, a dataset directory, or a hub dataset id)."""
+    """Report problems in preference DATA (files, globs, a dataset directory, a hub dataset id, or - for standard
+    input)."""
     from .cache import cached_scan
 
     settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))

@@ -378,7 +378,7 @@ def _parquet_schema(sources):
     import pyarrow.parquet as pq
 
     try:
-        return pa.unify_schemas([pq.read_schema(source.spec) for source in sources], promote_options="permissive")
+        return pa.unify_schemas([pq.read_schema(source.location) for source in sources], promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
 

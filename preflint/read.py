@@ -7,6 +7,7 @@ lost.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import glob
 import gzip
@@ -15,9 +16,13 @@ import itertools
 import json
 import os
 import re
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError, first_line
@@ -34,6 +39,14 @@ FORMATS = {
     ".tsv": "tsv",
     ".arrow": "arrow",
 }
+STDIN, STDIN_NAME = "-", "<stdin>"
+STDIN_MAGIC = (  # what standard input's first bytes say it is; anything else must be JSON or JSON Lines
+    (b"PAR1", "parquet", None),
+    (b"ARROW1", "arrow", None),
+    (b"\xff\xff\xff\xff", "arrow", None),  # an Arrow IPC stream
+    (b"\x1f\x8b", "json", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "json", "zstd"),
+)
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -61,13 +74,18 @@ class RawBatch:
 class Source:
     """One input: a file, a saved dataset directory, or a dataset for `datasets.load_dataset`."""
 
-    spec: str
+    spec: str  # as the user named it; what messages say
     kind: str  # jsonl | json | parquet | csv | tsv | arrow | saved | hub
     compression: str | None = None
+    path: str | None = None  # where it is read from, when not `spec` (standard input's copy)
 
     @property
     def display(self) -> str:
         return self.spec
+
+    @property
+    def location(self) -> str:
+        return self.path or self.spec
 
 
 def resolve_sources(specs: Sequence[str]) -> list[Source]:
@@ -87,6 +105,8 @@ def resolve_sources(specs: Sequence[str]) -> list[Source]:
 
 
 def _classify(spec: str) -> Source:
+    if spec == STDIN:
+        return _standard_input(sys.stdin.buffer)
     path = Path(spec)
     if path.is_dir():
         if any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
@@ -109,6 +129,29 @@ def _classify(spec: str) -> Source:
     if HUB_ID.match(spec) and "/" in spec and not Path(spec).suffix.lower() in FORMATS:
         return Source(spec, "hub")
     raise InputError(f"no such file: {spec!r}")
+
+
+@lru_cache(maxsize=1)
+def _standard_input(stream) -> Source:
+    """`-`: standard input, copied once to a temporary file (removed at exit) and read from there by every pass
+    over the data (`fix` makes two) and by the cache, which hashes it. Its format is told from its first bytes."""
+    if stream.isatty():
+        raise InputError("'-' reads standard input, which is a terminal here: pipe the data in (`cat data.jsonl |`)")
+    directory = tempfile.mkdtemp(prefix="preflint-")
+    copy = os.path.join(directory, "stdin")  # a fixed name, so the cache knows the same data again
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    with open(copy, "wb") as handle:
+        shutil.copyfileobj(stream, handle, 1 << 20)
+    with open(copy, "rb") as handle:
+        head = handle.read(64)
+    kind, compression = next(((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic)),
+                             ("json", None))
+    if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
+        raise InputError(
+            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip or zstd compressed), "
+            "Parquet or Arrow" + (" (it is empty)" if not head else "; name a CSV file instead")
+        )
+    return Source(STDIN_NAME, kind, compression, copy)
 
 
 def _is_lfs_pointer(path: Path) -> bool:
@@ -164,12 +207,12 @@ def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Un
 
 def _open_binary(source: Source):
     if source.compression == "gzip":
-        return gzip.open(source.spec, "rb")
+        return gzip.open(source.location, "rb")
     if source.compression == "zstd":
         import zstandard
 
-        return io.BufferedReader(zstandard.open(source.spec, "rb"))  # adds the readline its reader lacks
-    return open(source.spec, "rb")
+        return io.BufferedReader(zstandard.open(source.location, "rb"))  # adds the readline its reader lacks
+    return open(source.location, "rb")
 
 
 def _jsonl_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
@@ -305,7 +348,7 @@ def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
     import pyarrow as pa
 
     try:
-        batches = parquet_batches(source.spec, batch_size)
+        batches = parquet_batches(source.location, batch_size)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.spec!r} is not a readable Parquet file ({exc})") from exc
     yield from _arrow_rows(batches)
@@ -327,11 +370,11 @@ def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
     import pyarrow.ipc as ipc
 
     try:
-        reader = ipc.open_stream(source.spec)
+        reader = ipc.open_stream(source.location)
         batches = iter(reader)
     except pa.ArrowInvalid:
         try:
-            reader = ipc.open_file(source.spec)
+            reader = ipc.open_file(source.location)
         except pa.ArrowInvalid as exc:
             raise InputError(f"{source.spec!r} is not an Arrow IPC file ({exc})") from exc
         batches = (reader.get_batch(i) for i in range(reader.num_record_batches))

@@ -1,6 +1,9 @@
 """The command line as a user runs it, through main(argv) -> int (no subprocess)."""
 
+import gzip
+import io
 import json
+import sys
 
 import pytest
 
@@ -194,3 +197,45 @@ def test_scan_real_hh_file_from_the_command_line(capsys):
     errors = [f for f in report["findings"] if f["severity"] == "error"]
     assert sorted({f["code"] for f in errors}) == ["M008", "P004"] and len(errors) == 9
     assert report["tokenizer"]["name"] == "llama" and report["tokenizer"]["vocab_size"] == 128256
+
+
+class _Stdin:
+    """Standard input as a pipe gives it: bytes in `buffer`, not a terminal."""
+
+    def __init__(self, data: bytes, terminal: bool = False):
+        self.buffer = io.BytesIO(data)
+        self.buffer.isatty = lambda: terminal
+
+
+def test_dash_reads_standard_input_once_in_any_of_its_formats(capsys, monkeypatch, tmp_path):
+    import pandas as pd
+
+    rows = [GOOD, {**GOOD, "rejected": "Paris."}, {**GOOD, "chosen": ""}]
+    jsonl = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    parquet = tmp_path / "rows.parquet"
+    pd.DataFrame(rows).to_parquet(parquet)
+    for data in (jsonl, json.dumps(rows).encode(), gzip.compress(jsonl), parquet.read_bytes()):
+        monkeypatch.setattr(sys, "stdin", _Stdin(data))
+        code, out, _ = run(capsys, "scan", "-", "--no-cache")
+        assert code == 1
+        assert "row 1: chosen and rejected are identical" in out and "row 2: the chosen response is empty" in out
+        assert "<stdin>: 3 rows" in out
+    # fix reads its input twice (the scan, then the rewrite): standard input is read once and kept
+    monkeypatch.setattr(sys, "stdin", _Stdin(jsonl))
+    code, out, _ = run(capsys, "fix", "-", "--out", str(tmp_path / "clean.jsonl"))
+    assert code == 0 and "3 rows read = 1 kept + 2 dropped" in out
+    assert [json.loads(line) for line in (tmp_path / "clean.jsonl").read_text().splitlines()] == [GOOD]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        (_Stdin(b"prompt,chosen,rejected\na,b,c\n"), "cannot tell the format of standard input"),
+        (_Stdin(b""), "(it is empty)"),
+        (_Stdin(b"", terminal=True), "which is a terminal here: pipe the data in"),
+    ],
+)
+def test_standard_input_that_cannot_be_read_is_a_one_line_error(capsys, monkeypatch, stdin, expected):
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, _, err = run(capsys, "scan", "-", "--no-cache")
+    assert code == 2 and err.startswith("preflint: error: ") and expected in err
