@@ -16,6 +16,7 @@ from typing import Any
 
 from .config import SETTING_NAMES, Settings, load_settings
 from .errors import InputError
+from .read import Source
 from .tokenizer import Tokenizer
 
 FINDING_COLUMNS = ["code", "name", "severity", "row", "hash", "message", "fix"]
@@ -92,8 +93,9 @@ def _settings(config, tokenizer, options: dict) -> tuple[Settings, Tokenizer | N
     return base.override(**options), loaded
 
 
-def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
-    """Input paths for `data`, writing in-memory data to `scratch`; and whether it was in memory."""
+def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str | Source], bool]:
+    """Inputs for `data`, writing in-memory data to `scratch` (reported by its type, "<DataFrame>", not by that
+    file's name); and whether it was in memory."""
     if isinstance(data, str | os.PathLike):
         return [os.fspath(data)], False
     if isinstance(data, list | tuple) and data and all(isinstance(item, str | os.PathLike) for item in data):
@@ -101,13 +103,14 @@ def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
     import datasets
     import pandas
 
+    given = f"<{type(data).__name__}>"
     if isinstance(data, datasets.DatasetDict):
         names = list(data)
         name = split or ("train" if "train" in data else names[0] if len(names) == 1 else None)
         if name not in data:
             raise InputError(f"the DatasetDict has splits {', '.join(names)}: say which with split=...")
-        data = data[name]
-    target = scratch / "data.parquet"
+        data, given = data[name], f"<DatasetDict[{name!r}]>"
+    target, kind = scratch / "data.parquet", "parquet"
     if isinstance(data, datasets.Dataset):
         import pyarrow.parquet as pq
 
@@ -115,12 +118,12 @@ def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str], bool]:
     elif isinstance(data, pandas.DataFrame):
         data.to_parquet(target, index=False)
     elif isinstance(data, list | tuple):
-        target = scratch / "data.jsonl"
+        target, kind = scratch / "data.jsonl", "jsonl"
         with open(target, "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(record, default=str) + "\n" for record in data)  # ASCII escapes: half a surrogate pair writes too, and the reader reports it
     else:
         raise InputError(f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts")
-    return [str(target)], True
+    return [Source(given, kind, path=str(target))], True
 
 
 def _frame(findings):

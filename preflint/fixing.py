@@ -10,6 +10,7 @@ does, at most MAX_PASSES times. Every row read is kept or dropped with a reason;
 from __future__ import annotations
 
 import difflib
+import os
 import tempfile
 from array import array
 from collections import Counter
@@ -31,7 +32,7 @@ from .output import (
     data_format,
     to_json,
 )
-from .read import Unreadable, read_batches, resolve_sources
+from .read import Source, Unreadable, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .scanning import ScanResult, normalized_batches, scan
 from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
@@ -92,7 +93,7 @@ class Outputs:
 
 @dataclass
 class FixResult:
-    inputs: list[str]
+    inputs: list[str | Source]
     outputs: Outputs
     before: ScanResult  # the inputs as read: summary, rules, distributions (its findings are not kept)
     remaining: list[Finding]  # findings the output still has (rows numbered as in the input)
@@ -123,7 +124,7 @@ class FixResult:
     def to_dict(self) -> dict:
         return {
             "version": __version__,
-            "input": self.inputs,
+            "input": [input_name(spec) for spec in self.inputs],
             "output": {"data": _name(self.outputs.out), "rejects": _name(self.outputs.rejects)},
             "tokenizer": self.before.tokenizer,
             "accounting": self.accounting(),
@@ -146,7 +147,7 @@ def _name(path: Path | None) -> str | None:
 
 
 def fix(
-    inputs: Sequence[str],
+    inputs: Sequence[str | Source],
     settings: Settings,
     outputs: Outputs,
     *,
@@ -159,7 +160,8 @@ def fix(
     for path, option in targets:
         if path is not None:
             data_format(path, option)
-    check_targets([*targets, (outputs.report, "--report")], [*inputs, *settings.references], force=outputs.force)
+    reads = [*map(os.fspath, inputs), *settings.references]
+    check_targets([*targets, (outputs.report, "--report")], reads, force=outputs.force)
     policy = FixPolicy.from_settings(settings, unsafe)
     with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
         return _Run(list(inputs), settings, outputs, policy, tokenizer, Path(scratch), progress).execute()

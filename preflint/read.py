@@ -87,12 +87,23 @@ class Source:
     def location(self) -> str:
         return self.path or self.spec
 
+    def __fspath__(self) -> str:  # where it is read from: what a check that no output replaces it needs
+        return self.location
 
-def resolve_sources(specs: Sequence[str]) -> list[Source]:
-    """Expand globs and classify each input, in the order given."""
+
+def input_name(spec: str | Source) -> str:
+    """What reports call an input: as the user named it."""
+    return spec.spec if isinstance(spec, Source) else spec
+
+
+def resolve_sources(specs: Sequence[str | Source]) -> list[Source]:
+    """Expand globs and classify each input, in the order given (a Source, as the Python API makes for data in
+    memory, is taken as it is)."""
     sources: list[Source] = []
     for spec in specs:
-        if glob.has_magic(spec):
+        if isinstance(spec, Source):
+            sources.append(spec)
+        elif glob.has_magic(spec):
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
                 raise InputError(f"no files match {spec!r}")

@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import InputError
 from .findings import Finding, finding_counts
 from .forecast import forecast
-from .read import RawBatch, Source, read_batches, resolve_sources
+from .read import RawBatch, Source, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
@@ -150,7 +150,7 @@ def _bin(value: float, bins: tuple) -> str:
 
 
 def scan(
-    inputs: Sequence[str],
+    inputs: Sequence[str | Source],
     settings: Settings,
     progress: Callable[[int], None] | None = None,
     tokenizer: Tokenizer | None = None,
@@ -174,10 +174,10 @@ def scan(
             if progress:
                 progress(part.rows)
         if tally.rows == 0:
-            raise InputError(f"no records in {', '.join(inputs)}")
+            raise InputError(f"no records in {', '.join(map(input_name, inputs))}")
         findings = engine.finish()
     return ScanResult(
-        inputs=list(inputs),
+        inputs=[input_name(spec) for spec in inputs],
         tokenizer=tally.tokenizer,
         summary=tally.summary(findings, selected, settings.profile(), time.perf_counter() - started),
         findings=findings,

@@ -21,28 +21,30 @@ ROWS = [
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "named"),
     [
-        lambda tmp: ROWS,
-        lambda tmp: pandas.DataFrame(ROWS),
-        lambda tmp: datasets.Dataset.from_list(ROWS),
-        lambda tmp: datasets.DatasetDict(train=datasets.Dataset.from_list(ROWS)),
-        lambda tmp: _jsonl(tmp, ROWS),
+        (lambda tmp: ROWS, "<list>"),
+        (lambda tmp: pandas.DataFrame(ROWS), "<DataFrame>"),
+        (lambda tmp: datasets.Dataset.from_list(ROWS), "<Dataset>"),
+        (lambda tmp: datasets.DatasetDict(train=datasets.Dataset.from_list(ROWS)), "<DatasetDict['train']>"),
+        (lambda tmp: _jsonl(tmp, ROWS), "/prefs.jsonl"),
     ],
     ids=["list", "dataframe", "dataset", "datasetdict", "path"],
 )
-def test_scan_any_data(make, tmp_path):
+def test_scan_any_data(make, named, tmp_path):
     report = preflint.scan(make(tmp_path), tokenizer="llama", select=["P", "W"])
     assert list(report.findings.code) == ["P001"] and list(report.findings.row) == [0]
     assert report.summary["rows"] == 3 and not report.ok
     assert report.findings.loc[0, "fix"] == "safe"
+    assert report.summary["sources"][0]["input"].endswith(named)  # data in memory by its type, not a temporary file
 
 
 def test_fix_returns_the_kept_and_dropped_rows_as_datasets(llama):
     report = preflint.fix(datasets.Dataset.from_list(ROWS), tokenizer=llama.hf)  # a loaded tokenizer object
     assert report.data.to_list() == ROWS[1:]
-    assert [(row["row"], row["reason"]) for row in report.rejects.to_list()] == [(0, "P001")]
+    assert [(row["row"], row["reason"], row["source"]) for row in report.rejects.to_list()] == [(0, "P001", "<Dataset>")]
     assert report.summary["accounting"]["rows_read"] == 3 and report.ok
+    assert report.summary["input"] == ["<Dataset>"]
 
 
 def test_a_python_string_that_is_not_unicode_is_a_finding(llama):
