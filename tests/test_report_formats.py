@@ -53,3 +53,16 @@ def test_github_escapes_what_would_end_a_command():
 
     assert _escape_data("100% sure\r\nno") == "100%25 sure%0D%0Ano"
     assert _escape_property("a:b,c") == "a%3Ab%2Cc"
+
+
+
+def test_sarif_locations_are_uri_references(tmp_path, monkeypatch, write_jsonl, capsys):
+    """Code scanning rejects a SARIF file whose `uri` is not a URI: a space is percent-encoded, and an absolute path
+    is a file URI."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my data").mkdir()
+    path = write_jsonl(ROWS[:1], name="my data/train #1.jsonl")
+    for given, uri in (("my data/train #1.jsonl", "my%20data/train%20%231.jsonl"), (str(path), path.as_uri())):
+        assert main(["scan", given, "--select", "P001", "--format", "sarif", "--no-cache"]) == 1
+        location = json.loads(capsys.readouterr().out)["runs"][0]["results"][0]["locations"][0]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == uri

@@ -7,7 +7,10 @@ goes in the message, and SARIF also carries it as a logical location and the row
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from .. import __version__
@@ -37,6 +40,14 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _uri(name: str) -> str:
+    """An input as SARIF's `uri`, which must be a URI reference: a relative path stays relative (code scanning takes
+    it from the repository's root), percent-encoded; an absolute path becomes a file URI."""
+    if os.path.isabs(name):
+        return Path(name).as_uri()
+    return quote(name.replace(os.sep, "/"))
+
+
 def write_sarif(result, stream: TextIO, **_options) -> None:
     source = result.source_of
     rules = sorted(result.rules, key=lambda rule: rule.code)
@@ -49,7 +60,7 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
             "level": SARIF_LEVELS[finding.severity.value],
             "message": {"text": f"{_where(finding)}: {finding.message}"},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": source(finding.row)}},
+                "physicalLocation": {"artifactLocation": {"uri": _uri(source(finding.row))}},
                 "logicalLocations": [{"name": _where(finding), "kind": "object"}],
             }],
         }
