@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError, first_line
+from .hub import out_of_reach
 from .json_text import SURROGATE_ESCAPE, JsonText
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
@@ -452,13 +453,15 @@ def _dataset_records(source: Source, *, split, subset, batch_size) -> Iterator[d
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    offline = out_of_reach() if source.kind == "hub" and not os.path.isdir(source.spec) else None
     try:
         if source.kind == "saved":
             loaded = datasets.load_from_disk(source.spec)
         else:
             loaded = datasets.load_dataset(source.spec, name=subset, split=split, streaming=True)
     except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
-        raise InputError(f"cannot load dataset {source.spec!r}: {first_line(exc)}") from exc
+        why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
+        raise InputError(f"cannot load dataset {source.spec!r}: {why}") from exc
     if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         loaded = loaded[_pick_split(list(loaded), split, source.spec)]
     elif split is not None and source.kind == "saved" and loaded.split and str(loaded.split) != split:

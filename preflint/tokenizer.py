@@ -19,6 +19,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # else transformers may switch it off
 
 from .errors import TokenizerError, first_line  # noqa: E402
+from .hub import out_of_reach  # noqa: E402
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
 # was released with.
@@ -262,18 +263,20 @@ def _from_path(path: Path):
 def _from_hub(spec: str, hub_id: str):
     from transformers import AutoTokenizer
 
+    offline = out_of_reach()
     try:
         tokenizer = AutoTokenizer.from_pretrained(hub_id, trust_remote_code=False, use_fast=True)
     except Exception as exc:
+        why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
         if hub_id != spec:  # an alias of a hub model
             raise TokenizerError(
                 f"tokenizer {spec!r} is {hub_id!r}, which could not be loaded from the Hugging Face hub or its local "
-                f"cache ({first_line(exc)}); `llama` works offline"
+                f"cache ({why}); `llama` works offline"
             ) from exc
         known = ", ".join(ALIASES)
         raise TokenizerError(
             f"unknown tokenizer {spec!r}: not an alias ({known}), not a local path, and {hub_id!r} could not be "
-            f"loaded from the Hugging Face hub or its local cache ({first_line(exc)})"
+            f"loaded from the Hugging Face hub or its local cache ({why})"
         ) from exc
     return _require_fast(tokenizer, hub_id)
 
