@@ -6,10 +6,13 @@ a worker process; `absorb` folds its result in, in batch order, in the scan's ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from .batch import PairBatch
+from .errors import PreflintError, RuleError, first_line
 from .findings import Finding
 from .rule import DatasetRule, RowRule, Rule
 
@@ -19,25 +22,57 @@ class Engine:
         rules = list(rules)
         self.row_rules = [rule for rule in rules if isinstance(rule, RowRule)]
         self.dataset_rules = [rule for rule in rules if isinstance(rule, DatasetRule)]
-        self.states = [rule.start() for rule in self.dataset_rules]
+        self.states = [_started(rule) for rule in self.dataset_rules]
         self.findings: list[Finding] = []
 
     def examine(self, batch: PairBatch) -> tuple[list[Finding], list]:
         """The batch's row findings, and each dataset rule's state for this batch alone."""
         hashes = dict(zip(batch.rows, batch.hashes))
-        findings = [
-            replace(finding, row_hash=hashes.get(finding.row)) for rule in self.row_rules for finding in rule.check(batch)
-        ]
-        return findings, [rule.update(rule.start(), batch) for rule in self.dataset_rules]
+        findings: list[Finding] = []
+        for rule in self.row_rules:
+            with _failures_of(rule):
+                findings.extend(replace(finding, row_hash=hashes.get(finding.row)) for finding in rule.check(batch))
+        states = []
+        for rule in self.dataset_rules:
+            with _failures_of(rule):
+                states.append(rule.update(rule.start(), batch))
+        return findings, states
 
     def absorb(self, findings: list[Finding], partial_states: list) -> None:
         self.findings.extend(findings)
-        self.states = [rule.merge(state, part) for rule, state, part in zip(self.dataset_rules, self.states, partial_states)]
+        merged = []
+        for rule, state, part in zip(self.dataset_rules, self.states, partial_states):
+            with _failures_of(rule):
+                merged.append(rule.merge(state, part))
+        self.states = merged
 
     def feed(self, batch: PairBatch) -> None:
         self.absorb(*self.examine(batch))
 
     def finish(self) -> list[Finding]:
         for rule, state in zip(self.dataset_rules, self.states):
-            self.findings.extend(rule.finish(state))
+            with _failures_of(rule):
+                self.findings.extend(rule.finish(state))
         return sorted(self.findings, key=Finding.sort_key)
+
+
+def _started(rule: DatasetRule):
+    with _failures_of(rule):
+        return rule.start()
+
+
+@contextmanager
+def _failures_of(rule: Rule) -> Iterator[None]:
+    """A rule that raises (a bug in it) stops the run with one line naming the rule, the error and where it was
+    raised, not a traceback."""
+    try:
+        yield
+    except PreflintError:
+        raise
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        ours = type(rule).__module__.startswith("preflint.")
+        raise RuleError(
+            f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {first_line(exc)} "
+            f"(at {frame.filename}, line {frame.lineno}){'; a bug in preflint: please report it' if ours else ''}"
+        ) from exc

@@ -17,6 +17,10 @@ class TokenizerError(PreflintError):
     """The tokenizer cannot be resolved or loaded."""
 
 
+class RuleError(PreflintError):
+    """A rule failed while running: a bug in it (a plugin's, or preflint's own)."""
+
+
 class OutputError(PreflintError):
     """An output cannot be written as asked (it exists, it is an input, its format is unknown)."""
 
