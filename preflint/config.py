@@ -99,8 +99,10 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
         path = find_config((start or Path.cwd()).resolve())
         if path is None:
             return Settings()
-    elif not path.is_file():
+    elif not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    elif path.is_dir():  # a pipe (`--config <(...)`) is read like a file
+        raise ConfigError(f"config file {str(path)!r} is a directory")
     data = _read_toml(path)
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("preflint", {})

@@ -1,5 +1,7 @@
 """Config discovery, validation and CLI overrides."""
 
+from pathlib import Path
+
 import pytest
 
 from preflint.cli import main
@@ -98,3 +100,18 @@ def test_rule_option_types_are_checked(tmp_path, monkeypatch, capsys, write_json
     (tmp_path / "preflint.toml").write_text(table)
     assert main(["scan", str(data)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_config_from_a_pipe_is_read_and_a_directory_is_refused(tmp_path):
+    """`--config <(generate-config)` hands over a pipe, not a regular file."""
+    import os
+
+    read, write = os.pipe()
+    os.write(write, b'select = ["P"]\n')
+    os.close(write)
+    try:
+        assert load_settings(Path(f"/dev/fd/{read}")).select == ("P",)
+    finally:
+        os.close(read)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_settings(tmp_path)
