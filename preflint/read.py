@@ -298,8 +298,8 @@ def _json_type(value) -> str:
 
 def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
     """A JSON array of records, read item by item; an object holding one array of records, walked once to find
-    the array and then read item by item; or JSON Lines under a .json name (as `Dataset.to_json` writes them), read
-    line by line."""
+    the array and then read item by item; any other object, as one record; or JSON Lines under a .json name (as
+    `Dataset.to_json` writes them), read line by line."""
     with _open_binary(source) as handle, _json_limits(source):
         text = JsonText(handle, source.spec)
         first = text.peek()
@@ -316,10 +316,12 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
         return
     if first != "{":
         raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
-    if member is None:
-        raise InputError(f"{source.spec!r} holds one JSON object, not a list of records")
     with _open_binary(source) as handle, _json_limits(source):
         text = JsonText(handle, source.spec)
+        if member is None:  # no one array of rows in it: the object is the one record (as `datasets` reads it)
+            record, escapes_surrogates = text.value()
+            yield _as_record(record, "the object", escapes_surrogates)
+            return
         for index, _key in enumerate(text.keys()):
             if index == member:
                 yield from _array_records(text)
