@@ -75,7 +75,8 @@ def _settings(config_path, against, **overrides):
 @cli.command()
 @_data_options
 @click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here (-: standard output, the default).")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline).")
@@ -89,6 +90,8 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     from .cache import cached_scan
 
     settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    if output_file == Path("-"):
+        output_file = None
     target = baseline or Path(DEFAULT_BASELINE)
     if write_baseline:
         check_targets([(target, "--baseline")], [*data, *settings.references], force=True)

@@ -97,6 +97,13 @@ def _hash_alone(capsys, write_jsonl, identical_pair):
     return json.loads(found[0])["hash"]
 
 
+def test_dash_as_output_file_is_standard_output(capsys, write_jsonl, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "scan", str(write_jsonl([{**GOOD, "rejected": "Paris."}])), "--format", "json", "-o", "-")
+    assert code == 1 and json.loads(out)["findings"][0]["code"] == "P001"
+    assert not (tmp_path / "-").exists()
+
+
 def test_jsonl_output_is_one_finding_per_line(capsys, write_jsonl):
     rows = [{**GOOD, "rejected": "Paris."}, {**GOOD, "chosen": " "}]
     code, out, _ = run(capsys, "scan", str(write_jsonl(rows)), "--format", "jsonl")
