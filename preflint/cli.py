@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
-from contextlib import contextmanager
+import tempfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -16,7 +18,7 @@ from . import __version__
 from .baseline import Baseline
 from .config import load_settings
 from .errors import PreflintError
-from .output import atomic_write, check_targets
+from .output import STDOUT, atomic_write, check_targets
 from .registry import Registry
 from .report import FORMATS
 
@@ -90,7 +92,7 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     from .cache import cached_scan
 
     settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
-    if output_file == Path("-"):
+    if output_file == STDOUT:
         output_file = None
     target = baseline or Path(DEFAULT_BASELINE)
     if write_baseline:
@@ -121,7 +123,8 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
 
 @cli.command("fix")
 @_data_options
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The cleaned data: .parquet or .jsonl.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="The dropped rows with their reasons: .parquet or .jsonl.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="A report: .html (self-contained) or .json.")
 @click.option("--unsafe-fixes", is_flag=True, help="Apply unsafe fixes too (judgement calls: near-identical pairs, contradictions, swaps).")
@@ -141,9 +144,19 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json"):
         raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
     settings = _settings(config_path, against, **_renamed(overrides))
-    outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report)
-    with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
-        result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
+    to_stdout = out == STDOUT
+    with tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch:
+        if to_stdout:
+            out = Path(scratch) / "fixed.jsonl"
+        outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report)
+        with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
+            result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
+        if to_stdout:
+            sys.stdout.flush()
+            with open(out, "rb") as fixed:
+                shutil.copyfileobj(fixed, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            result.outputs.out = STDOUT
     if report is not None:
         with atomic_write(report, text=True) as stream:
             if report.suffix.lower() == ".json":
@@ -153,7 +166,8 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
                 from .report.html import write_html
 
                 write_html(result, stream)
-    write_fix_summary(result, sys.stdout, color=sys.stdout.isatty())
+    summary = sys.stderr if to_stdout else sys.stdout
+    write_fix_summary(result, summary, color=summary.isatty())
     if diff:
         return EXIT_FINDINGS if result.changes and not exit_zero else EXIT_CLEAN
     return EXIT_FINDINGS if result.remaining and not exit_zero else EXIT_CLEAN

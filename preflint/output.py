@@ -27,6 +27,7 @@ DATA_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".nd
 # Rows per batch (and Parquet row group) when the parts become the output: pyarrow's default, 65,536 rows of
 # preference text, held ~300 MB at once (twice, while cast to the unified schema).
 PART_BATCH_ROWS = 4096
+STDOUT = Path("-")  # an output path that means standard output
 
 
 def data_format(path: Path, option: str) -> str:

@@ -246,3 +246,12 @@ def test_standard_input_that_cannot_be_read_is_a_one_line_error(capsys, monkeypa
     monkeypatch.setattr(sys, "stdin", stdin)
     code, _, err = run(capsys, "scan", "-", "--no-cache")
     assert code == 2 and err.startswith("preflint: error: ") and expected in err
+
+
+def test_fix_to_standard_output_writes_the_rows_there_and_the_summary_to_stderr(capsys, write_jsonl, tmp_path):
+    rows = [GOOD, {**GOOD, "rejected": "Paris."}, {**GOOD, "prompt": "2+2?", "chosen": "4", "rejected": "5"}]
+    code, out, err = run(capsys, "fix", str(write_jsonl(rows)), "--out", "-", "--rejects", str(tmp_path / "r.jsonl"))
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == [rows[0], rows[2]]
+    assert "3 rows read = 2 kept + 1 dropped" in err and "wrote standard output (2 rows)" in err
+    assert not (tmp_path / "-").exists()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..forecast import describe
+from ..output import STDOUT
 from .text import quantity
 
 
@@ -33,7 +34,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     if not result.settled:
         console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
     written = [
-        f"{path} ({quantity(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
+        f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
                                                      (result.outputs.rejects, accounting["rows_dropped"])) if path
     ] + ([str(result.outputs.report)] if result.outputs.report else [])
     if written:
