@@ -48,6 +48,7 @@ STDIN_MAGIC = (  # what standard input's first bytes say it is; anything else mu
     (b"\x1f\x8b", "json", "gzip"),
     (b"\x28\xb5\x2f\xfd", "json", "zstd"),
 )
+DATASET_KINDS = ("saved", "hub")  # read through `datasets`
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -179,22 +180,28 @@ def _is_lfs_pointer(path: Path) -> bool:
 def read_batches(
     sources: Sequence[Source], *, batch_size: int, split: str | None = None, subset: str | None = None
 ) -> Iterator[RawBatch]:
-    """Yield batches of at most `batch_size` records; row numbers run on across sources."""
+    """Yield batches of at most `batch_size` records; row numbers run on across sources. A dataset's batches name
+    the split read ("repo [train]")."""
     next_row = 0
     for source in sources:
+        name, dataset = source.display, None
+        if source.kind in DATASET_KINDS:
+            with _read_errors(source):
+                dataset, picked = _open_dataset(source, split=split, subset=subset)
+            name = f"{name} [{picked}]" if picked else name
         records: list[dict | Unreadable] = []
-        for record in _records(source, split=split, subset=subset, batch_size=batch_size):
+        for record in _records(source, dataset, batch_size):
             records.append(record)
             if len(records) == batch_size:
-                yield RawBatch(source.display, list(range(next_row, next_row + len(records))), records)
+                yield RawBatch(name, list(range(next_row, next_row + len(records))), records)
                 next_row += len(records)
                 records = []
         if records:
-            yield RawBatch(source.display, list(range(next_row, next_row + len(records))), records)
+            yield RawBatch(name, list(range(next_row, next_row + len(records))), records)
             next_row += len(records)
 
 
-def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Unreadable]:
+def _records(source: Source, dataset, batch_size: int) -> Iterator[dict | Unreadable]:
     readers = {
         "jsonl": _jsonl_records,
         "json": _json_records,
@@ -203,11 +210,20 @@ def _records(source: Source, *, split, subset, batch_size) -> Iterator[dict | Un
         "tsv": _csv_records,
         "arrow": _arrow_records,
     }
-    try:
-        if source.kind in readers:
+    with _read_errors(source):
+        if dataset is None:
             yield from readers[source.kind](source, batch_size)
         else:
-            yield from _dataset_records(source, split=split, subset=subset, batch_size=batch_size)
+            for columns in dataset.iter(batch_size=batch_size):
+                names = list(columns)
+                yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+
+
+@contextmanager
+def _read_errors(source: Source) -> Iterator[None]:
+    """Errors of reading `source` as one-line InputErrors."""
+    try:
+        yield
     except InputError:
         raise
     except UnicodeDecodeError as exc:  # a dataset's Arrow data: its rows cannot be read one by one here
@@ -449,28 +465,30 @@ def _csv_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable
             raise InputError(f"{source.spec!r} is not valid CSV ({exc})") from exc
 
 
-def _dataset_records(source: Source, *, split, subset, batch_size) -> Iterator[dict]:
-    """Saved datasets (`save_to_disk`) and anything `datasets.load_dataset` reads: hub ids and data directories."""
+def _open_dataset(source: Source, *, split, subset):
+    """Saved datasets (`save_to_disk`) and anything `datasets.load_dataset` reads (hub ids, data directories): the
+    dataset to read and the name of its split (None for a saved dataset of no split)."""
     import datasets
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    offline = out_of_reach() if source.kind == "hub" and not os.path.isdir(source.spec) else None
+    local = os.path.isdir(source.spec)
+    offline = out_of_reach() if source.kind == "hub" and not local else None
     try:
         if source.kind == "saved":
             loaded = datasets.load_from_disk(source.spec)
-        else:
-            loaded = datasets.load_dataset(source.spec, name=subset, split=split, streaming=True)
+        else:  # a directory by its absolute path: datasets names a dataset after it, and "." has no name
+            spec = os.path.abspath(source.spec) if local else source.spec
+            loaded = datasets.load_dataset(spec, name=subset, split=split, streaming=True)
     except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
         why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
         raise InputError(f"cannot load dataset {source.spec!r}: {why}") from exc
     if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
-        loaded = loaded[_pick_split(list(loaded), split, source.spec)]
-    elif split is not None and source.kind == "saved" and loaded.split and str(loaded.split) != split:
+        picked = _pick_split(list(loaded), split, source.spec)
+        return loaded[picked], picked
+    if split is not None and source.kind == "saved" and loaded.split and str(loaded.split) != split:
         raise InputError(f"{source.spec!r} holds only the split {loaded.split!s}, not {split!r}")
-    for columns in loaded.iter(batch_size=batch_size):
-        names = list(columns)
-        yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+    return loaded, split or (str(loaded.split) if loaded.split else None)
 
 
 def _pick_split(splits: list[str], wanted: str | None, spec: str) -> str:

@@ -209,3 +209,21 @@ def test_glob_without_matches_and_missing_file(tmp_path):
         resolve_sources([str(tmp_path / "*.parquet")])
     with pytest.raises(InputError, match="no such file"):
         resolve_sources([str(tmp_path / "x.jsonl")])
+
+
+def test_a_dataset_names_the_split_read_and_dot_is_the_current_repository(tmp_path, monkeypatch):
+    """`preflint scan .` in a dataset repository: the split read is named, so a user sees test was not scanned."""
+    import datasets
+
+    repo = tmp_path / "org-dataset"
+    (repo / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(ROWS[:2]), repo / "data" / "train-00000-of-00001.parquet")
+    pq.write_table(pa.Table.from_pylist(ROWS[2:]), repo / "data" / "test-00000-of-00001.parquet")
+    monkeypatch.chdir(repo)
+
+    def names(spec, **kwargs):
+        return {batch.source for batch in read_batches(resolve_sources([spec]), batch_size=10, **kwargs)}
+
+    assert names(".") == {". [train]"} and names(".", split="test") == {". [test]"}
+    datasets.DatasetDict({"dev": datasets.Dataset.from_list(ROWS)}).save_to_disk(tmp_path / "saved")
+    assert names(str(tmp_path / "saved")) == {f"{tmp_path / 'saved'} [dev]"}
