@@ -157,8 +157,8 @@ def _standard_input(stream) -> Source:
         shutil.copyfileobj(stream, handle, 1 << 20)
     with open(copy, "rb") as handle:
         head = handle.read(64)
-    kind, compression = next(((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic)),
-                             ("json", None))
+    told = ((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic))
+    kind, compression = next(told, ("json", None))
     if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
         raise InputError(
             "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip or zstd compressed), "

@@ -1,4 +1,5 @@
-"""Small text helpers shared by rules: whitespace at the edges, normalization for comparisons, short excerpts."""
+"""Small text helpers shared by rules and reports: whitespace at the edges, normalization for comparisons, short
+excerpts, counts of things."""
 
 from __future__ import annotations
 
@@ -75,3 +76,7 @@ def excerpts(a: str, b: str, width: int = 24) -> tuple[str, str]:
         return ("…" if begin else "") + repr(piece)[1:-1] + ("…" if start + width < len(text) else "")
 
     return f"'{cut(a)}'", f"'{cut(b)}'"
+
+def quantity(number: int, noun: str) -> str:
+    """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
+    return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

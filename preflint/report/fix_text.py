@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ..forecast import describe
 from ..output import STDOUT
-from .text import quantity
+from ..text import quantity
 
 
 def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
@@ -33,9 +33,9 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print(f"  fixed   {count:>7,}  {code} {names.get(code, '')}")
     if not result.settled:
         console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
+    outputs = ((result.outputs.out, accounting["rows_kept"]), (result.outputs.rejects, accounting["rows_dropped"]))
     written = [
-        f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in ((result.outputs.out, accounting["rows_kept"]),
-                                                     (result.outputs.rejects, accounting["rows_dropped"])) if path
+        f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in outputs if path
     ] + ([str(result.outputs.report)] if result.outputs.report else [])
     if written:
         console.print("wrote " + ", ".join(written))

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..forecast import describe
+from ..text import quantity
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -87,8 +88,3 @@ def _summary(console: Console, result) -> None:
         f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}; "
         f"{summary['seconds']}s{' (cached result of an identical earlier scan)' if summary.get('cached') else ''}[/]"
     )
-
-
-def quantity(number: int, noun: str) -> str:
-    """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
-    return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

@@ -1,5 +1,6 @@
 from preflint.findings import Severity
 from preflint.rule import DROP_ROW, RowRule
+from preflint.text import quantity
 
 
 class IdenticalPair(RowRule):
@@ -32,4 +33,4 @@ class IdenticalPair(RowRule):
         for i in batch.comparable():
             if batch.chosen[i] == batch.rejected[i]:
                 tokens = len(batch.chosen_ids[i])
-                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({tokens} token{'s' * (tokens != 1)})")
+                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({quantity(tokens, 'token')})")
