@@ -215,8 +215,14 @@ def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
     return scores
 
 
+RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
+
+
 def _unpaired(columns: list[str]) -> str:
     """What to say of data that is not pairs at all, where `--map` cannot help."""
+    if ranked := next((name for name in RANKED_COLUMNS if name in columns), None):
+        return (f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
+                "preflint checks pairs: binarize them first, one chosen and one rejected per row")
     if {"completion", "label"} <= set(columns):
         return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
     if "messages" in columns or {"prompt", "completion"} <= set(columns):

@@ -56,6 +56,8 @@ def test_undetectable_columns_say_how_to_map():
     (["prompt", "completion", "label"], "unpaired preference data \\(KTO"),
     (["messages"], "supervised fine-tuning data"),
     (["prompt", "completion"], "supervised fine-tuning data"),
+    (["prompt", "answers", "turns"], "column 'answers' looks like several ranked or scored responses per row"),
+    (["instruction", "completions"], "binarize them first, one chosen and one rejected per row"),
 ])
 def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
     with pytest.raises(InputError, match=said) as error:
