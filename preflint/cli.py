@@ -152,10 +152,7 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
         with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
             result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
         if to_stdout:
-            sys.stdout.flush()
-            with open(out, "rb") as fixed:
-                shutil.copyfileobj(fixed, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+            _write_to_stdout(out)
             result.outputs.out = STDOUT
     if report is not None:
         with atomic_write(report, text=True) as stream:
@@ -171,6 +168,14 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     if diff:
         return EXIT_FINDINGS if result.changes and not exit_zero else EXIT_CLEAN
     return EXIT_FINDINGS if result.remaining and not exit_zero else EXIT_CLEAN
+
+
+def _write_to_stdout(path: Path) -> None:
+    """A file's bytes onto standard output, after whatever was printed there."""
+    sys.stdout.flush()
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def _renamed(overrides: dict) -> dict:

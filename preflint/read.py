@@ -119,6 +119,8 @@ def resolve_sources(specs: Sequence[str | Source]) -> list[Source]:
 
 def _classify(spec: str) -> Source:
     if spec == STDIN:
+        if sys.stdin is None:  # started without one (a service, pythonw)
+            raise InputError("'-' reads standard input, and this process has none")
         return _standard_input(sys.stdin.buffer)
     path = Path(spec)
     if path.is_dir():
