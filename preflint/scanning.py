@@ -23,6 +23,7 @@ from .read import RawBatch, Source, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
+from .text import quantity
 from .speed import POOL_MIN_PAIRS, fewer_collections, in_workers, use_jobs
 from .tokenizer import Tokenizer, load_tokenizer
 from .trainers import Profile
@@ -128,13 +129,20 @@ class _Tally:
             "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
         }
 
+    def _shape(self) -> str:
+        """The data's shape; a mix is named with its counts (a trainer loading it would fail on the mixed types)."""
+        if len(self.kinds) <= 1:
+            return SHAPE_NAMES.get(next(iter(self.kinds), "unknown"), "unknown")
+        return "mixed shapes: " + ", ".join(
+            f"{SHAPE_NAMES.get(kind, kind)} in {quantity(count, 'row')}" for kind, count in self.kinds.most_common()
+        )
+
     def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
         usable = self.rows - self.unusable
-        shape = self.kinds.most_common(1)[0][0] if self.kinds else "unknown"
         return {
             "rows": self.rows,
             "usable_rows": usable,
-            "shape": SHAPE_NAMES.get(shape, shape),
+            "shape": self._shape(),
             "kinds": dict(self.kinds),
             "sources": list(self.sources.values()),
             **finding_counts(findings),

@@ -255,3 +255,11 @@ def test_fix_to_standard_output_writes_the_rows_there_and_the_summary_to_stderr(
     assert [json.loads(line) for line in out.splitlines()] == [rows[0], rows[2]]
     assert "3 rows read = 2 kept + 1 dropped" in err and "wrote standard output (2 rows)" in err
     assert not (tmp_path / "-").exists()
+
+
+def test_a_mix_of_shapes_is_named_with_its_counts(capsys, write_jsonl):
+    """Text rows among chat rows: a trainer would fail on the mixed column types, so the summary says so."""
+    chat = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
+            "rejected": [{"role": "assistant", "content": "B."}]}
+    _, out, _ = run(capsys, "scan", str(write_jsonl([GOOD, chat, chat])), "--no-cache")
+    assert "3 rows, mixed shapes: conversational (chat messages) in 2 rows, text (prompt, chosen, rejected) in 1 row" in out
