@@ -74,12 +74,12 @@ class _Tally:
     """What the summary says about the data, gathered batch by batch."""
 
     rows: int = 0
-    kinds: Counter = field(default_factory=Counter)
     unusable: int = 0
     dropped: int = 0
     tokens: Counter = field(default_factory=Counter)
     tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
+    source_kinds: dict[str, Counter] = field(default_factory=dict)  # each input's shapes
     distances: Counter = field(default_factory=Counter)
     ratios: Counter = field(default_factory=Counter)
 
@@ -92,11 +92,12 @@ class _Tally:
         self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped)
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
+        kinds = self.source_kinds.setdefault(batch.source, Counter())
         for i, pair in enumerate(batch.pairs):
             if pair is None:
                 self.unusable += 1
                 continue
-            self.kinds[pair.kind] += 1
+            kinds[pair.kind] += 1
             self.tokens["prompt"] += len(batch.prompt_ids[i])
             self.tokens["chosen"] += len(batch.chosen_ids[i])
             self.tokens["rejected"] += len(batch.rejected_ids[i])
@@ -113,8 +114,10 @@ class _Tally:
         self.unusable += other.unusable
         self.dropped += other.dropped
         self.tokenizer = self.tokenizer or other.tokenizer
-        for counter in ("kinds", "tokens", "distances", "ratios"):
+        for counter in ("tokens", "distances", "ratios"):
             getattr(self, counter).update(getattr(other, counter))
+        for name, kinds in other.source_kinds.items():
+            self.source_kinds.setdefault(name, Counter()).update(kinds)
         for name, source in other.sources.items():
             if name in self.sources:
                 self.sources[name]["rows"] += source["rows"]
@@ -129,28 +132,34 @@ class _Tally:
             "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
         }
 
-    def _shape(self) -> str:
-        """The data's shape; a mix is named with its counts (a trainer loading it would fail on the mixed types)."""
-        if len(self.kinds) <= 1:
-            return SHAPE_NAMES.get(next(iter(self.kinds), "unknown"), "unknown")
-        return "mixed shapes: " + ", ".join(
-            f"{SHAPE_NAMES.get(kind, kind)} in {quantity(count, 'row')}" for kind, count in self.kinds.most_common()
-        )
+    @property
+    def kinds(self) -> Counter:
+        return sum(self.source_kinds.values(), Counter())
 
     def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
-        usable = self.rows - self.unusable
+        usable, kinds = self.rows - self.unusable, self.kinds
         return {
             "rows": self.rows,
             "usable_rows": usable,
-            "shape": self._shape(),
-            "kinds": dict(self.kinds),
-            "sources": list(self.sources.values()),
+            "shape": _shape(kinds),
+            "kinds": dict(kinds),
+            "sources": [{**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
+                        for name, source in self.sources.items()],
             **finding_counts(findings),
             "forecast": forecast(findings, usable, self.dropped, profile.name, profile.options.describe()),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),
         }
+
+
+def _shape(kinds: Counter) -> str:
+    """A shape's name; a mix is named with its counts (a trainer loading it would fail on the mixed types)."""
+    if len(kinds) <= 1:
+        return SHAPE_NAMES.get(next(iter(kinds), "unknown"), "unknown")
+    return "mixed shapes: " + ", ".join(
+        f"{SHAPE_NAMES.get(kind, kind)} in {quantity(count, 'row')}" for kind, count in kinds.most_common()
+    )
 
 
 def _bin(value: float, bins: tuple) -> str:

@@ -80,7 +80,7 @@ def _summary(console: Console, result) -> None:
         )
     for source in summary["sources"]:
         columns = f" [{source['columns']}]" if "columns" in source else ""
-        console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {summary['shape']}{escape(columns)}[/]")
+        console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {source['shape']}{escape(columns)}[/]")
     tokenizer = result.tokenizer
     tokens = summary["mean_tokens"]
     console.print(
