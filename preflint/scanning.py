@@ -132,12 +132,8 @@ class _Tally:
             "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
         }
 
-    @property
-    def kinds(self) -> Counter:
-        return sum(self.source_kinds.values(), Counter())
-
     def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
-        usable, kinds = self.rows - self.unusable, self.kinds
+        usable, kinds = self.rows - self.unusable, sum(self.source_kinds.values(), Counter())
         return {
             "rows": self.rows,
             "usable_rows": usable,
