@@ -46,6 +46,7 @@ def test_html_report_is_self_contained(reports):
     for reference in ('src="http', "src='http", 'href="http', "href='http", "url(http", "@import"):
         assert reference not in text  # no CDN, no web font, no remote image
     assert text.count("<svg") == 3
+    assert "<code>P004</code> empty-response</td>" in text  # a drop's reason named, not only coded
 
 
 @pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -49,6 +49,7 @@ def write_html(result, stream: TextIO) -> None:
     environment = Environment(loader=PackageLoader("preflint", "report/templates"), autoescape=select_autoescape(["html"]))
     stream.write(environment.get_template("fix.html").render(
         data=data, per_rule=per_rule, plots=plots, forecast=describe(data["before"]["forecast"]),
+        names={code: rule.name for code, rule in rules.items()},
         remaining=data["remaining"]["items"][:200],
     ))
 
