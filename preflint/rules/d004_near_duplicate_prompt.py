@@ -36,12 +36,15 @@ class NearDuplicatePrompt(DatasetRule):
         return {"pending": [], "seen": set(), "index": None, "clusters": {}}
 
     def update(self, state, batch):
-        candidates = []
+        candidates, keys = [], set()
         for i in batch.usable():
-            text = prompt_text(batch.pairs[i])
-            text_words = words(text)
+            prompt_key = batch.text_keys(i)[0]
+            if prompt_key in keys:  # several pairs per prompt: the first one stands for them all (merge keeps it)
+                continue
+            keys.add(prompt_key)
+            text_words = words(prompt_text(batch.pairs[i]))
             if len(text_words) >= self.settings["min-words"]:
-                candidates.append((batch.rows[i], batch.text_keys(i)[0], text_words))
+                candidates.append((batch.rows[i], prompt_key, text_words))
         sigs = signatures([text_words for _, _, text_words in candidates])
         state["pending"] += [(row, prompt_key, sig) for (row, prompt_key, _), sig in zip(candidates, sigs)]
         return state
