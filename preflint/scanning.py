@@ -23,8 +23,8 @@ from .read import RawBatch, Source, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
-from .text import quantity
 from .speed import POOL_MIN_PAIRS, fewer_collections, in_workers, use_jobs
+from .text import quantity
 from .tokenizer import Tokenizer, load_tokenizer
 from .trainers import Profile
 
