@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -50,7 +51,7 @@ class Registry:
     def get(self, selector: str) -> type[Rule]:
         matches = self._match(selector)
         if len(matches) != 1:
-            raise ConfigError(f"no rule {selector!r} (see `preflint rules`)")
+            raise ConfigError(f"no rule {selector!r}{self._suggestion(selector)} (see `preflint rules`)")
         return matches[0]
 
     def select(
@@ -63,8 +64,17 @@ class Registry:
     def _checked(self, selector: str) -> list[type[Rule]]:
         matches = self._match(selector)
         if not matches:
-            raise ConfigError(f"unknown rule selector {selector!r} (a code, a code prefix, a rule name, or ALL)")
+            raise ConfigError(
+                f"unknown rule selector {selector!r}{self._suggestion(selector)} (a code, a code prefix, a rule "
+                "name, or ALL)"
+            )
         return matches
+
+    def _suggestion(self, selector: str) -> str:
+        """"; did you mean empty-response?" for a mistyped code or name, or nothing."""
+        known = [*self.rules, *(rule.name for rule in self.rules.values())]
+        close = difflib.get_close_matches(selector.strip(), known, n=1, cutoff=0.75)
+        return f"; did you mean {close[0]}?" if close else ""
 
     def _match(self, selector: str) -> list[type[Rule]]:
         selector = selector.strip()

@@ -96,3 +96,15 @@ def test_duplicate_codes_and_missing_plugins_are_config_errors(tmp_path):
     (tmp_path / "rules.yaml").write_text("code: X001\n")
     with pytest.raises(ConfigError, match="rule plugin '.*rules.yaml' is not a Python file"):
         Registry.load(["rules.yaml"], tmp_path)
+
+
+def test_a_mistyped_rule_gets_a_suggestion(capsys):
+    from preflint.cli import main
+
+    registry = Registry.load()
+    with pytest.raises(ConfigError, match="unknown rule selector 'empty-respons'; did you mean empty-response\\?"):
+        registry.select(["empty-respons"])
+    with pytest.raises(ConfigError, match="unknown rule selector 'Q' \\(a code"):  # nothing close: no guess
+        registry.select(["Q"])
+    assert main(["rule", "emtpy-response"]) == 2
+    assert "no rule 'emtpy-response'; did you mean empty-response?" in capsys.readouterr().err
