@@ -240,6 +240,7 @@ def test_dash_reads_standard_input_once_in_any_of_its_formats(capsys, monkeypatc
         (_Stdin(b"prompt,chosen,rejected\na,b,c\n"), "cannot tell the format of standard input"),
         (_Stdin(b""), "(it is empty)"),
         (_Stdin(b"", terminal=True), "which is a terminal here: pipe the data in"),
+        (None, "and this process has none"),  # started without one (a service)
     ],
 )
 def test_standard_input_that_cannot_be_read_is_a_one_line_error(capsys, monkeypatch, stdin, expected):
