@@ -10,6 +10,7 @@ does, at most MAX_PASSES times. Every row read is kept or dropped with a reason;
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tempfile
 from array import array
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import regex
 
 from . import __version__
 from .batch import PairBatch, render, tokenize
@@ -43,6 +46,10 @@ SAMPLES_PER_CODE = 3
 MAX_SAMPLES = 40
 DIFF_CELLS = 4_000_000  # difflib on 2,000 tokens a side: at most ~0.15 s
 PROVENANCE_COLUMNS = ("preflint_row", "preflint_fixes")
+# Characters a terminal shows as nothing or as a plain space; --diff escapes them ("\u200b"), so a W004 change can
+# be seen: format and control characters, line and paragraph separators, and every space but the plain one.
+# (Not the newlines between JSON's lines.)
+HIDDEN = regex.compile(r"(?!\n)[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
 @dataclass(frozen=True)
@@ -443,4 +450,4 @@ def _records(path: Path) -> Iterator:
 
 
 def _pretty(record) -> str:
-    return to_json(record, indent=2)
+    return HIDDEN.sub(lambda match: json.dumps(match.group())[1:-1], to_json(record, indent=2))

@@ -120,6 +120,15 @@ def test_diff_shows_changes_and_writes_nothing(defective, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == before
 
 
+def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):
+    """A W004 change would be two lines that look the same: what was removed is shown escaped."""
+    data = write_jsonl([{"prompt": "Capital\u00a0of France?", "chosen": "Paris.\u200b", "rejected": "Rome.\ufeff"}])
+    assert main(["fix", str(data), "--diff", "--no-progress"]) == 1
+    shown = capsys.readouterr().out
+    assert '-  "prompt": "Capital\\u00a0of France?",' in shown and '+  "prompt": "Capital of France?",' in shown
+    assert '-  "chosen": "Paris.\\u200b",' in shown and '-  "rejected": "Rome.\\ufeff"' in shown
+
+
 def test_outputs_never_overwrite_the_input_or_an_existing_file(defective, tmp_path, capsys):
     original = defective.read_bytes()
     assert main(["fix", str(defective), "--out", str(defective), "--force", "--no-progress"]) == 2
