@@ -35,9 +35,13 @@ class NormalizedDuplicate(DatasetRule):
         return FirstSeen()
 
     def update(self, state, batch):
+        prompts: dict[int, bytes] = {}  # several pairs per prompt: the prompt is normalized once
         for i in batch.usable():
             pair = batch.pairs[i]
-            texts = (loose(plain_text(pair.prompt)), loose(plain_text(pair.chosen)), loose(plain_text(pair.rejected)))
+            prompt_key = batch.text_keys(i)[0]
+            if (prompt := prompts.get(prompt_key)) is None:
+                prompt = prompts[prompt_key] = loose(plain_text(pair.prompt))
+            texts = (prompt, loose(plain_text(pair.chosen)), loose(plain_text(pair.rejected)))
             loose_key = digest(b"\x1f".join(texts))
             state.see(loose_key, batch.rows[i], int(batch.hashes[i], 16))
         return state
