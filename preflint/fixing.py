@@ -40,6 +40,7 @@ from .registry import Registry
 from .scanning import ScanResult, normalized_batches, scan
 from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
 from .tokenizer import Tokenizer, load_tokenizer
+from .trainers import common_prefix_length
 
 MAX_PASSES = 4
 SAMPLES_PER_CODE = 3
@@ -414,8 +415,8 @@ def token_diff(chosen: list[int], rejected: list[int], tokenizer: Tokenizer) -> 
     The common start and end are cut off first; difflib matches what is left, unless that is more than DIFF_CELLS
     tokens by tokens (its matching is quadratic: two responses of 450,000 tokens took hours), then it is one
     changed run."""
-    head = _common_start(chosen, rejected)
-    tail = _common_start(chosen[head:][::-1], rejected[head:][::-1])
+    head = common_prefix_length(chosen, rejected)
+    tail = common_prefix_length(chosen[head:][::-1], rejected[head:][::-1])
     chosen_end, rejected_end = len(chosen) - tail, len(rejected) - tail
     if (chosen_end - head) * (rejected_end - head) <= DIFF_CELLS:
         matcher = difflib.SequenceMatcher(None, chosen[head:chosen_end], rejected[head:rejected_end], autojunk=False)
@@ -430,10 +431,6 @@ def token_diff(chosen: list[int], rejected: list[int], tokenizer: Tokenizer) -> 
         if j2 > j1:
             rejected_parts.append([kind, _shorten(tokenizer.decode(rejected[j1:j2]), kind)])
     return chosen_parts, rejected_parts
-
-
-def _common_start(left: list[int], right: list[int]) -> int:
-    return next((k for k, (a, b) in enumerate(zip(left, right)) if a != b), min(len(left), len(right)))
 
 
 def _shorten(text: str, kind: str) -> str:

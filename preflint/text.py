@@ -77,6 +77,7 @@ def excerpts(a: str, b: str, width: int = 24) -> tuple[str, str]:
 
     return f"'{cut(a)}'", f"'{cut(b)}'"
 
+
 def quantity(number: int, noun: str) -> str:
     """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
     return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

@@ -1,5 +1,6 @@
 from preflint.findings import Severity
 from preflint.rule import RowRule
+from preflint.trainers import common_prefix_length
 
 
 class BoundaryMerge(RowRule):
@@ -42,7 +43,7 @@ class BoundaryMerge(RowRule):
             for side, inputs in row.sides():
                 joint = inputs.joint_ids
                 if joint[: len(prompt)] != prompt:
-                    at = next((k for k, (a, b) in enumerate(zip(prompt, joint)) if a != b), min(len(prompt), len(joint)))
+                    at = common_prefix_length(prompt, joint)
                     which = "the prompt the trainer extracts" if row.prompt_extracted else "the prompt"
                     why = " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
                     yield self.finding(
