@@ -156,9 +156,9 @@ def _standard_input(stream) -> Source:
     copy = os.path.join(directory, "stdin")  # a fixed name, so the cache knows the same data again
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     with open(copy, "wb") as handle:
+        head = stream.read(1 << 20)  # what tells the format, kept as it is copied
+        handle.write(head)
         shutil.copyfileobj(stream, handle, 1 << 20)
-    with open(copy, "rb") as handle:
-        head = handle.read(64)
     told = ((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic))
     kind, compression = next(told, ("json", None))
     if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
