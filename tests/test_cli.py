@@ -12,6 +12,8 @@ from preflint.cli import main
 from .conftest import shared
 
 GOOD = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
+CHAT = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
+        "rejected": [{"role": "assistant", "content": "B."}]}
 
 
 def run(capsys, *argv):
@@ -260,16 +262,12 @@ def test_fix_to_standard_output_writes_the_rows_there_and_the_summary_to_stderr(
 
 def test_a_mix_of_shapes_is_named_with_its_counts(capsys, write_jsonl):
     """Text rows among chat rows: a trainer would fail on the mixed column types, so the summary says so."""
-    chat = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
-            "rejected": [{"role": "assistant", "content": "B."}]}
-    _, out, _ = run(capsys, "scan", str(write_jsonl([GOOD, chat, chat])), "--no-cache")
+    _, out, _ = run(capsys, "scan", str(write_jsonl([GOOD, CHAT, CHAT])), "--no-cache")
     assert "3 rows, mixed shapes: conversational (chat messages) in 2 rows, text (prompt, chosen, rejected) in 1 row" in out
 
 
 def test_each_input_is_reported_with_its_own_shape(capsys, write_jsonl):
-    chat = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
-            "rejected": [{"role": "assistant", "content": "B."}]}
-    text, chats = write_jsonl([GOOD], name="text.jsonl"), write_jsonl([chat, chat], name="chat.jsonl")
+    text, chats = write_jsonl([GOOD], name="text.jsonl"), write_jsonl([CHAT, CHAT], name="chat.jsonl")
     _, out, _ = run(capsys, "scan", str(text), str(chats), "--no-cache")
     assert "text.jsonl: 1 row, text (prompt, chosen, rejected)" in out
     assert "chat.jsonl: 2 rows, conversational (chat messages)" in out

@@ -49,19 +49,19 @@ BROKEN_RULES = textwrap.dedent(
 
 
 @pytest.mark.parametrize(
-    ("code", "expected"),
+    ("selected", "expected"),
     [
         ("X001", "rule X001 (broken-row) failed: ZeroDivisionError: division by zero (at "),
         ("X002", "rule X002 (broken-finish) failed: KeyError: 'prompt' (at "),
     ],
 )
-def test_a_rule_that_raises_is_a_one_line_error_naming_it(code, expected, tmp_path, write_jsonl, capsys):
+def test_a_rule_that_raises_is_a_one_line_error_naming_it(selected, expected, tmp_path, write_jsonl, capsys):
     (tmp_path / "checks.py").write_text(BROKEN_RULES)
     (tmp_path / "preflint.toml").write_text('plugins = ["checks.py"]\n')
     data = write_jsonl([{"prompt": "Q?", "chosen": "A.", "rejected": "B."}])
-    code_ = main(["scan", str(data), "--config", str(tmp_path / "preflint.toml"), "--select", code, "--no-cache"])
+    code = main(["scan", str(data), "--config", str(tmp_path / "preflint.toml"), "--select", selected, "--no-cache"])
     err = capsys.readouterr().err
-    assert code_ == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
     assert expected in err and "checks.py, line " in err and "a bug in preflint" not in err
 
 
