@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ConfigError
 
 DEFAULT_TOKENIZER = "llama"
+REFERENCES = "against"  # the rule option that names data read besides the input (D005's test sets)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Settings:
     @property
     def references(self) -> list[str]:
         """Inputs the rules read besides the data (the `against` option: a test set for D005), as given."""
-        against = [options.get("against") for options in self.rules.values() if isinstance(options, dict)]
+        against = [options.get(REFERENCES) for options in self.rules.values() if isinstance(options, dict)]
         # a value of the wrong type is left out: the rule says what is wrong with it when it is built
         return [spec for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
 
@@ -145,8 +146,8 @@ def _relative_to(directory: Path, name: str, value: Any) -> Any:
         return _existing(directory, value)
     if name == "rules":
         return {
-            rule: {**options, "against": [_existing(directory, spec) for spec in options["against"]]}
-            if isinstance(options, dict) and isinstance(options.get("against"), list) else options
+            rule: {**options, REFERENCES: [_existing(directory, spec) for spec in options[REFERENCES]]}
+            if isinstance(options, dict) and isinstance(options.get(REFERENCES), list) else options
             for rule, options in value.items()
         }
     return value
