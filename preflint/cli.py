@@ -53,7 +53,7 @@ def _data_options(command):
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml)."),
         click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable."),
-        click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory."),
+        click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory, axolotl."),
         click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own)."),
         click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one)."),
         click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one)."),

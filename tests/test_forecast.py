@@ -52,8 +52,8 @@ def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
     data = str(write_jsonl([{"prompt": "Q", "chosen": "a", "rejected": "b"}]))
     assert main(["scan", data, "--trainer", "trl", "--max-prompt-length", "128"]) == 2
     assert "trainer 'trl' has no max-prompt-length (its options: --max-length, --truncation-mode)" in capsys.readouterr().err
-    assert main(["scan", data, "--trainer", "axolotl"]) == 2
-    assert "unknown trainer 'axolotl' (known: plain, trl, openrlhf, llamafactory)" in capsys.readouterr().err
+    assert main(["scan", data, "--trainer", "verl"]) == 2
+    assert "unknown trainer 'verl' (known: plain, trl, openrlhf, llamafactory, axolotl)" in capsys.readouterr().err
 
 
 def test_one_pair_is_spoken_of_in_the_singular():

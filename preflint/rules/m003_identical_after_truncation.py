@@ -1,5 +1,7 @@
-from preflint.findings import Severity
+from preflint.findings import Applicability, Fix, Severity
 from preflint.rule import DROP_ROW, RowRule
+
+NOT_THE_DATA = Fix(Applicability.DISPLAY, "keep the row: the trainer made the sides equal; M010's fix repairs it")
 
 
 class IdenticalAfterTruncation(RowRule):
@@ -8,7 +10,8 @@ class IdenticalAfterTruncation(RowRule):
     ## What it does
     Compares the two sides' token ids and completion masks after the trainer profile's truncation, and reports
     pairs whose responses differ before truncation but are identical after it (usually two long responses that
-    share their beginning).
+    share their beginning). Also pairs whose replies differ but which the trainer's preprocessing makes identical
+    (axolotl's chat_template types can turn both replies into `>`: M010).
 
     ## Why is this bad?
     The model gets the same sequence twice, so the DPO loss is exactly ln 2 = 0.6931 with no gradient, as for an
@@ -19,7 +22,8 @@ class IdenticalAfterTruncation(RowRule):
     Two 900-token answers that differ only in their last paragraph, with `--max-length 512`.
 
     ## Fix safety
-    Safe: the row is dropped; it carries no signal at this max-length.
+    Safe: the row is dropped; it carries no signal at this max-length. A pair whose replies the trainer altered
+    (M010) is kept: M010's fix repairs it.
     """
 
     code = "M003"
@@ -31,9 +35,17 @@ class IdenticalAfterTruncation(RowRule):
 
     def check(self, batch):
         for i, row in batch.trained():
-            if row.chosen.completion_ids == row.rejected.completion_ids:
-                continue
             chosen, rejected = row.chosen, row.rejected
+            if chosen.completion_ids == rejected.completion_ids:
+                if batch.chosen[i] != batch.rejected[i] and chosen.completion_kept:  # the trainer made them equal
+                    altered = chosen.altered or rejected.altered
+                    yield self.finding(
+                        batch.rows[i],
+                        f"both sides are the same {len(chosen.input_ids)} tokens as the trainer builds them, though "
+                        f"the replies differ{' (M010 says how)' if altered else ''}",
+                        NOT_THE_DATA if altered else None,
+                    )
+                continue
             if chosen.input_ids == rejected.input_ids and chosen.prompt_kept == rejected.prompt_kept and chosen.completion_kept:
                 yield self.finding(
                     batch.rows[i],

@@ -46,6 +46,7 @@ class SideInput:
     completion_start: int  # where the trainer takes the completion to start in joint_ids
     input_ids: list[int]  # after truncation: what the model gets (may be joint_ids itself: do not mutate)
     prompt_kept: int  # how many of input_ids are prompt (mask 0); the rest are completion (mask 1)
+    altered: tuple[str, str] | None = None  # the reply the trainer trains on instead of the data's, and why
 
     @property
     def completion_ids(self) -> list[int]:
@@ -111,12 +112,13 @@ def side(joint_ids: list[int], completion_start: int, options: TrainerOptions) -
 
 
 def profiles() -> dict[str, type[Profile]]:
+    from .axolotl import AxolotlProfile
     from .llamafactory import LlamaFactoryProfile
     from .openrlhf import OpenRLHFProfile
     from .plain import PlainProfile
     from .trl import TRLProfile
 
-    return {profile.name: profile for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile)}
+    return {profile.name: profile for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)}
 
 
 def make_profile(name: str, **given: int | str | None) -> Profile:

@@ -181,3 +181,94 @@ def test_llamafactory_profile_matches_its_transcription(name, cutoff_len, llama)
         assert bool(row.dropped) == (expected is None), index
         if expected is not None:
             assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == expected, index
+
+
+# --- axolotl @067b021 (pins trl 1.8.0): src/axolotl/prompt_strategies/dpo/chat_template.py, utils/data/rl.py -------
+
+
+def axolotl_chat_template_default(sample, tokenizer):
+    """chat_template.default's transform_fn: the tokenizer's own template, fields messages/chosen/rejected."""
+    messages = sample["messages"]
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+    dummy_user_message = {"role": "user", "content": "[[dummy_message]]"}
+    result = {"prompt": tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)}
+    for field in ("chosen", "rejected"):
+        raw = sample[field]
+        message = {"role": "assistant", "content": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else raw[-1]
+        message = {"role": message["role"], "content": message["content"]}
+        rendered = tokenizer.apply_chat_template([dummy_user_message, message], add_generation_prompt=False, tokenize=False)
+        result[field] = rendered[rendered.find(message["content"]):].rstrip()
+    return result
+
+
+def axolotl_keeps(sample, tokenizer, sequence_len):
+    """_drop_long_sequences for DPO."""
+    def length(text):
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return all(length(sample["prompt"]) + length(sample[field]) <= sequence_len for field in ("chosen", "rejected"))
+
+
+def trl_1_8_row(example, tokenizer, max_length):
+    """TRL 1.8.0 DPOTrainer._prepare_dataset on a text row (add_eos, tokenize_fn with TRL's own `_tokenize`) and
+    DataCollatorForPreference (keep_start)."""
+    from trl.data_utils import _tokenize
+
+    eos = tokenizer.eos_token
+    prompt_ids = _tokenize(tokenizer, example["prompt"])["input_ids"]
+    out = []
+    for field in ("chosen", "rejected"):
+        completion = example[field] if example[field].endswith(eos) else example[field] + eos
+        completion_ids = _tokenize(tokenizer, example["prompt"] + completion)["input_ids"][len(prompt_ids):]
+        ids, mask = prompt_ids + completion_ids, [0] * len(prompt_ids) + [1] * len(completion_ids)
+        out.append((ids[:max_length], mask[:max_length]))
+    return out
+
+
+def axolotl_input(name, record):
+    """How a user feeds each shared file to chat_template.default: the LLaMA-Factory files with their ShareGPT
+    fields mapped (message_property_mappings, roles), HH-RLHF split at its last assistant turn into text fields."""
+    if name.endswith(".jsonl"):
+        marker = "\n\nAssistant:"
+
+        def split(dialogue):
+            end = dialogue.rfind(marker) + len(marker)
+            return dialogue[:end], dialogue[end:]
+
+        prompt, chosen = split(record["chosen"])
+        return {"messages": prompt, "chosen": chosen, "rejected": split(record["rejected"])[1]}
+    return {
+        "messages": [{"role": ROLES[t["from"]], "content": t["value"]} for t in record["conversations"]],
+        "chosen": {"role": "assistant", "content": record["chosen"]["value"]},
+        "rejected": {"role": "assistant", "content": record["rejected"]["value"]},
+    }
+
+
+CHATML = (  # a template that does not trim, and whose rendering ends in whitespace (which axolotl strips)
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize(("sequence_len", "template"), [(512, None), (96, None), (512, CHATML)])
+def test_axolotl_profile_matches_its_transcription(name, sequence_len, template, llama):
+    tokenizer = llama.with_chat_template(template) if template else llama
+    ours = preflint_rows(name, tokenizer, "axolotl", sequence_len)
+    dropped = collapsed = 0
+    for index, record in enumerate(records(name)):
+        sample = axolotl_chat_template_default(axolotl_input(name, record), tokenizer.hf)
+        row = ours[index]
+        if not axolotl_keeps(sample, tokenizer.hf, sequence_len):
+            dropped += 1
+            assert row.dropped, index
+            continue
+        assert not row.dropped, index
+        assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == trl_1_8_row(sample, tokenizer.hf, sequence_len), index
+        assert bool(row.chosen.altered) == (sample["chosen"] == ">"), index
+        collapsed += sample["chosen"] == sample["rejected"] == ">"
+    assert dropped, "long rows at this sequence_len: the test must exercise dropping"
+    if name.endswith(".jsonl"):
+        assert bool(collapsed) == (template is None), "Llama 3's template trims HH-RLHF's leading spaces: '>' then"

@@ -1,0 +1,72 @@
+from preflint.findings import Applicability, Edit, Fix, Severity
+from preflint.rule import RowRule
+
+STRIP_FIX = Fix(
+    Applicability.UNSAFE,
+    "strip the replies' surrounding whitespace, which the chat template drops as it renders them (the data then "
+    "suits templates that trim)",
+    Edit(str.strip),
+)
+NO_EDIT = Fix(Applicability.DISPLAY, "reword the reply, or train with a dataset type that does not search for it")
+SHOWN = 40
+
+
+class ReplyAltered(RowRule):
+    """The trainer trains on something other than the reply in the data.
+
+    ## What it does
+    Reports sides whose completion, as the trainer profile builds it, is not the data's reply. axolotl's
+    `chat_template.default` and `argilla_chat` dataset types (`--trainer axolotl`) cut each reply out of a rendered
+    chat by searching for the reply's text: a reply the template trims (Llama 3's and Gemma's templates strip
+    surrounding whitespace) is not found and becomes the rendering's last character, such as `>`; a reply whose
+    text also occurs earlier in the rendering (a role name, the dummy turn axolotl adds) brings the template's
+    text with it.
+
+    ## Why is this bad?
+    The model is trained on a completion nobody wrote. When both replies of a pair collapse to the same character
+    the pair is identical as trained (M003) and its loss stays at ln 2; HH-RLHF's replies all start with a space,
+    so with a Llama 3 tokenizer every one of its pairs does.
+
+    ## Example
+    ```jsonl
+    {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."}
+    ```
+    with `--trainer axolotl` and the Llama 3 template: both replies are trained as `>`.
+
+    ## Fix safety
+    Unsafe, for replies the template trims: their surrounding whitespace is stripped, which the template drops
+    anyway, but other templates and text trainers may want it kept. A reply found in the wrong place has no edit
+    that is sure to help: reword it, or give axolotl prompt, chosen and rejected as text with a type that formats
+    them (`llama3.prompt_pairs`, `chatml.prompt_pairs`).
+    """
+
+    code = "M010"
+    name = "reply-altered"
+    family = "mask"
+    severity = Severity.ERROR
+    fix = STRIP_FIX
+    needs_trainer = True
+
+    def check(self, batch):
+        for i, row in batch.trained():
+            altered = [(side, inputs.altered) for side, inputs in row.sides() if inputs.altered]
+            if not altered:
+                continue
+            if len(altered) == 2 and altered[0][1] == altered[1][1]:
+                text, why = altered[0][1]
+                message = f"both replies are trained as {_short(text)}: {why}"
+            else:
+                message = "; ".join(f"the {side} reply is trained as {_short(text)}: {why}" for side, (text, why) in altered)
+            trimmed = all(_trimmed(batch.pairs[i], side) for side, _ in altered)
+            yield self.finding(batch.rows[i], message, STRIP_FIX if trimmed else NO_EDIT)
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= SHOWN else repr(text[:SHOWN]) + "…"
+
+
+def _trimmed(pair, side: str) -> bool:
+    """Whether the side's reply has whitespace at its edges, so stripping it lets the trainer find the reply."""
+    completion = getattr(pair, side)
+    reply = completion if isinstance(completion, str) else completion[-1]["content"]
+    return reply != reply.strip()
