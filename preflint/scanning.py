@@ -142,7 +142,7 @@ class _Tally:
             "sources": [{**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
                         for name, source in self.sources.items()],
             **finding_counts(findings),
-            "forecast": forecast(findings, usable, self.dropped, profile.name, profile.options.describe()),
+            "forecast": forecast(findings, usable, self.dropped, profile.name, profile.described_options()),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),

@@ -46,6 +46,8 @@ def test_clean_data_forecasts_a_signal_for_every_pair(capsys, write_jsonl):
     data = write_jsonl([{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}])
     assert main(["scan", str(data), "--trainer", "trl"]) == 0
     assert "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): the one pair carries a signal" in capsys.readouterr().out
+    assert main(["scan", str(data), "--trainer", "openrlhf"]) == 0  # OpenRLHF has no truncation mode to name
+    assert "ln 2 forecast (openrlhf, max_length 512): the one pair carries a signal" in capsys.readouterr().out
 
 
 def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):

@@ -84,6 +84,10 @@ class Profile:
     def encode(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
         raise NotImplementedError
 
+    def described_options(self) -> dict:
+        """The options in force that this trainer has (OpenRLHF truncates, but has no truncation mode to name)."""
+        return {key: value for key, value in self.options.describe().items() if key in self.supported}
+
 
 def truncate(ids: list[int], prompt_kept: int, max_length: int | None, mode: str) -> tuple[list[int], int]:
     """`ids` (its first `prompt_kept` are prompt) cut to `max_length`: the ids kept and how many are prompt."""
