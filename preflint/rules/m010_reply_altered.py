@@ -3,8 +3,7 @@ from preflint.rule import RowRule
 
 STRIP_FIX = Fix(
     Applicability.UNSAFE,
-    "strip the replies' surrounding whitespace, which the chat template drops as it renders them (the data then "
-    "suits templates that trim)",
+    "strip the replies' surrounding whitespace: the chat template drops it anyway",
     Edit(str.strip),
 )
 NO_EDIT = Fix(Applicability.DISPLAY, "reword the reply, or train with a dataset type that does not search for it")
