@@ -58,6 +58,27 @@ def sentencepiece(tmp_path_factory):
     return load_tokenizer(str(directory))
 
 
+@pytest.fixture(scope="session")
+def chatml(llama, tmp_path_factory):
+    """A tokenizer of Qwen's shape, built here: the Llama 3 vocabulary with ChatML's <|im_start|> and <|im_end|> as
+    special tokens, <|im_end|> as EOS, and a ChatML template, which does not trim replies and ends a turn with
+    '<|im_end|>\\n'. Saved and loaded as a model directory, as a user's checkpoint would be."""
+    import copy
+
+    from preflint.tokenizer import load_tokenizer
+
+    hf = copy.deepcopy(llama.hf)
+    hf.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    hf.eos_token = "<|im_end|>"
+    hf.chat_template = (
+        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
+    directory = tmp_path_factory.mktemp("chatml")
+    hf.save_pretrained(directory)
+    return load_tokenizer(str(directory))
+
+
 def read_jsonl(path):
     """The records of a JSON Lines file, for comparing outputs."""
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -7,8 +7,9 @@ class EosProblem(RowRule):
 
     ## What it does
     Looks at each completion as the trainer profile tokenizes it, before truncation. A completion should end with
-    EOS (text rows: the tokenizer's EOS; conversations: the chat template's end of turn), and should not contain
-    one before its end. Rows the trainer drops are left to M002.
+    EOS (text rows: the tokenizer's EOS; conversations: the chat template's end of turn; axolotl: the end of turn
+    without trailing whitespace, then EOS unless that is it), and should not contain one before its end. Rows the
+    trainer drops are left to M002.
 
     ## Why is this bad?
     Without a final EOS the model never learns to stop after a preferred answer. An EOS inside the completion
@@ -37,7 +38,7 @@ class EosProblem(RowRule):
         suffix, eos = tokenizer.turn_suffix_ids, [tokenizer.hf.eos_token_id]
         stops = {*eos, *(token for token in suffix if token in tokenizer.special_ids)} - {None}
         for i, row in batch.trained():
-            ending = suffix if batch.pairs[i].is_chat and suffix else eos
+            ending = row.ending if row.ending is not None else suffix if batch.pairs[i].is_chat and suffix else eos
             problems = []
             for side, inputs in row.sides():
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)

@@ -68,6 +68,7 @@ class TrainerRow:
     rejected: SideInput
     dropped: str | None = None  # why the trainer would drop this row before training
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
+    ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))
@@ -113,6 +114,14 @@ def common_prefix_length(a: list[int], b: list[int]) -> int:
 def side(joint_ids: list[int], completion_start: int, options: TrainerOptions) -> SideInput:
     """Prompt + completion (joined in `joint_ids`) with its completion mask, truncated the way TRL's collator does."""
     return SideInput(joint_ids, completion_start, *truncate(joint_ids, completion_start, options.max_length, options.truncation_mode))
+
+
+def turn_ending(tokenizer: Tokenizer, *, strip: str | None, joiner: str = "") -> list[int]:
+    """The ids a trainer ends a rendered reply with when it strips the end of turn (`str.rstrip(strip)`) and adds
+    EOS after `joiner` unless the stripped end is EOS already: ChatML's '<|im_end|>\\n' ends as '<|im_end|>'."""
+    eos = tokenizer.hf.eos_token or ""
+    ending = tokenizer.turn_suffix.rstrip(strip)
+    return tokenizer.encode_many([ending if ending.endswith(eos) else ending + joiner + eos])[0]
 
 
 def profiles() -> dict[str, type[Profile]]:

@@ -22,7 +22,7 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from . import Profile, SideInput, TrainerOptions, TrainerRow, side
+from . import Profile, SideInput, TrainerOptions, TrainerRow, side, turn_ending
 
 DUMMY_TURN = {"role": "user", "content": "[[dummy_message]]"}
 SENTINEL = "PREFLINT-AXOLOTL-REPLY"
@@ -48,11 +48,13 @@ class AxolotlProfile(Profile):
             trl_texts += [prompt] + [prompt + (reply if reply.endswith(eos) else reply + eos) for reply in (chosen, rejected)]
         with_special = tokenizer.encode_many(trl_texts, add_special_tokens=True)
         plain = tokenizer.encode_many([text for prompt, (chosen, _), (rejected, _) in texts for text in (prompt, chosen, rejected)])
+        ending = turn_ending(tokenizer, strip=None)  # the reply's trailing whitespace is stripped, EOS appended
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, (i, (_, (_, chosen_altered), (_, rejected_altered))) in enumerate(zip(positions, texts)):
             prompt_len, chosen_len, rejected_len = map(len, plain[3 * k : 3 * k + 3])
             rows[i] = self.row(*with_special[3 * k : 3 * k + 3], longest=prompt_len + max(chosen_len, rejected_len))
             rows[i].chosen.altered, rows[i].rejected.altered = chosen_altered, rejected_altered
+            rows[i].ending = ending
         for i, why in failures.items():
             rows[i] = TrainerRow([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why)
         return rows

@@ -12,7 +12,7 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 
 from __future__ import annotations
 
-from . import Profile, SideInput, TrainerOptions, TrainerRow
+from . import Profile, SideInput, TrainerOptions, TrainerRow, turn_ending
 
 
 class OpenRLHFProfile(Profile):
@@ -40,9 +40,12 @@ class OpenRLHFProfile(Profile):
             sequences = [(prompt + completion).rstrip("\n") for completion in (chosen, rejected)]
             texts += [prompt] + [text if text.endswith(eos) else text + " " + eos for text in sequences]
         ids = tokenizer.encode_many(texts)
+        chat_ending = turn_ending(tokenizer, strip="\n", joiner=" ")  # a rendered turn's newline is stripped too
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, i in enumerate(positions):
             rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
+            if batch.pairs[i].is_chat:
+                rows[i].ending = chat_ending
         return rows
 
     def row(self, prompt: list[int], chosen: list[int], rejected: list[int], *, eos_id: int) -> TrainerRow:
