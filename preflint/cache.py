@@ -24,7 +24,7 @@ from .config import Settings
 from .findings import Applicability, Finding, Fix, Severity
 from .read import resolve_sources
 from .registry import Registry
-from .tokenizer import ALIASES, default_cache_dir, llama3_model_file
+from .tokenizer import ALIASES, default_cache_dir, llama3_model_file, read_chat_template
 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
@@ -77,6 +77,8 @@ def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
     if tokenizer is None:
         return None
     add(tokenizer)
+    if settings.chat_template:
+        add(read_chat_template(settings.chat_template))
     for group in (list(inputs), settings.references):
         for source in resolve_sources(group) if group else ():
             if source.kind == "hub" and not Path(source.spec).is_dir():

@@ -44,6 +44,7 @@ def _data_options(command):
     options = [
         click.argument("data", nargs=-1, required=True),
         click.option("-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id."),
+        click.option("--chat-template", type=click.Path(dir_okay=False), help="Render conversations with this Jinja chat template file instead of the tokenizer's (the one your trainer uses)."),
         click.option("--split", help="Split of a hub dataset or saved dataset."),
         click.option("--subset", help="Subset (configuration) of a hub dataset."),
         click.option("--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k."),

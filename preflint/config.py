@@ -1,7 +1,7 @@
 """Settings from `[tool.preflint]` in pyproject.toml or from preflint.toml; the closest file wins, the CLI overrides.
 
 Keys (kebab-case, as in the TOML):
-  tokenizer, select, ignore, extend-select, map, split, subset, batch-size, plugins,
+  tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, plugins,
   trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
   fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies),
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
@@ -25,6 +25,7 @@ REFERENCES = "against"  # the rule option that names data read besides the input
 @dataclass(frozen=True)
 class Settings:
     tokenizer: str = DEFAULT_TOKENIZER
+    chat_template: str | None = None  # a Jinja file that replaces the tokenizer's chat template
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
@@ -130,7 +131,7 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             not isinstance(value, int) or isinstance(value, bool) or value < 1
         ):
             raise ConfigError(f"{path}: {key} must be a positive integer")
-        elif name in ("tokenizer", "split", "subset", "trainer", "truncation_mode", "cache_dir") and not isinstance(value, str):
+        elif name in ("tokenizer", "chat_template", "split", "subset", "trainer", "truncation_mode", "cache_dir") and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         values[name] = _relative_to(path.parent, name, value)
     return Settings(**values, base_dir=path.parent, source=str(path))
@@ -138,12 +139,14 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
 
 def _relative_to(directory: Path, name: str, value: Any) -> Any:
     """Paths in a config file are relative to the file, as in ruff, so a scan from a subdirectory reads the same
-    files: the cache directory, a tokenizer written as a path (with a "/" or a leading "."), and reference sets
-    (`against`). A name that matches nothing there (a hub id) stays as written."""
+    files: the cache directory, a chat template, a tokenizer written as a path (with a "/" or a leading "."), and
+    reference sets (`against`). A name that matches nothing there (a hub id) stays as written."""
     if name == "cache_dir":
         return str(directory / os.path.expanduser(value))
     if name == "tokenizer" and ("/" in value or value.startswith(".")):
         return _existing(directory, value)
+    if name == "chat_template":
+        return os.path.relpath(directory / os.path.expanduser(value))
     if name == "rules":
         return {
             rule: {**options, REFERENCES: [_existing(directory, spec) for spec in options[REFERENCES]]}

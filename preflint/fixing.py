@@ -37,9 +37,9 @@ from .output import (
 )
 from .read import Source, Unreadable, input_name, read_batches, resolve_sources
 from .registry import Registry
-from .scanning import ScanResult, normalized_batches, scan
+from .scanning import ScanResult, normalized_batches, scan, settings_tokenizer
 from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
-from .tokenizer import Tokenizer, load_tokenizer
+from .tokenizer import Tokenizer
 from .trainers import common_prefix_length
 
 MAX_PASSES = 4
@@ -318,7 +318,7 @@ class _Run:
             return []
         pairs = [self.sample_pairs[row] for row in rows]
         batch = PairBatch("samples", rows, pairs, [None] * len(rows), [None] * len(rows))
-        tokenizer = self.tokenizer or load_tokenizer(self.settings.tokenizer)  # after the scans: their workers are gone
+        tokenizer = settings_tokenizer(self.settings, self.tokenizer)  # after the scans: their workers are gone
         render(batch, tokenizer)
         tokenize(batch, tokenizer)
         samples = []

@@ -25,7 +25,7 @@ from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
 from .speed import POOL_MIN_PAIRS, fewer_collections, in_workers, use_jobs
 from .text import quantity
-from .tokenizer import Tokenizer, load_tokenizer
+from .tokenizer import Tokenizer, load_tokenizer, read_chat_template
 from .trainers import Profile
 
 SHAPE_NAMES = {
@@ -209,12 +209,14 @@ class BatchScanner:
     def __init__(self, settings: Settings, tokenizer: Tokenizer | None):
         selected, rules = rules_for(settings)
         self.engine = Engine(rules)
-        self.given, self.named = tokenizer, settings.tokenizer
+        self.given, self.settings = tokenizer, settings
         self.profile = settings.profile() if any(rule.needs_trainer for rule in selected) else None
+        if settings.chat_template:  # a bad template file is an error before the first batch
+            read_chat_template(settings.chat_template)
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        return self.given or load_tokenizer(self.named)
+        return settings_tokenizer(self.settings, self.given)
 
     def prepare(self, raw: RawBatch, fields: Fields | None) -> tuple[PairBatch, Fields | None]:
         batch = to_pairs(raw, fields)
@@ -226,6 +228,14 @@ class BatchScanner:
         tally = _Tally()
         tally.add(batch, fields)
         return (*self.engine.examine(batch), tally)
+
+
+def settings_tokenizer(settings: Settings, given: Tokenizer | None = None) -> Tokenizer:
+    """The tokenizer a scan uses: the one given, else the one the settings name; with the settings' chat template."""
+    tokenizer = given or load_tokenizer(settings.tokenizer)
+    if settings.chat_template:
+        tokenizer = tokenizer.with_chat_template(read_chat_template(settings.chat_template), settings.chat_template)
+    return tokenizer
 
 
 def rules_for(settings: Settings) -> tuple[list[type[Rule]], list[Rule]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was not found" is noise here
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # else transformers may switch it off
 
-from .errors import TokenizerError, first_line  # noqa: E402
+from .errors import ConfigError, TokenizerError, first_line  # noqa: E402
 from .hub import out_of_reach  # noqa: E402
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
@@ -201,14 +201,33 @@ class Tokenizer:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
         return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
-    def with_chat_template(self, template: str) -> Tokenizer:
+    def with_chat_template(self, template: str, name: str = "a custom one") -> Tokenizer:
         """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""
         hf = copy.copy(self.hf)
         hf.chat_template = template
-        return Tokenizer(self.name, f"{self.source}, custom chat template", hf)
+        return Tokenizer(self.name, f"{self.source}; chat template {name}", hf)
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "vocab_size": len(self.hf)}
+
+
+def read_chat_template(path: str) -> str:
+    """A Jinja chat template file's text (`--chat-template`), checked to parse as it will render: in jinja2's
+    sandbox, with the loop controls transformers enables."""
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"chat template {path!r} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read chat template {path!r}: {exc.strerror}") from None
+    try:
+        ImmutableSandboxedEnvironment(extensions=["jinja2.ext.loopcontrols"]).parse(text)
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"chat template {path!r} is not valid Jinja: {exc.message} (line {exc.lineno})") from None
+    return text
 
 
 def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:

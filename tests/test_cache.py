@@ -51,6 +51,18 @@ def test_changed_data_or_options_are_scanned_again(scan_json, write_jsonl):
     assert first["summary"]["rows"] == 3
 
 
+def test_an_edited_chat_template_is_scanned_again(scan_json, write_jsonl, tmp_path):
+    data = write_jsonl([{"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
+                         "rejected": [{"role": "assistant", "content": "B."}]}])
+    template = tmp_path / "t.jinja"
+    template.write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}")
+    assert scan_json(data, "--chat-template", str(template))[1]["summary"]["findings"] == 0
+    assert scan_json(data, "--chat-template", str(template))[1]["summary"]["cached"] is True
+    template.write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}")  # no end of turn: M005
+    _, edited = scan_json(data, "--chat-template", str(template))
+    assert "cached" not in edited["summary"] and edited["summary"]["findings"] > 0
+
+
 def test_a_damaged_cache_entry_is_a_miss(scan_json, write_jsonl, tmp_path):
     data = write_jsonl(ROWS)
     _, first = scan_json(data)

@@ -154,9 +154,16 @@ def test_bad_records_are_findings(capsys, tmp_path, content, expected_code, expe
         (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
          ["--map", "prompt=nothere"], "no column 'nothere'"),
         (lambda d: _write(d / "bad.parquet", b"not parquet at all"), [], "is not a readable Parquet file"),
+        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+         ["--chat-template", "no-such-template.jinja"], "cannot read chat template 'no-such-template.jinja': No such file"),
+        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n') and _write(d / "t.jinja", b"{% for m in %}"),
+         ["--chat-template", "t.jinja"], "chat template 't.jinja' is not valid Jinja: Expected an expression"),
+        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n') and _write(d / "t.jinja", b"\xff\xfe{{ x }}"),
+         ["--chat-template", "t.jinja"], "chat template 't.jinja' is not UTF-8 text"),
     ],
 )
-def test_bad_input_is_a_one_line_error_with_exit_2(capsys, tmp_path, setup, argv_tail, expected):
+def test_bad_input_is_a_one_line_error_with_exit_2(capsys, tmp_path, setup, argv_tail, expected, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     data = setup(tmp_path)
     code, out, err = run(capsys, "scan", str(data), *argv_tail)
     assert code == 2
@@ -271,3 +278,29 @@ def test_each_input_is_reported_with_its_own_shape(capsys, write_jsonl):
     _, out, _ = run(capsys, "scan", str(text), str(chats), "--no-cache")
     assert "text.jsonl: 1 row, text (prompt, chosen, rejected)" in out
     assert "chat.jsonl: 2 rows, conversational (chat messages)" in out
+
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def test_chat_template_file_replaces_the_tokenizers_own(capsys, write_jsonl, tmp_path):
+    """The template the trainer is configured with decides the findings: Llama 3's trims the replies, so axolotl
+    cannot find them; ChatML's does not."""
+    row = {**CHAT, "chosen": [{"role": "assistant", "content": " Paris."}], "rejected": [{"role": "assistant", "content": " Rome."}]}
+    data = str(write_jsonl([row]))
+    template = tmp_path / "chatml.jinja"
+    template.write_text(CHATML_TEMPLATE)
+    code, out, _ = run(capsys, "scan", data, "--trainer", "axolotl", "--select", "M010")
+    assert code == 1 and "both replies are trained as '>'" in out
+    code, out, _ = run(capsys, "scan", data, "--trainer", "axolotl", "--select", "M010", "--chat-template", str(template))
+    assert code == 0 and f"chat template {template};" in out
+
+
+def test_a_chat_template_file_renders_in_the_sandbox(capsys, write_jsonl, tmp_path):
+    template = tmp_path / "escape.jinja"
+    template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    code, out, _ = run(capsys, "scan", str(write_jsonl([CHAT])), "--chat-template", str(template), "--select", "S005")
+    assert code == 1 and "the chat template failed on this row: access to attribute '__class__' of 'str' object is unsafe" in out

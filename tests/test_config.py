@@ -37,6 +37,19 @@ def test_paths_in_the_config_are_relative_to_it(tmp_path, monkeypatch, capsys, w
     assert load_settings().references == ["org/test-set"]  # nothing of that name here: a hub id
 
 
+def test_a_chat_template_in_the_config_is_relative_to_it(tmp_path, monkeypatch, capsys, write_jsonl):
+    write_jsonl([{"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
+                  "rejected": [{"role": "assistant", "content": "B."}]}], "data.jsonl")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "plain.jinja").write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "preflint.toml").write_text('chat-template = "templates/plain.jinja"\n')
+    monkeypatch.chdir(tmp_path / "sub")
+    assert load_settings().chat_template == "../templates/plain.jinja"
+    assert main(["scan", "../data.jsonl", "--no-cache"]) == 0
+    assert "chat template ../templates/plain.jinja;" in capsys.readouterr().out
+
+
 def test_closest_file_wins_and_preflint_toml_beats_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.preflint]\ntokenizer = "outer"\n')
     inner = tmp_path / "inner"
