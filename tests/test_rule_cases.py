@@ -2,7 +2,8 @@
 rule selected, must produce exactly the expected findings (row, message and, where given, fix).
 
 A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many). A file or a case may name
-its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`), and a case may give `settings` (trainer options).
+its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`; `chatml`) and `chat_template`, and a case may give
+`settings` (trainer options).
 A case with `fixed` also runs `preflint fix` (safe fixes; unsafe ones too with `unsafe_fixes: true`) and must
 produce exactly those rows."""
 
@@ -37,8 +38,9 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
         data = tmp_path / case.get("file", "data.jsonl")  # the format follows the name: data.csv is CSV
         data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
     tokenizer = request.getfixturevalue(case.get("tokenizer", spec.get("tokenizer", "llama")))
-    if "chat_template" in spec:
-        tokenizer = tokenizer.with_chat_template(spec["chat_template"])
+    template = case.get("chat_template", spec.get("chat_template"))
+    if template:
+        tokenizer = tokenizer.with_chat_template(template)
     options = dict(case.get("options", {}))
     if "reference" in case:
         options["against"] = [str(write_jsonl(case["reference"], name="reference.jsonl"))]

@@ -44,6 +44,8 @@ class EosProblem(RowRule):
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
                 if end - start >= len(ending) and joint[end - len(ending):] == ending:
                     end -= len(ending)
+                elif _ends_as_text(tokenizer, joint, start, ending):  # a plain-text end of turn merged with the reply
+                    end = max(start, end - len(ending) - 1)
                 else:
                     problems.append(f"the {side} completion does not end with {tokenizer.decode(ending)!r}")
                 inner = _first_of(stops, joint, start, end)
@@ -51,6 +53,13 @@ class EosProblem(RowRule):
                     problems.append(f"the {side} completion has {tokenizer.decode([joint[inner]])!r} at token {inner - start}, before its end")
             if problems:
                 yield self.finding(batch.rows[i], "; ".join(problems))
+
+
+def _ends_as_text(tokenizer, ids: list[int], start: int, ending: list[int]) -> bool:
+    """Whether the completion's text ends with the ending's text although its ids do not: an end of turn that is
+    plain text ('<|im_end|>' in a vocabulary without it) merges with the reply's last characters ('.<')."""
+    window = ids[max(start, len(ids) - len(ending) - 1):]
+    return bool(ending) and tokenizer.decode(window).endswith(tokenizer.decode(ending))
 
 
 def _first_of(tokens: set[int], ids: list[int], start: int, end: int) -> int | None:
