@@ -201,7 +201,7 @@ class Tokenizer:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
         return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
-    def with_chat_template(self, template: str, name: str = "a custom one") -> Tokenizer:
+    def with_chat_template(self, template: str, name: str = "(custom)") -> Tokenizer:
         """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""
         hf = copy.copy(self.hf)
         hf.chat_template = template
