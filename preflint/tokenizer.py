@@ -162,6 +162,10 @@ class Tokenizer:
         return eos if eos and eos in self.hf.added_tokens_encoder else None
 
     @cached_property
+    def separate_eos_ids(self) -> list[int]:
+        return self.encode_many([self.separate_eos])[0] if self.separate_eos else []
+
+    @cached_property
     def turn_suffix(self) -> str:
         """What the chat template writes after an assistant message's content (Llama 3: '<|eot_id|>')."""
         if not self.has_chat_template:

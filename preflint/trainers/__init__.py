@@ -116,6 +116,25 @@ def side(joint_ids: list[int], completion_start: int, options: TrainerOptions) -
     return SideInput(joint_ids, completion_start, *truncate(joint_ids, completion_start, options.max_length, options.truncation_mode))
 
 
+def text_joinable(tokenizer: Tokenizer) -> bool:
+    """Whether TRL's ids of a text (`as_trl_text`) can be built from the text's own ids: the tokenizer adds the
+    same special tokens to every text, and EOS (if any) is an added token, tokenized apart from what is around it."""
+    return tokenizer.special_affixes is not None and (tokenizer.separate_eos is not None or not tokenizer.hf.eos_token)
+
+
+def as_trl_text(tokenizer: Tokenizer, ids: list[int], completion: str | None = None) -> list[int]:
+    """`ids` of a prompt, or of a prompt joined with `completion`, made what TRL tokenizes for that text: EOS
+    appended to a completion that does not end with it, and the tokenizer's special tokens (Llama 3: BOS) added.
+    Changes `ids` in place (give a copy of ids that are shared); needs `text_joinable`."""
+    before, after = tokenizer.special_affixes
+    eos = tokenizer.separate_eos
+    ids[:0] = before
+    if completion is not None and eos and not completion.endswith(eos):
+        ids += tokenizer.separate_eos_ids
+    ids += after
+    return ids
+
+
 def turn_ending(tokenizer: Tokenizer, *, strip: str | None, joiner: str = "") -> list[int]:
     """The ids a trainer ends a rendered reply with when it strips the end of turn (`str.rstrip(strip)`) and adds
     EOS after `joiner` unless the stripped end is EOS already: ChatML's '<|im_end|>\\n' ends as '<|im_end|>'."""

@@ -13,7 +13,7 @@ tests/trainers/test_trl_faithful.py runs TRL's own code on the shared real data 
 
 from __future__ import annotations
 
-from . import Profile, TrainerOptions, TrainerRow, common_prefix_length, side
+from . import Profile, TrainerOptions, TrainerRow, as_trl_text, common_prefix_length, side, text_joinable
 
 
 def extract_prompt(chosen, rejected):
@@ -67,29 +67,25 @@ class TRLProfile(Profile):
     def _joined(self, batch, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
         prompt+rejected, where the trainer's texts are the batch's texts joined. Other pairs are left out."""
-        eos, affixes, has_eos = tokenizer.separate_eos, tokenizer.special_affixes, bool(tokenizer.hf.eos_token)
-        eos_ids = tokenizer.encode_many([eos])[0] if eos else []
-        picked, pieces, endings = [], [], []
+        joinable = text_joinable(tokenizer)
+        picked, pieces = [], []
         for i in batch.usable():
             pair = batch.pairs[i]
             if not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
                 continue
-            if not pair.is_chat and ((has_eos and not eos) or affixes is None):
+            if not pair.is_chat and not joinable:
                 continue
             picked.append(i)
             for text, ids in ((batch.chosen[i], batch.chosen_ids[i]), (batch.rejected[i], batch.rejected_ids[i])):
                 pieces.append((batch.prompt[i], batch.prompt_ids[i], text, ids))
-                # text: EOS appended unless there; an added token is tokenized apart, so its ids simply follow
-                endings.append(eos_ids if eos and not pair.is_chat and not text.endswith(eos) else [])
         joined = tokenizer.join_ids(pieces)  # new lists, completed in place
         encoded = {}
         for k, i in enumerate(picked):
-            before, after = affixes if not batch.pairs[i].is_chat else ([], [])
-            for piece in (2 * k, 2 * k + 1):
-                joined[piece][:0] = before
-                joined[piece] += endings[piece] + after
-            prompt = batch.prompt_ids[i]
-            encoded[i] = (before + prompt + after if before or after else prompt, joined[2 * k], joined[2 * k + 1])
+            prompt, chosen, rejected = batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1]
+            if not batch.pairs[i].is_chat:  # text: special tokens added, EOS appended (an added token: its ids follow)
+                prompt = as_trl_text(tokenizer, list(prompt))
+                chosen, rejected = as_trl_text(tokenizer, chosen, batch.chosen[i]), as_trl_text(tokenizer, rejected, batch.rejected[i])
+            encoded[i] = (prompt, chosen, rejected)
         return encoded
 
     def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
