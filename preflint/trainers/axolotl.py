@@ -22,7 +22,7 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from . import Profile, SideInput, TrainerOptions, TrainerRow, side, turn_ending
+from . import Profile, SideInput, TrainerOptions, TrainerRow, as_trl_text, side, text_joinable, turn_ending
 
 DUMMY_TURN = {"role": "user", "content": "[[dummy_message]]"}
 SENTINEL = "PREFLINT-AXOLOTL-REPLY"
@@ -42,22 +42,36 @@ class AxolotlProfile(Profile):
                 positions.append(i)
             except _Unprocessable as exc:
                 failures[i] = str(exc)
-        eos = tokenizer.hf.eos_token or ""
-        trl_texts = []
-        for prompt, (chosen, _), (rejected, _) in texts:
-            trl_texts += [prompt] + [prompt + (reply if reply.endswith(eos) else reply + eos) for reply in (chosen, rejected)]
-        with_special = tokenizer.encode_many(trl_texts, add_special_tokens=True)
         plain = tokenizer.encode_many([text for prompt, (chosen, _), (rejected, _) in texts for text in (prompt, chosen, rejected)])
+        trl_ids = self._as_trl(tokenizer, [(prompt, chosen, rejected) for prompt, (chosen, _), (rejected, _) in texts], plain)
         ending = turn_ending(tokenizer, strip=None)  # the reply's trailing whitespace is stripped, EOS appended
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, (i, (_, (_, chosen_altered), (_, rejected_altered))) in enumerate(zip(positions, texts)):
             prompt_len, chosen_len, rejected_len = map(len, plain[3 * k : 3 * k + 3])
-            rows[i] = self.row(*with_special[3 * k : 3 * k + 3], longest=prompt_len + max(chosen_len, rejected_len))
+            rows[i] = self.row(*trl_ids[k], longest=prompt_len + max(chosen_len, rejected_len))
             rows[i].chosen.altered, rows[i].rejected.altered = chosen_altered, rejected_altered
             rows[i].ending = ending
         for i, why in failures.items():
             rows[i] = TrainerRow([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why)
         return rows
+
+    @staticmethod
+    def _as_trl(tokenizer, texts: list[tuple[str, str, str]], plain: list[list[int]]) -> list[tuple[list[int], ...]]:
+        """TRL's prompt, prompt+chosen and prompt+rejected ids of each (prompt, chosen, rejected), built from the
+        texts' own ids (`plain`, three per row) where the tokenizer allows, else tokenized whole."""
+        if text_joinable(tokenizer):
+            pieces = [(prompt, plain[3 * k], reply, plain[3 * k + side]) for k, (prompt, *replies) in enumerate(texts)
+                      for side, reply in enumerate(replies, 1)]
+            joined = tokenizer.join_ids(pieces)
+            return [
+                (as_trl_text(tokenizer, list(plain[3 * k])), as_trl_text(tokenizer, joined[2 * k], chosen),
+                 as_trl_text(tokenizer, joined[2 * k + 1], rejected))
+                for k, (_, chosen, rejected) in enumerate(texts)
+            ]
+        eos = tokenizer.hf.eos_token or ""
+        whole = [prompt + (reply if reply.endswith(eos) else reply + eos) for prompt, *replies in texts for reply in replies]
+        ids = tokenizer.encode_many([text for k, (prompt, *_) in enumerate(texts) for text in (prompt, *whole[2 * k : 2 * k + 2])], add_special_tokens=True)
+        return [tuple(ids[3 * k : 3 * k + 3]) for k in range(len(texts))]
 
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""

@@ -253,8 +253,10 @@ CHATML = (  # a template that does not trim, and whose rendering ends in whitesp
 
 
 @pytest.mark.parametrize("name", FILES)
-@pytest.mark.parametrize(("sequence_len", "template"), [(512, None), (96, None), (512, CHATML)])
-def test_axolotl_profile_matches_its_transcription(name, sequence_len, template, llama):
+@pytest.mark.parametrize(("sequence_len", "template", "joined"), [(512, None, True), (96, None, True), (512, CHATML, True), (512, None, False)])
+def test_axolotl_profile_matches_its_transcription(name, sequence_len, template, joined, llama, monkeypatch):
+    """`joined`: the profile builds TRL's ids from each text's own ids (the usual path); else it tokenizes whole."""
+    monkeypatch.setattr("preflint.trainers.axolotl.text_joinable", lambda tokenizer: joined)
     tokenizer = llama.with_chat_template(template) if template else llama
     ours = preflint_rows(name, tokenizer, "axolotl", sequence_len)
     dropped = collapsed = 0
