@@ -18,7 +18,7 @@ from .errors import ConfigError, InputError
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
 
-PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history")
+PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history", "messages")
 CHOSEN_ALIASES = (
     "chosen", "response_j", "chosen_response", "response_chosen", "preferred_output", "preferred", "better_response",
 )

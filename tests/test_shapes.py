@@ -101,6 +101,17 @@ def test_llamafactory_sharegpt_with_system():
     assert (pair.chosen, pair.rejected) == ([GOOD], [BAD])
 
 
+def test_axolotl_chat_template_default_messages_with_one_reply_each():
+    system = {"role": "system", "content": "Be brief."}
+    pair = pair_of({"messages": [system, USER], "chosen": GOOD, "rejected": BAD})
+    assert (pair.kind, pair.prompt, pair.chosen, pair.rejected) == ("conversational", [system, USER], [GOOD], [BAD])
+    pair = pair_of({"messages": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."})  # messages as text
+    assert (pair.kind, pair.prompt, pair.chosen) == ("text", "Capital of France?", "Paris.")
+    # UltraFeedback-binarized also has `messages` (the chosen conversation): its prompt column comes first
+    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "messages": [USER, GOOD]})
+    assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
+
+
 def test_openai_preference_format_with_content_parts():
     record = {
         "input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]},
