@@ -138,10 +138,11 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     from .fixing import Outputs, fix
     from .report.fix_text import write_fix_summary
 
-    if diff == bool(out):
+    if not diff and not out:
         raise click.UsageError("give --out PATH to write the fixed data, or --diff to see the changes")
-    if diff and (rejects or report):
-        raise click.UsageError("--diff writes nothing: drop --rejects and --report")
+    if diff and (out or rejects or report):
+        given = ", ".join(name for name, value in (("--out", out), ("--rejects", rejects), ("--report", report)) if value)
+        raise click.UsageError(f"--diff writes nothing: drop {given}")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json"):
         raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
     settings = _settings(config_path, against, **_renamed(overrides))

@@ -120,6 +120,13 @@ def test_diff_shows_changes_and_writes_nothing(defective, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == before
 
 
+def test_diff_with_an_output_says_which_output_to_drop(defective, tmp_path, capsys):
+    assert main(["fix", str(defective), "--diff", "--out", str(tmp_path / "x.jsonl"), "--report", str(tmp_path / "r.html")]) == 2
+    assert "--diff writes nothing: drop --out, --report" in capsys.readouterr().err
+    assert main(["fix", str(defective)]) == 2
+    assert "give --out PATH to write the fixed data, or --diff to see the changes" in capsys.readouterr().err
+
+
 def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):
     """A W004 change would be two lines that look the same: what was removed is shown escaped."""
     data = write_jsonl([{"prompt": "Capital\u00a0of France?", "chosen": "Paris.\u200b", "rejected": "Rome.\ufeff"}])
