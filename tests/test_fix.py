@@ -127,6 +127,11 @@ def test_diff_with_an_output_says_which_output_to_drop(defective, tmp_path, caps
     assert "give --out PATH to write the fixed data, or --diff to see the changes" in capsys.readouterr().err
 
 
+def test_one_row_is_spoken_of_in_the_singular(write_jsonl, capsys):
+    assert main(["fix", str(write_jsonl([{"prompt": "Q?", "chosen": "A.", "rejected": "A."}])), "--diff"]) == 1
+    assert "1 row read = 0 kept + 1 dropped" in capsys.readouterr().out
+
+
 def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):
     """A W004 change would be two lines that look the same: what was removed is shown escaped."""
     data = write_jsonl([{"prompt": "Capital\u00a0of France?", "chosen": "Paris.\u200b", "rejected": "Rome.\ufeff"}])
