@@ -53,6 +53,8 @@ def describe(result: dict) -> str:
         )
     if dropped := result["dropped"]:
         parts.append(f"{dropped:,} {'is' if dropped == 1 else 'are'} dropped by the trainer")
+    if result["pairs"] == 1:
+        return head + f"the one pair gives DPO no signal ({codes}): " + "; ".join(parts) + "."
     return head + (
         f"{result['no_signal']:,} of {result['pairs']:,} pairs ({result['share']:.1%}) give DPO no signal ({codes}): "
         + "; ".join(parts) + "."

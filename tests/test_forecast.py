@@ -63,5 +63,8 @@ def test_one_pair_is_spoken_of_in_the_singular():
            "dropped": 1, "by_code": {"M002": 1, "P001": 1}, "loss_floor": 0.6931}
     assert describe(one).endswith("give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
                                   "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer.")
+    alone = {**one, "pairs": 1, "no_signal": 1, "dropped": 0, "by_code": {"P001": 1}}
+    assert describe(alone).endswith("the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so "
+                                    "the mean DPO loss cannot fall below 0.6931.")
     none = {**one, "pairs": 0, "no_signal": 0, "pinned_at_ln2": 0, "dropped": 0, "by_code": {}}
     assert describe(none) == "ln 2 forecast (plain): no usable pair to forecast."
