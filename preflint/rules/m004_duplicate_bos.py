@@ -1,3 +1,4 @@
+from preflint.batch import plain_text
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -21,7 +22,9 @@ class DuplicateBos(RowRule):
     with a Llama 3 tokenizer, which adds its own BOS.
 
     ## Fix safety
-    No automatic fix: remove the BOS text from the data, or tokenize without added special tokens.
+    No automatic fix: remove the BOS text from the data; where the chat template writes BOS and the trainer's
+    tokenization adds it again (axolotl's chat_template types with TRL 1.8), the trainer's code or settings must
+    change, not the data.
     """
 
     code = "M004"
@@ -34,8 +37,12 @@ class DuplicateBos(RowRule):
         bos = batch.tokenizer.hf.bos_token_id if batch.tokenizer else None
         if bos is None:
             return
+        bos_text = batch.tokenizer.hf.bos_token
         for i, row in batch.trained():
             count = row.chosen.joint_ids.count(bos)
             if count > 1:
                 where = "at the start" if row.chosen.joint_ids[:2] == [bos, bos] else "in the sequence"
-                yield self.finding(batch.rows[i], f"BOS ({batch.tokenizer.hf.bos_token}) appears {count} times {where}")
+                pair = batch.pairs[i]
+                in_data = any(bos_text in plain_text(content) for content in (pair.prompt, pair.chosen, pair.rejected))
+                source = "the data holds its text" if in_data else "the chat template writes it and the trainer adds it again"
+                yield self.finding(batch.rows[i], f"BOS ({bos_text}) appears {count} times {where}: {source}")
