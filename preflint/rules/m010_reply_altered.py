@@ -6,7 +6,7 @@ STRIP_FIX = Fix(
     "strip the replies' surrounding whitespace: the chat template drops it anyway",
     Edit(str.strip),
 )
-NO_EDIT = Fix(Applicability.DISPLAY, "reword the reply, or train with a dataset type that does not search for it")
+NO_EDIT = Fix(Applicability.DISPLAY, "no edit of the data is sure to help: change the template or the dataset type")
 SHOWN = 40
 
 
@@ -19,7 +19,9 @@ class ReplyAltered(RowRule):
     chat by searching for the reply's text: a reply the template trims (Llama 3's and Gemma's templates strip
     surrounding whitespace) is not found and becomes the rendering's last character, such as `>`; a reply whose
     text also occurs earlier in the rendering (a role name, the dummy turn axolotl adds) brings the template's
-    text with it.
+    text with it. And TRL 1.8, which axolotl runs, starts each completion after as many tokens as the prompt has
+    alone: where the prompt's last token and the reply's first merge (a generation prompt ending in a space),
+    the reply loses its first word.
 
     ## Why is this bad?
     The model is trained on a completion nobody wrote. When both replies of a pair collapse to the same character
@@ -34,9 +36,10 @@ class ReplyAltered(RowRule):
 
     ## Fix safety
     Unsafe, for replies the template trims: their surrounding whitespace is stripped, which the template drops
-    anyway, but other templates and text trainers may want it kept. A reply found in the wrong place has no edit
-    that is sure to help: reword it, or give axolotl prompt, chosen and rejected as text with a type that formats
-    them (`llama3.prompt_pairs`, `chatml.prompt_pairs`).
+    anyway, but other templates and text trainers may want it kept. A reply found in the wrong place, or cut
+    inside a merged token, has no edit that is sure to help: give axolotl prompt, chosen and rejected as text with
+    a type that formats them (`llama3.prompt_pairs`, `chatml.prompt_pairs`), or a template whose generation prompt
+    ends on a token boundary.
     """
 
     code = "M010"

@@ -22,7 +22,17 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from . import Profile, SideInput, TrainerOptions, TrainerRow, as_trl_text, side, text_joinable, turn_ending
+from . import (
+    Profile,
+    SideInput,
+    TrainerOptions,
+    TrainerRow,
+    as_trl_text,
+    common_prefix_length,
+    side,
+    text_joinable,
+    turn_ending,
+)
 
 DUMMY_TURN = {"role": "user", "content": "[[dummy_message]]"}
 SENTINEL = "PREFLINT-AXOLOTL-REPLY"
@@ -48,8 +58,10 @@ class AxolotlProfile(Profile):
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, (i, (_, (_, chosen_altered), (_, rejected_altered))) in enumerate(zip(positions, texts)):
             prompt_len, chosen_len, rejected_len = map(len, plain[3 * k : 3 * k + 3])
-            rows[i] = self.row(*trl_ids[k], longest=prompt_len + max(chosen_len, rejected_len))
-            rows[i].chosen.altered, rows[i].rejected.altered = chosen_altered, rejected_altered
+            prompt_ids, chosen_ids, rejected_ids = trl_ids[k]
+            rows[i] = self.row(prompt_ids, chosen_ids, rejected_ids, longest=prompt_len + max(chosen_len, rejected_len))
+            rows[i].chosen.altered = chosen_altered or _cut_in_a_token(tokenizer, prompt_ids, chosen_ids)
+            rows[i].rejected.altered = rejected_altered or _cut_in_a_token(tokenizer, prompt_ids, rejected_ids)
             rows[i].ending = ending
         for i, why in failures.items():
             rows[i] = TrainerRow([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why)
@@ -120,6 +132,18 @@ def _reply_start(tokenizer) -> int | None:
     except Exception:  # each row's own rendering reports the template's failure
         return None
     return rendered.find(SENTINEL) if SENTINEL in rendered else None
+
+
+def _cut_in_a_token(tokenizer, prompt: list[int], joint: list[int]) -> tuple[str, str] | None:
+    """(what is trained, why) where TRL 1.8's cut at the prompt's length falls inside the reply: the prompt's last
+    token and the reply's first merged into one, so the reply loses its start."""
+    merged = common_prefix_length(prompt, joint)
+    if merged == len(prompt):
+        return None
+    return tokenizer.decode(joint[len(prompt):]), (
+        f"the prompt's end and the reply's start are one token together ({tokenizer.decode(joint[merged:merged + 1])!r}), "
+        "and TRL 1.8 starts the completion after as many tokens as the prompt has alone"
+    )
 
 
 def _cut_reply(tokenizer, message: dict, reply_start: int | None) -> tuple[str, tuple[str, str] | None]:
