@@ -142,12 +142,17 @@ def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
             except Exception as exc:  # a template is untrusted code: any failure is a finding on the row
                 batch.pairs[i] = None
                 batch.hashes[i] = None
-                batch.defects[i] = RecordDefect("S005", f"the chat template failed on this row: {exc}")
+                why = NO_PROMPT if pair.is_chat and not pair.prompt else f"the chat template failed on this row: {exc}"
+                batch.defects[i] = RecordDefect("S005", why)
         batch.prompt.append(texts[0])
         batch.chosen.append(texts[1])
         batch.rejected.append(texts[2])
         batch.follows_prompt.append(follows)
     batch._comparable = batch._text_keys = None
+
+
+NO_PROMPT = ("the conversation has no prompt, only the assistant's replies: the chat template cannot render an "
+             "empty prompt, and a trainer fails on it the same way")
 
 
 def _render_text(pair: Pair) -> tuple[str, str, str]:
