@@ -63,6 +63,7 @@ class Tokenizer:
     name: str
     source: str
     hf: object  # transformers.PreTrainedTokenizerFast
+    template_chosen: bool = False  # the chat template was given (--chat-template), not the one the tokenizer ships
 
     @property
     def has_chat_template(self) -> bool:
@@ -209,7 +210,7 @@ class Tokenizer:
         """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""
         hf = copy.copy(self.hf)
         hf.chat_template = template
-        return Tokenizer(self.name, f"{self.source}; chat template {name}", hf)
+        return Tokenizer(self.name, f"{self.source}; chat template {name}", hf, template_chosen=True)
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "vocab_size": len(self.hf)}

@@ -8,7 +8,8 @@ the *start* of the prompt; input = prompt + response, labels mask the prompt); p
 template.py `Template._encode` and `_convert_elements_to_ids` (every message, and every string slot of it,
 tokenized on its own without special tokens; BOS from the prefix slot) and the `llama3` template (content is not
 trimmed, unlike the Hugging Face template). Default cutoff_len 2048 (hparams/data_args.py). With a tokenizer
-that is not Llama 3, the tokenizer's own chat template stands in for LLaMA-Factory's template of that model.
+that is not Llama 3, or a chat template given with --chat-template (LLaMA-Factory's `template:` is the user's
+choice), that chat template stands in for LLaMA-Factory's template.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class LlamaFactoryProfile(Profile):
     supported = ("max_length",)
 
     def encode(self, batch, tokenizer):
-        llama3 = "<|start_header_id|>" in tokenizer.hf.get_vocab()
+        llama3 = "<|start_header_id|>" in tokenizer.hf.get_vocab() and not tokenizer.template_chosen
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i in batch.usable():
             pair = batch.pairs[i]
