@@ -72,8 +72,8 @@ class AxolotlProfile(Profile):
         """TRL's prompt, prompt+chosen and prompt+rejected ids of each (prompt, chosen, rejected), built from the
         texts' own ids (`plain`, three per row) where the tokenizer allows, else tokenized whole."""
         if text_joinable(tokenizer):
-            pieces = [(prompt, plain[3 * k], reply, plain[3 * k + side]) for k, (prompt, *replies) in enumerate(texts)
-                      for side, reply in enumerate(replies, 1)]
+            pieces = [(prompt, plain[3 * k], reply, plain[3 * k + offset]) for k, (prompt, *replies) in enumerate(texts)
+                      for offset, reply in enumerate(replies, 1)]
             joined = tokenizer.join_ids(pieces)
             return [
                 (as_trl_text(tokenizer, list(plain[3 * k])), as_trl_text(tokenizer, joined[2 * k], chosen),
