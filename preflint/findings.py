@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -75,6 +75,15 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.row is None, self.row if self.row is not None else 0, self.code)
+
+
+def fix_labels(findings: Iterable[Finding]) -> dict[str, str]:
+    """For each rule code, how its findings' fixes apply, in one label: 'safe', 'display-only or safe'; '' for
+    none. A rule can propose different fixes for different rows (W004, M003)."""
+    kinds: dict[str, set[str]] = {}
+    for finding in findings:
+        kinds.setdefault(finding.code, set()).update([finding.fix.applicability.value] if finding.fix else [])
+    return {code: " or ".join(sorted(found)) for code, found in kinds.items()}
 
 
 def finding_counts(findings: list[Finding]) -> dict:

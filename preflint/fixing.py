@@ -26,7 +26,7 @@ from . import __version__
 from .batch import PairBatch, render, tokenize
 from .config import Settings
 from .edit import apply_edit, swap_sides
-from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity
+from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity, fix_labels
 from .output import (
     JsonlSink,
     ParquetSink,
@@ -114,6 +114,7 @@ class FixResult:
     settled: bool  # False when edits still changed rows in the last allowed pass
     samples: list[dict] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # with --diff: the changes, as text lines
+    fix_labels: dict[str, str] = field(default_factory=dict)  # code -> how the input's findings' fixes apply
 
     def accounting(self) -> dict:
         return {
@@ -196,6 +197,7 @@ class _Run:
         self.sampled: dict[int, list[Finding]] = {}
         self.sample_pairs: dict[int, Pair] = {}
         self.before: ScanResult | None = None  # the first pass's scan: the inputs as read
+        self.fix_labels: dict[str, str] = {}
 
     def execute(self) -> FixResult:
         rejects_path = None
@@ -225,7 +227,7 @@ class _Run:
             fixed=Counter(code for codes in self.applied.values() for code in set(codes)), passes=number,
             settled=not (rewrites and done.changed and number == MAX_PASSES),
         )
-        result.samples = self._samples()
+        result.samples, result.fix_labels = self._samples(), self.fix_labels
         if self.outputs.out is None:
             result.changes = self._changes(target)
         else:
@@ -241,6 +243,7 @@ class _Run:
         if number == 1:
             self.sampled = _pick_samples(scanned.findings)
             self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
+            self.fix_labels = fix_labels(scanned.findings)
         plan: dict[int, list[Finding]] = {}
         for finding in scanned.findings:
             if self.policy.applies(finding):

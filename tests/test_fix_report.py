@@ -101,3 +101,13 @@ def test_token_edit_distances_are_counted_in_bins_up_to_501_and_beyond(tmp_path,
     assert main(["fix", str(data), "--out", str(tmp_path / "out.jsonl"), "--report", str(report), "--exit-zero"]) == 0
     distances = json.loads(report.read_text(encoding="utf-8"))["distributions"]["token_edit_distance"]
     assert {label: count for label, count in distances.items() if count} == {"3": 1, "501+": 1}
+
+
+def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_path, write_jsonl):
+    """M003's fix is to drop a row, but a pair the trainer made identical (axolotl's '>') is kept: display-only."""
+    data = write_jsonl([{"prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."}])
+    report = tmp_path / "report.html"
+    argv = ["fix", str(data), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl"), "--report", str(report)]
+    assert main([*argv, "--select", "M003,M010", "--no-progress"]) == 1
+    html = report.read_text(encoding="utf-8")
+    assert "<td><code>M003</code></td><td>identical-after-truncation</td><td class=\"severity-error\">error</td><td>display-only</td>" in html

@@ -24,7 +24,7 @@ def write_html(result, stream: TextIO) -> None:
             "code": code,
             "name": rules[code].name if code in rules else "",
             "severity": rules[code].severity.value if code in rules else "",
-            "fix": rules[code].fix_label() if code in rules else "none",
+            "fix": result.fix_labels.get(code) or (rules[code].fix_label() if code in rules else "none"),
             "before": before[code],
             "dropped": data["accounting"]["dropped_by_reason"].get(code, 0),
             "fixed": data["accounting"]["rows_fixed_by_code"].get(code, 0),

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
 
@@ -20,11 +21,11 @@ def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool 
     by_code = defaultdict(list)
     for finding in result.findings:
         by_code[finding.code].append(finding)
+    labels = fix_labels(result.findings)
     for code, findings in sorted(by_code.items()):
         first = findings[0]
         style = SEVERITY_STYLE[first.severity.value]
-        kinds = sorted({f.fix.applicability.value for f in findings if f.fix})
-        fix = f", fix: {' or '.join(kinds)}" if kinds else ""
+        fix = f", fix: {labels[code]}" if labels[code] else ""
         console.print(f"[{style}]{code}[/] [bold]{first.name}[/] ({first.severity.value}{fix}): {len(findings)}")
         shown = findings if limit <= 0 else findings[:limit]
         for finding in shown:
@@ -33,11 +34,11 @@ def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool 
         if len(findings) > len(shown):
             console.print(f"  [dim]... and {len(findings) - len(shown)} more (--limit 0 shows all)[/]")
     if statistics:
-        _statistics(console, result)
+        _statistics(console, result, labels)
     _summary(console, result)
 
 
-def _statistics(console: Console, result) -> None:
+def _statistics(console: Console, result, labels: dict[str, str]) -> None:
     rows = result.summary["rows"] or 1
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("count", "% rows", "code", "name", "severity", "fix"):
@@ -51,7 +52,7 @@ def _statistics(console: Console, result) -> None:
             code,
             rule.name if rule else "",
             rule.severity.value if rule else "",
-            rule.fix_label() if rule else "",
+            labels.get(code) or (rule.fix_label() if rule else ""),
         )
     console.print()
     console.print(table)
