@@ -103,11 +103,12 @@ def test_token_edit_distances_are_counted_in_bins_up_to_501_and_beyond(tmp_path,
     assert {label: count for label, count in distances.items() if count} == {"3": 1, "501+": 1}
 
 
-def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_path, write_jsonl):
-    """M003's fix is to drop a row, but a pair the trainer made identical (axolotl's '>') is kept: display-only."""
-    data = write_jsonl([{"prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."}])
+def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_path):
+    """M003's fix is to drop a row, but a pair the trainer made identical (axolotl trains HH-RLHF's replies as '>')
+    is kept: display-only. Counts are written with thousands separators."""
     report = tmp_path / "report.html"
-    argv = ["fix", str(data), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl"), "--report", str(report)]
-    assert main([*argv, "--select", "M003,M010", "--no-progress"]) == 1
+    argv = ["fix", str(shared("hh-rlhf-harmless-test.jsonl")), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl")]
+    assert main([*argv, "--report", str(report), "--no-progress"]) == 1
     html = report.read_text(encoding="utf-8")
     assert "<td><code>M003</code></td><td>identical-after-truncation</td><td class=\"severity-error\">error</td><td>display-only</td>" in html
+    assert "Remaining: 6,866 findings (2,287 with an unsafe fix" in html
