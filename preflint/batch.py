@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from .read import RawBatch, Unreadable
 from .shapes import Content, Fields, Pair, RecordDefect, normalize
@@ -126,8 +127,8 @@ def content_hash(pair: Pair) -> str:
     if pair.rejected_prompt is None and all(isinstance(part, str) for part in parts):
         # The common case, without a JSON encoding per row; lengths first, so no two pairs share a payload.
         payload = f"text {len(parts[0])} {len(parts[1])} " + "".join(parts)
-    else:
-        payload = json.dumps([*parts, pair.rejected_prompt], ensure_ascii=False)
+    else:  # tools only where a row has them, so every other row keeps the hash baselines hold
+        payload = json.dumps([*parts, pair.rejected_prompt, *([pair.tools] if pair.tools else [])], ensure_ascii=False)
     return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
@@ -160,7 +161,7 @@ def _render_text(pair: Pair) -> tuple[str, str, str]:
 
 
 def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[tuple[str, str, str], bool]:
-    chat = tokenizer.render_chat
+    chat = partial(tokenizer.render_chat, tools=pair.tools)
     prompt = chat(pair.prompt, add_generation_prompt=True)
     rejected_prompt = chat(pair.rejected_prompt, add_generation_prompt=True) if pair.rejected_prompt else prompt
     chosen, chosen_follows = _completion(chat, pair.prompt, pair.chosen, prompt)

@@ -9,6 +9,7 @@ Shapes, told apart by which columns exist and by the type of their values:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,12 +28,13 @@ REJECTED_ALIASES = (
     "worse_response",
 )
 SYSTEM_ALIASES = ("system", "system_prompt")
+TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
 SCORE_ALIASES = {
     "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "rating_chosen", "chosen_reward"),
     "score_rejected": ("score_rejected", "rejected_score", "rejected_rating", "rating_rejected", "rejected_reward"),
     "margin": ("margin",),
 }
-MAP_KEYS = ("prompt", "chosen", "rejected", "system", *SCORE_ALIASES)
+MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES)
 
 # Where an assistant turn starts in a rendered dialogue; the implicit prompt ends right after the last one.
 ASSISTANT_MARKERS = (
@@ -70,6 +72,7 @@ class Fields:
     prompt: tuple[str, ...] = ()
     system: str | None = None
     scores: Mapping[str, str] = field(default_factory=dict)
+    tools: str | None = None
 
     def describe(self) -> str:
         parts = []
@@ -78,6 +81,8 @@ class Fields:
         parts += [f"chosen={self.chosen}", f"rejected={self.rejected}"]
         if self.system:
             parts.append(f"system={self.system}")
+        if self.tools:
+            parts.append(f"tools={self.tools}")
         parts += [f"{role}={column}" for role, column in self.scores.items()]
         return ", ".join(parts)
 
@@ -90,6 +95,7 @@ class Pair:
     rejected: Content
     rejected_prompt: Content | None = None  # set only when it differs from `prompt` (M008)
     scores: dict[str, float] = field(default_factory=dict)
+    tools: list | None = None  # function definitions the chat template renders (conversations only, as in TRL)
 
     @property
     def is_chat(self) -> bool:
@@ -140,7 +146,7 @@ def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
     if prompt == "instruction" and "input" in present and "prompt" not in mapping:
         prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
     scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
-    return Fields(chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores)
+    return Fields(chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES))
 
 
 def normalize(record: Mapping, fields: Fields) -> Pair:
@@ -170,6 +176,7 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
+    pair.tools = _tools(record, fields)
     return pair
 
 
@@ -196,6 +203,21 @@ def _system(record: Mapping, fields: Fields) -> str:
         return ""
     if not isinstance(value, str):
         raise RecordDefect("S003", f"{fields.system} is {_describe(value)}, not text")
+    return value
+
+
+def _tools(record: Mapping, fields: Fields) -> list | None:
+    """The row's tool definitions, as TRL reads them: a list, or JSON text of one (json.loads); none if empty."""
+    value = record.get(fields.tools) if fields.tools else None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else None
+        except ValueError:
+            raise RecordDefect("S003", f"{fields.tools} is text that is not JSON, not a list of tool definitions") from None
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list):
+        raise RecordDefect("S003", f"{fields.tools} is {_describe(value)}, not a list of tool definitions")
     return value
 
 

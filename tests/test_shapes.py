@@ -112,6 +112,18 @@ def test_axolotl_chat_template_default_messages_with_one_reply_each():
     assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
 
 
+def test_tools_are_read_for_conversations_as_trl_reads_them():
+    weather = [{"type": "function", "function": {"name": "get_weather"}}]
+    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": weather}).tools == weather
+    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": '[{"type": "function"}]'}).tools == [{"type": "function"}]
+    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": ""}).tools is None
+    assert pair_of({"prompt": "Q?", "chosen": "A.", "rejected": "B.", "tools": "not json"}).tools is None  # text: TRL ignores it
+    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "functions": weather}, "tools=functions").tools == weather
+    for bad, said in (("not json", "tools is text that is not JSON"), ({"name": "x"}, "not a list of tool definitions")):
+        with pytest.raises(RecordDefect, match=said):
+            pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": bad})
+
+
 def test_openai_preference_format_with_content_parts():
     record = {
         "input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]},

@@ -8,6 +8,8 @@ custom trainers have them.
 
 from __future__ import annotations
 
+from functools import partial
+
 from . import SideInput, TrainerOptions, TrainerRow, common_prefix_length, truncate
 from .trl import TRLProfile
 
@@ -22,7 +24,7 @@ class PlainProfile(TRLProfile):
 
     def texts(self, pair, tokenizer):
         if pair.is_chat:
-            render = tokenizer.render_chat
+            render = partial(tokenizer.render_chat, tools=pair.tools)  # TRL passes a row's tools to the template
             return (
                 render(pair.prompt, add_generation_prompt=True),
                 render(pair.prompt + pair.chosen, add_generation_prompt=False),

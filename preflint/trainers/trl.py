@@ -13,7 +13,17 @@ tests/trainers/test_trl_faithful.py runs TRL's own code on the shared real data 
 
 from __future__ import annotations
 
-from . import Profile, TrainerOptions, TrainerRow, as_trl_text, common_prefix_length, side, text_joinable
+from functools import partial
+
+from . import (
+    Profile,
+    TrainerOptions,
+    TrainerRow,
+    as_trl_text,
+    common_prefix_length,
+    side,
+    text_joinable,
+)
 
 
 def extract_prompt(chosen, rejected):
@@ -40,7 +50,7 @@ class TRLProfile(Profile):
         else:
             prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
         if pair.is_chat:
-            render = tokenizer.render_chat
+            render = partial(tokenizer.render_chat, tools=pair.tools)  # TRL passes a row's tools to the template
             return (
                 render(prompt, add_generation_prompt=True),
                 render(prompt + chosen, add_generation_prompt=False),

@@ -72,10 +72,12 @@ def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
 
 
 def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
+    """`name`: a shared file, or a path."""
     settings = Settings(trainer="trl", max_length=max_length, truncation_mode=truncation_mode)
     profile = settings.profile()
     out, dropped = {}, set()
-    for batch, _ in pair_batches(resolve_sources([str(shared(name))]), settings, parse_map(mapping), tokenizer, profile):
+    path = name if "/" in str(name) else shared(name)
+    for batch, _ in pair_batches(resolve_sources([str(path)]), settings, parse_map(mapping), tokenizer, profile):
         for row, trainer_row in zip(batch.rows, batch.trainer):
             if trainer_row.dropped:
                 dropped.add(row)
@@ -101,3 +103,28 @@ def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode,
     assert mismatched == []
     if (max_length, truncation_mode) == (128, "keep_start") and case == "hh-rlhf":
         assert dropped, "at 128 tokens TRL drops long HH prompts: the test must exercise dropping"
+
+
+TOOLS_TEMPLATE = (  # Llama 3 turns, with the tool names listed first when a row has tools (as Llama 3.1 and Qwen do)
+    "{{ bos_token }}{% if tools %}Tools: {% for tool in tools %}{{ tool['function']['name'] }}; {% endfor %}\\n{% endif %}"
+    "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\\n\\n{{ m['content'] }}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\\n\\n{% endif %}"
+)
+
+
+def test_a_tools_column_reaches_the_chat_template_as_trl_passes_it(llama, tmp_path):
+    tokenizer = llama.with_chat_template(TOOLS_TEMPLATE)
+    weather = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
+    user = [{"role": "user", "content": "Weather in Paris?"}]
+    records = [
+        {"prompt": user, "chosen": [{"role": "assistant", "content": "Sunny."}],
+         "rejected": [{"role": "assistant", "content": "No idea."}], "tools": json.dumps(weather)},
+        {"prompt": user, "chosen": [{"role": "assistant", "content": "Rain."}],
+         "rejected": [{"role": "assistant", "content": "Snow."}], "tools": None},
+    ]
+    data = tmp_path / "tools.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    expected = run_trl(records, tokenizer.hf, 1024, "keep_start", tmp_path)
+    ours, dropped = run_preflint(data, None, tokenizer, 1024, "keep_start")
+    assert not dropped and ours == {row: tuple(ids) for row, ids in expected.items()}
+    assert "Tools: get_weather;" in tokenizer.decode(ours[0][0]) and "Tools" not in tokenizer.decode(ours[1][0])
