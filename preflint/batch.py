@@ -127,8 +127,9 @@ def content_hash(pair: Pair) -> str:
     if pair.rejected_prompt is None and all(isinstance(part, str) for part in parts):
         # The common case, without a JSON encoding per row; lengths first, so no two pairs share a payload.
         payload = f"text {len(parts[0])} {len(parts[1])} " + "".join(parts)
-    else:  # tools only where a row has them, so every other row keeps the hash baselines hold
-        payload = json.dumps([*parts, pair.rejected_prompt, *([pair.tools] if pair.tools else [])], ensure_ascii=False)
+    else:  # template arguments only where a row has them, so every other row keeps the hash baselines hold
+        extra = [pair.template_args] if pair.template_args else []
+        payload = json.dumps([*parts, pair.rejected_prompt, *extra], ensure_ascii=False, default=str)
     return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
@@ -161,7 +162,7 @@ def _render_text(pair: Pair) -> tuple[str, str, str]:
 
 
 def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[tuple[str, str, str], bool]:
-    chat = partial(tokenizer.render_chat, tools=pair.tools)
+    chat = partial(tokenizer.render_chat, **pair.template_args)
     prompt = chat(pair.prompt, add_generation_prompt=True)
     rejected_prompt = chat(pair.rejected_prompt, add_generation_prompt=True) if pair.rejected_prompt else prompt
     chosen, chosen_follows = _completion(chat, pair.prompt, pair.chosen, prompt)

@@ -29,6 +29,7 @@ REJECTED_ALIASES = (
 )
 SYSTEM_ALIASES = ("system", "system_prompt")
 TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
+TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
 SCORE_ALIASES = {
     "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "rating_chosen", "chosen_reward"),
     "score_rejected": ("score_rejected", "rejected_score", "rejected_rating", "rating_rejected", "rejected_reward"),
@@ -73,6 +74,7 @@ class Fields:
     system: str | None = None
     scores: Mapping[str, str] = field(default_factory=dict)
     tools: str | None = None
+    template_kwargs: str | None = None
 
     def describe(self) -> str:
         parts = []
@@ -83,6 +85,8 @@ class Fields:
             parts.append(f"system={self.system}")
         if self.tools:
             parts.append(f"tools={self.tools}")
+        if self.template_kwargs:
+            parts.append(f"chat_template_kwargs={self.template_kwargs}")
         parts += [f"{role}={column}" for role, column in self.scores.items()]
         return ", ".join(parts)
 
@@ -96,10 +100,16 @@ class Pair:
     rejected_prompt: Content | None = None  # set only when it differs from `prompt` (M008)
     scores: dict[str, float] = field(default_factory=dict)
     tools: list | None = None  # function definitions the chat template renders (conversations only, as in TRL)
+    template_kwargs: dict | None = None  # the row's chat_template_kwargs (conversations only, as in TRL)
 
     @property
     def is_chat(self) -> bool:
         return isinstance(self.prompt, list)
+
+    @property
+    def template_args(self) -> dict:
+        """What TRL passes to the chat template with this row's messages, besides the generation prompt."""
+        return {**({"tools": self.tools} if self.tools else {}), **(self.template_kwargs or {})}
 
 
 def parse_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -146,7 +156,10 @@ def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
     if prompt == "instruction" and "input" in present and "prompt" not in mapping:
         prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
     scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
-    return Fields(chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES))
+    return Fields(
+        chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
+        next((name for name in TEMPLATE_KWARGS_ALIASES if name in present), None),
+    )
 
 
 def normalize(record: Mapping, fields: Fields) -> Pair:
@@ -177,6 +190,7 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
     pair.tools = _tools(record, fields)
+    pair.template_kwargs = _template_kwargs(record, fields)
     return pair
 
 
@@ -219,6 +233,16 @@ def _tools(record: Mapping, fields: Fields) -> list | None:
     if not isinstance(value, list):
         raise RecordDefect("S003", f"{fields.tools} is {_describe(value)}, not a list of tool definitions")
     return value
+
+
+def _template_kwargs(record: Mapping, fields: Fields) -> dict | None:
+    """The row's chat_template_kwargs, a mapping (TRL spreads it into the template's arguments); none if empty."""
+    value = record.get(fields.template_kwargs) if fields.template_kwargs else None
+    if not value:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise RecordDefect("S003", f"{fields.template_kwargs} is {_describe(value)}, not a mapping of template arguments")
+    return {key: item for key, item in value.items() if item is not None}  # Arrow fills absent struct fields with None
 
 
 def _scores(record: Mapping, fields: Fields) -> dict[str, float]:

@@ -200,13 +200,12 @@ class Tokenizer:
     def decode(self, ids: list[int]) -> str:
         return self._backend.decode(ids, skip_special_tokens=False)
 
-    def render_chat(self, messages: list[dict], *, add_generation_prompt: bool, tools: list | None = None) -> str:
-        """The chat as the model sees it: through the chat template (given the tool definitions, as TRL gives
-        them), or as `plain_chat` when there is none."""
+    def render_chat(self, messages: list[dict], *, add_generation_prompt: bool, **template_args) -> str:
+        """The chat as the model sees it: through the chat template (given a row's tools and other arguments, as
+        TRL gives them: `Pair.template_args`), or as `plain_chat` when there is none."""
         if not self.has_chat_template:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
-        extra = {"tools": tools} if tools else {}
-        return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **extra)
+        return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
 
     def with_chat_template(self, template: str, name: str = "(custom)") -> Tokenizer:
         """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""

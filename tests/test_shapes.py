@@ -124,6 +124,14 @@ def test_tools_are_read_for_conversations_as_trl_reads_them():
             pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": bad})
 
 
+def test_chat_template_kwargs_are_passed_on_with_the_tools():
+    record = {"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": [{"type": "function"}],
+              "chat_template_kwargs": {"enable_thinking": False, "unset": None}}
+    assert pair_of(record).template_args == {"tools": [{"type": "function"}], "enable_thinking": False}
+    with pytest.raises(RecordDefect, match="chat_template_kwargs is .* not a mapping of template arguments"):
+        pair_of({**record, "chat_template_kwargs": "enable_thinking=False"})
+
+
 def test_openai_preference_format_with_content_parts():
     record = {
         "input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]},

@@ -24,7 +24,7 @@ class PlainProfile(TRLProfile):
 
     def texts(self, pair, tokenizer):
         if pair.is_chat:
-            render = partial(tokenizer.render_chat, tools=pair.tools)  # TRL passes a row's tools to the template
+            render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs
             return (
                 render(pair.prompt, add_generation_prompt=True),
                 render(pair.prompt + pair.chosen, add_generation_prompt=False),

@@ -50,7 +50,7 @@ class TRLProfile(Profile):
         else:
             prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
         if pair.is_chat:
-            render = partial(tokenizer.render_chat, tools=pair.tools)  # TRL passes a row's tools to the template
+            render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs
             return (
                 render(prompt, add_generation_prompt=True),
                 render(prompt + chosen, add_generation_prompt=False),

@@ -107,24 +107,29 @@ def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode,
 
 TOOLS_TEMPLATE = (  # Llama 3 turns, with the tool names listed first when a row has tools (as Llama 3.1 and Qwen do)
     "{{ bos_token }}{% if tools %}Tools: {% for tool in tools %}{{ tool['function']['name'] }}; {% endfor %}\\n{% endif %}"
+    "{% if enable_thinking is defined and enable_thinking is false %}/no_think\\n{% endif %}"  # as Qwen3 tests it
     "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\\n\\n{{ m['content'] }}<|eot_id|>{% endfor %}"
     "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\\n\\n{% endif %}"
 )
 
 
-def test_a_tools_column_reaches_the_chat_template_as_trl_passes_it(llama, tmp_path):
+def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_them(llama, tmp_path):
     tokenizer = llama.with_chat_template(TOOLS_TEMPLATE)
     weather = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
     user = [{"role": "user", "content": "Weather in Paris?"}]
     records = [
         {"prompt": user, "chosen": [{"role": "assistant", "content": "Sunny."}],
-         "rejected": [{"role": "assistant", "content": "No idea."}], "tools": json.dumps(weather)},
+         "rejected": [{"role": "assistant", "content": "No idea."}], "tools": json.dumps(weather),
+         "chat_template_kwargs": {"enable_thinking": None}},
         {"prompt": user, "chosen": [{"role": "assistant", "content": "Rain."}],
-         "rejected": [{"role": "assistant", "content": "Snow."}], "tools": None},
+         "rejected": [{"role": "assistant", "content": "Snow."}], "tools": None,
+         "chat_template_kwargs": {"enable_thinking": False}},
     ]
     data = tmp_path / "tools.jsonl"
     data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     expected = run_trl(records, tokenizer.hf, 1024, "keep_start", tmp_path)
     ours, dropped = run_preflint(data, None, tokenizer, 1024, "keep_start")
     assert not dropped and ours == {row: tuple(ids) for row, ids in expected.items()}
-    assert "Tools: get_weather;" in tokenizer.decode(ours[0][0]) and "Tools" not in tokenizer.decode(ours[1][0])
+    first, second = tokenizer.decode(ours[0][0]), tokenizer.decode(ours[1][0])
+    assert "Tools: get_weather;" in first and "Tools" not in second
+    assert "/no_think" in second and "/no_think" not in first
