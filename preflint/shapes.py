@@ -158,7 +158,7 @@ def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
     scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
     return Fields(
         chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
-        next((name for name in TEMPLATE_KWARGS_ALIASES if name in present), None),
+        pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
     )
 
 
