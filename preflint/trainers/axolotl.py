@@ -52,8 +52,9 @@ class AxolotlProfile(Profile):
                 positions.append(i)
             except _Unprocessable as exc:
                 failures[i] = str(exc)
-        plain = tokenizer.encode_many([text for prompt, (chosen, _), (rejected, _) in texts for text in (prompt, chosen, rejected)])
-        trl_ids = self._as_trl(tokenizer, [(prompt, chosen, rejected) for prompt, (chosen, _), (rejected, _) in texts], plain)
+        cut = [(prompt, chosen, rejected) for prompt, (chosen, _), (rejected, _) in texts]
+        plain = tokenizer.encode_many([text for row in cut for text in row])
+        trl_ids = self._as_trl(tokenizer, cut, plain)
         ending = turn_ending(tokenizer, strip=None)  # the reply's trailing whitespace is stripped, EOS appended
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, (i, (_, (_, chosen_altered), (_, rejected_altered))) in enumerate(zip(positions, texts)):
@@ -81,8 +82,8 @@ class AxolotlProfile(Profile):
                 for k, (_, chosen, rejected) in enumerate(texts)
             ]
         eos = tokenizer.hf.eos_token or ""
-        whole = [prompt + (reply if reply.endswith(eos) else reply + eos) for prompt, *replies in texts for reply in replies]
-        ids = tokenizer.encode_many([text for k, (prompt, *_) in enumerate(texts) for text in (prompt, *whole[2 * k : 2 * k + 2])], add_special_tokens=True)
+        whole = [(prompt, *(prompt + reply + ("" if reply.endswith(eos) else eos) for reply in replies)) for prompt, *replies in texts]
+        ids = tokenizer.encode_many([text for row in whole for text in row], add_special_tokens=True)
         return [tuple(ids[3 * k : 3 * k + 3]) for k in range(len(texts))]
 
     def texts(self, pair, tokenizer, reply_start: int | None):
