@@ -211,12 +211,12 @@ class BatchScanner:
         self.engine = Engine(rules)
         self.given, self.settings = tokenizer, settings
         self.profile = settings.profile() if any(rule.needs_trainer for rule in selected) else None
-        if settings.chat_template:  # a bad template file is an error before the first batch
-            read_chat_template(settings.chat_template)
+        # read here, once: a bad template file is an error before the first batch
+        self.chat_template = read_chat_template(settings.chat_template) if settings.chat_template else None
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        return settings_tokenizer(self.settings, self.given)
+        return settings_tokenizer(self.settings, self.given, self.chat_template)
 
     def prepare(self, raw: RawBatch, fields: Fields | None) -> tuple[PairBatch, Fields | None]:
         batch = to_pairs(raw, fields)
@@ -230,11 +230,13 @@ class BatchScanner:
         return (*self.engine.examine(batch), tally)
 
 
-def settings_tokenizer(settings: Settings, given: Tokenizer | None = None) -> Tokenizer:
-    """The tokenizer a scan uses: the one given, else the one the settings name; with the settings' chat template."""
+def settings_tokenizer(settings: Settings, given: Tokenizer | None = None, chat_template: str | None = None) -> Tokenizer:
+    """The tokenizer a scan uses: the one given, else the one the settings name; with the settings' chat template
+    (its text, if already read)."""
     tokenizer = given or load_tokenizer(settings.tokenizer)
     if settings.chat_template:
-        tokenizer = tokenizer.with_chat_template(read_chat_template(settings.chat_template), settings.chat_template)
+        template = chat_template or read_chat_template(settings.chat_template)
+        tokenizer = tokenizer.with_chat_template(template, settings.chat_template)
     return tokenizer
 
 
