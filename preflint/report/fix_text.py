@@ -23,7 +23,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     accounting = result.accounting()
     names = {rule.code: rule.name for rule in result.before.rules}
     console.print(
-        f"[bold]{accounting['rows_read']:,}[/] {'row' if accounting['rows_read'] == 1 else 'rows'} read = [bold]{accounting['rows_kept']:,}[/] kept + "
+        f"[bold]{quantity(accounting['rows_read'], 'row')}[/] read = [bold]{accounting['rows_kept']:,}[/] kept + "
         f"[bold]{accounting['rows_dropped']:,}[/] dropped"
         + (f" ({result.passes} passes)" if result.passes > 1 else "")
     )
