@@ -58,6 +58,13 @@ def sentencepiece(tmp_path_factory):
     return load_tokenizer(str(directory))
 
 
+# ChatML, Qwen's template: it does not trim replies, and its rendering ends in whitespace ('<|im_end|>\n').
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
 @pytest.fixture(scope="session")
 def chatml(llama, tmp_path_factory):
     """A tokenizer of Qwen's shape, built here: the Llama 3 vocabulary with ChatML's <|im_start|> and <|im_end|> as
@@ -70,10 +77,7 @@ def chatml(llama, tmp_path_factory):
     hf = copy.deepcopy(llama.hf)
     hf.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     hf.eos_token = "<|im_end|>"
-    hf.chat_template = (
-        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-    )
+    hf.chat_template = CHATML_TEMPLATE
     directory = tmp_path_factory.mktemp("chatml")
     hf.save_pretrained(directory)
     return load_tokenizer(str(directory))

@@ -9,7 +9,7 @@ import pytest
 
 from preflint.cli import main
 
-from .conftest import shared
+from .conftest import CHATML_TEMPLATE, shared
 
 GOOD = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
 CHAT = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
@@ -278,12 +278,6 @@ def test_each_input_is_reported_with_its_own_shape(capsys, write_jsonl):
     _, out, _ = run(capsys, "scan", str(text), str(chats), "--no-cache")
     assert "text.jsonl: 1 row, text (prompt, chosen, rejected)" in out
     assert "chat.jsonl: 2 rows, conversational (chat messages)" in out
-
-
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
 
 
 def test_chat_template_file_replaces_the_tokenizers_own(capsys, write_jsonl, tmp_path):

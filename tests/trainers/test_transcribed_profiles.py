@@ -9,7 +9,7 @@ import pytest
 from preflint.config import Settings
 from preflint.read import resolve_sources
 
-from ..conftest import shared
+from ..conftest import CHATML_TEMPLATE, shared
 from . import pair_batches
 
 FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"]
@@ -246,14 +246,8 @@ def axolotl_input(name, record):
     }
 
 
-CHATML = (  # a template that does not trim, and whose rendering ends in whitespace (which axolotl strips)
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
-
 @pytest.mark.parametrize("name", FILES)
-@pytest.mark.parametrize(("sequence_len", "template", "joined"), [(512, None, True), (96, None, True), (512, CHATML, True), (512, None, False)])
+@pytest.mark.parametrize(("sequence_len", "template", "joined"), [(512, None, True), (96, None, True), (512, CHATML_TEMPLATE, True), (512, None, False)])
 def test_axolotl_profile_matches_its_transcription(name, sequence_len, template, joined, llama, monkeypatch):
     """`joined`: the profile builds TRL's ids from each text's own ids (the usual path); else it tokenizes whole."""
     monkeypatch.setattr("preflint.trainers.axolotl.text_joinable", lambda tokenizer: joined)
