@@ -271,7 +271,7 @@ def raw_batches(sources: list[Source], settings: Settings, mapping: dict[str, st
         if fields is None:
             columns = [key for record in raw.records if isinstance(record, dict) for key in record]
             if columns:
-                fields = fields_by_source[raw.source] = detect_fields(columns, mapping)
+                fields = fields_by_source[raw.source] = detect_fields(columns, mapping, raw.source)
         yield raw, fields
 
 

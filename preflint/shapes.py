@@ -132,9 +132,16 @@ def _split_assignment(part: str) -> tuple[str, str]:
     return key.strip(), column.strip()
 
 
-def detect_fields(columns: Iterable[str], mapping: Mapping[str, str]) -> Fields:
-    """Pick the columns for each role: `--map` first, then the first alias present."""
-    present = list(dict.fromkeys(columns))
+def detect_fields(columns: Iterable[str], mapping: Mapping[str, str], source: str) -> Fields:
+    """Pick the columns for each role: `--map` first, then the first alias present. Errors name the `source`: the
+    pre-commit hook and globs pass many files, and the one without pairs must be findable."""
+    try:
+        return _pick_fields(list(dict.fromkeys(columns)), mapping)
+    except InputError as exc:
+        raise InputError(f"{source!r}: {exc}") from None
+
+
+def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
     for key, column in mapping.items():
         for part in column.split("+"):
             if part not in present:

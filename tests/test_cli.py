@@ -172,6 +172,14 @@ def test_bad_input_is_a_one_line_error_with_exit_2(capsys, tmp_path, setup, argv
     assert err.count("\n") == 1
 
 
+def test_among_several_inputs_the_one_without_pairs_is_named(capsys, tmp_path):
+    good = _write(tmp_path / "prefs.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+    other = _write(tmp_path / "package.json", b'{"name": "x", "version": "1.0"}')
+    code, _, err = run(capsys, "scan", str(good), str(other), "--no-cache")
+    assert code == 2
+    assert f"'{other}': cannot tell which columns hold the chosen and rejected responses (columns: name, version)" in err
+
+
 def _write(path, content: bytes):
     path.write_bytes(content)
     return path

@@ -11,7 +11,7 @@ BAD = {"role": "assistant", "content": "Rome."}
 
 
 def pair_of(record, mapping=None):
-    return normalize(record, detect_fields(record, parse_map(mapping)))
+    return normalize(record, detect_fields(record, parse_map(mapping), "data.jsonl"))
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_map_errors():
 
 def test_undetectable_columns_say_how_to_map():
     with pytest.raises(InputError, match="--map chosen=COLUMN,rejected=COLUMN"):
-        detect_fields(["text", "label"], {})
+        detect_fields(["text", "label"], {}, "data.jsonl")
 
 
 @pytest.mark.parametrize(("columns", "said"), [
@@ -61,7 +61,7 @@ def test_undetectable_columns_say_how_to_map():
 ])
 def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
     with pytest.raises(InputError, match=said) as error:
-        detect_fields(columns, {})
+        detect_fields(columns, {}, "data.jsonl")
     assert "--map" not in str(error.value)
 
 
@@ -148,7 +148,7 @@ def test_text_prompt_with_message_responses_becomes_a_conversation():
 
 
 def test_defects_name_the_field():
-    fields = detect_fields(["prompt", "chosen", "rejected"], {})
+    fields = detect_fields(["prompt", "chosen", "rejected"], {}, "data.jsonl")
     with pytest.raises(RecordDefect) as defect:
         normalize({"prompt": "x", "chosen": ["a"], "rejected": "b"}, fields)
     assert defect.value.code == "S003" and "chosen[0]" in defect.value.message

@@ -68,7 +68,7 @@ def test_tool_calls_reach_the_chat_template_as_a_trainer_passes_them(llama):
     record = {"prompt": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None, "tool_calls": [call]},
                          {"role": "tool", "tool_call_id": "call_1", "content": "21"}],
               "chosen": [{"role": "assistant", "content": "21 degrees."}], "rejected": [{"role": "assistant", "content": "?"}]}
-    prompt = normalize(record, detect_fields(list(record), {})).prompt
+    prompt = normalize(record, detect_fields(list(record), {}, "data.jsonl")).prompt
     rendered = llama.with_chat_template(template).render_chat(prompt, add_generation_prompt=False)
     assert rendered == "[user: Weather?][assistant: (call get_weather)][tool: 21(for call_1)]"
 

@@ -44,7 +44,7 @@ class ReferenceOverlap(RowRule):
             exact, index, labels = {}, PromptIndex(self.settings["threshold"]), []
             for raw in read_batches(resolve_sources(self.settings["against"]), batch_size=1000):
                 records = [record for record in raw.records if isinstance(record, dict)]
-                fields = detect_fields([k for record in records for k in record], {}) if records else None
+                fields = detect_fields([k for record in records for k in record], {}, raw.source) if records else None
                 texts = []
                 for record in records:
                     try:
