@@ -166,7 +166,7 @@ def _render_chat(pair: Pair, tokenizer: Tokenizer) -> tuple[tuple[str, str, str]
     prompt = chat(pair.prompt, add_generation_prompt=True)
     rejected_prompt = chat(pair.rejected_prompt, add_generation_prompt=True) if pair.rejected_prompt else prompt
     chosen, chosen_follows = _completion(chat, pair.prompt, pair.chosen, prompt)
-    rejected, rejected_follows = _completion(chat, pair.rejected_prompt or pair.prompt, pair.rejected, rejected_prompt)
+    rejected, rejected_follows = _completion(chat, pair.prompt_of_rejected, pair.rejected, rejected_prompt)
     return (prompt, chosen, rejected), chosen_follows and rejected_follows
 
 

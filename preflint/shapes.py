@@ -107,6 +107,11 @@ class Pair:
         return isinstance(self.prompt, list)
 
     @property
+    def prompt_of_rejected(self) -> Content:
+        """The rejected side's prompt: its own where it differs (M008, even when empty), else the pair's."""
+        return self.prompt if self.rejected_prompt is None else self.rejected_prompt
+
+    @property
     def template_args(self) -> dict:
         """What TRL passes to the chat template with this row's messages, besides the generation prompt."""
         return {**({"tools": self.tools} if self.tools else {}), **(self.template_kwargs or {})}

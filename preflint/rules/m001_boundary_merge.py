@@ -44,6 +44,8 @@ class BoundaryMerge(RowRule):
                 joint = inputs.joint_ids
                 if joint[: len(prompt)] != prompt:
                     at = common_prefix_length(prompt, joint)
+                    if at == len(joint):  # the side stops inside the prompt (no reply message): M002's, not a merge
+                        continue
                     which = "the prompt the trainer extracts" if row.prompt_extracted else "the prompt"
                     why = " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
                     yield self.finding(

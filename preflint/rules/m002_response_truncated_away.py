@@ -3,12 +3,14 @@ from preflint.rule import DROP_ROW, RowRule
 
 
 class ResponseTruncatedAway(RowRule):
-    """After the trainer's truncation a response has no tokens left, or the trainer drops the row.
+    """After the trainer's truncation a response has no tokens left, or the trainer drops the row or fails on it.
 
     ## What it does
     Applies the trainer profile's truncation (`--trainer`, `--max-length`, ...) and reports pairs where a side's
     completion mask is empty, and pairs the trainer would drop (TRL drops rows whose prompt fills max_length,
-    OpenRLHF those within 2 tokens of it, LLaMA-Factory those whose turns do not alternate).
+    OpenRLHF those within 2 tokens of it, LLaMA-Factory those whose turns do not alternate), and pairs its
+    preprocessing raises on, which stops the whole run (TRL rendering the empty prompt it extracts from two
+    dialogues that differ from their first message; axolotl given a reply of no messages).
 
     ## Why is this bad?
     A side without completion tokens has log-probability 0 under both policy and reference, so its implicit
@@ -34,14 +36,18 @@ class ResponseTruncatedAway(RowRule):
         for i, row in enumerate(batch.trainer):
             if row is None:
                 continue
+            if row.fails:
+                yield self.finding(batch.rows[i], f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}")
+                continue
             if row.dropped:
                 yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")
                 continue
-            empty = [side for side, inputs in row.sides() if not inputs.completion_kept]
+            empty = [(side, inputs) for side, inputs in row.sides() if not inputs.completion_kept]
             if empty:
-                sides = " and ".join(empty)
-                yield self.finding(
-                    batch.rows[i],
-                    f"after truncation the {sides} response{'s have' if len(empty) == 2 else ' has'} no tokens left "
-                    f"({len(row.prompt_alone)} prompt tokens)",
-                )
+                sides, have = " and ".join(side for side, _ in empty), "s have" if len(empty) == 2 else " has"
+                if all(len(inputs.joint_ids) <= inputs.completion_start for _, inputs in empty):
+                    # a reply of no messages: nothing to truncate, and no truncation to blame
+                    message = f"the {sides} response{have} no tokens for the trainer, before any truncation"
+                else:
+                    message = f"after truncation the {sides} response{have} no tokens left"
+                yield self.finding(batch.rows[i], f"{message} ({len(row.prompt_alone)} prompt tokens)")

@@ -42,6 +42,8 @@ class EosProblem(RowRule):
             problems = []
             for side, inputs in row.sides():
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
+                if end <= start:  # no completion to end (no reply message): M002's
+                    continue
                 if end - start >= len(ending) and joint[end - len(ending):] == ending:
                     end -= len(ending)
                 elif _ends_as_text(tokenizer, joint, start, ending):  # a plain-text end of turn merged with the reply

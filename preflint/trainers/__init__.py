@@ -69,6 +69,12 @@ class TrainerRow:
     dropped: str | None = None  # why the trainer would drop this row before training
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
+    fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
+
+    @classmethod
+    def failing(cls, why: str) -> TrainerRow:
+        """A row the trainer's preprocessing raises on: nothing of it is tokenized."""
+        return cls([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why, fails=True)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))

@@ -22,9 +22,9 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
+from ..errors import first_line
 from . import (
     Profile,
-    SideInput,
     TrainerOptions,
     TrainerRow,
     as_trl_text,
@@ -65,7 +65,7 @@ class AxolotlProfile(Profile):
             rows[i].rejected.altered = rejected_altered or _cut_in_a_token(tokenizer, prompt_ids, rejected_ids)
             rows[i].ending = ending
         for i, why in failures.items():
-            rows[i] = TrainerRow([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why)
+            rows[i] = TrainerRow.failing(why)
         return rows
 
     @staticmethod
@@ -89,15 +89,16 @@ class AxolotlProfile(Profile):
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
         prompt = pair.prompt if pair.is_chat else [{"role": "user", "content": pair.prompt}]
+        if [] in (pair.chosen, pair.rejected):
+            raise _Unprocessable("axolotl takes the last message of each reply, and one reply has no message")
         replies = [_last_message(completion) for completion in (pair.chosen, pair.rejected)]
         if not all(isinstance(reply["content"], str) for reply in replies):
-            raise _Unprocessable("axolotl's chat_template type fails on this row: it searches the rendered chat for "
-                                 "the reply's text, and this reply is not text")
+            raise _Unprocessable("axolotl searches the rendered chat for the reply's text, and this reply is not text")
         try:
             rendered_prompt = tokenizer.render_chat([_role_and_content(m) for m in prompt], add_generation_prompt=True)
             return rendered_prompt, *(_cut_reply(tokenizer, reply, reply_start) for reply in replies)
         except Exception as exc:  # the template is untrusted code: its failure is axolotl's failure on this row
-            raise _Unprocessable(f"axolotl's preprocessing fails on this row: the chat template raised {exc}") from exc
+            raise _Unprocessable(f"axolotl's chat template raised {first_line(exc)}") from exc
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int) -> TrainerRow:
         cut = len(prompt)  # TRL 1.8: the completion is what follows len(prompt ids), even where the ids disagree

@@ -28,7 +28,7 @@ class OpenRLHFProfile(Profile):
             chosen, rejected = (text[len(prompt):] for text in whole)
             return prompt, chosen, rejected
         if pair.kind == "implicit":  # no prompt key: OpenRLHF trains on the whole dialogue
-            return "", pair.prompt + pair.chosen, (pair.rejected_prompt or pair.prompt) + pair.rejected
+            return "", pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
         return pair.prompt, pair.chosen, pair.rejected
 
     def encode(self, batch, tokenizer):

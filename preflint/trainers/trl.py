@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..errors import first_line
 from . import (
     Profile,
     TrainerOptions,
@@ -45,7 +46,7 @@ class TRLProfile(Profile):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
         if pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
             prompt, chosen, rejected = extract_prompt(
-                pair.prompt + pair.chosen, (pair.rejected_prompt or pair.prompt) + pair.rejected
+                pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
             )
         else:
             prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
@@ -66,6 +67,9 @@ class TRLProfile(Profile):
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i, ids in encoded.items():
+            if isinstance(ids, str):
+                rows[i] = TrainerRow.failing(ids)
+                continue
             rows[i] = self.row(*ids)
             rows[i].prompt_extracted = not self.splits_like_preflint(batch.pairs[i])
         return rows
@@ -98,13 +102,16 @@ class TRLProfile(Profile):
             encoded[i] = (prompt, chosen, rejected)
         return encoded
 
-    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
-        """The trainer's texts rendered and tokenized whole."""
-        plain, special = [], []
+    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]] | str]:
+        """The trainer's texts rendered and tokenized whole; for a row its chat template raises on, why."""
+        plain, special, encoded = [], [], {}
         for i in positions:
-            texts, add_special = self.texts(batch.pairs[i], tokenizer)
+            try:
+                texts, add_special = self.texts(batch.pairs[i], tokenizer)
+            except Exception as exc:  # the template is untrusted code; TRL renders the prompt it extracted, too
+                encoded[i] = f"TRL's chat template raised {first_line(exc)}"
+                continue
             (special if add_special else plain).append((i, texts))
-        encoded = {}
         for group, add_special in ((plain, False), (special, True)):
             flat = tokenizer.encode_many([text for _, texts in group for text in texts], add_special_tokens=add_special)
             for k, (i, _) in enumerate(group):

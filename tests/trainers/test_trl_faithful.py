@@ -10,6 +10,7 @@ from datasets import Dataset
 from trl import DPOConfig
 from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 
+import preflint
 from preflint.config import Settings
 from preflint.read import resolve_sources
 from preflint.shapes import parse_map
@@ -133,3 +134,16 @@ def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_th
     first, second = tokenizer.decode(ours[0][0]), tokenizer.decode(ours[1][0])
     assert "Tools: get_weather;" in first and "Tools" not in second
     assert "/no_think" in second and "/no_think" not in first
+
+
+def test_a_row_trl_raises_on_is_a_finding_that_says_so(llama, tmp_path):
+    """Whole dialogues that differ from their first message: TRL extracts an empty prompt and its chat template
+    call raises, which stops training. preflint reports the row (M002) and scans on."""
+    record = {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+              "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}]}
+    with pytest.raises(ValueError, match="empty conversation") as raised:
+        run_trl([record], llama.hf, 1024, "keep_start", tmp_path)
+    report = preflint.scan([record], tokenizer=llama, trainer="trl", select=["M002"], cache=False)
+    assert list(report.findings.message) == [
+        f"the trainer's preprocessing fails on this row, which stops the run: TRL's chat template raised {raised.value}"
+    ]
