@@ -54,10 +54,10 @@ def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None 
     return Report(result.summary, _frame(result.findings), result=result)
 
 
-def fix(data, *, unsafe: bool = False, tokenizer: str | Any = None, config: str | os.PathLike | None = None,
+def fix(data, *, unsafe_fixes: bool = False, tokenizer: str | Any = None, config: str | os.PathLike | None = None,
         **settings: Any) -> Report:
     """Repair preference data: `Report.data` holds the kept rows, `Report.rejects` the dropped ones with reasons,
-    `Report.findings` what remains. Safe fixes only, unless `unsafe=True`."""
+    `Report.findings` what remains. Safe fixes only, unless `unsafe_fixes=True` (the CLI's `--unsafe-fixes`)."""
     import datasets
     import pyarrow.parquet as pq
 
@@ -68,7 +68,7 @@ def fix(data, *, unsafe: bool = False, tokenizer: str | Any = None, config: str 
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
         inputs, _ = _inputs(data, Path(scratch), chosen.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
-        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe, tokenizer=loaded)
+        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe_fixes, tokenizer=loaded)
         fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
         dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
     return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)

@@ -47,6 +47,13 @@ def test_fix_returns_the_kept_and_dropped_rows_as_datasets(llama):
     assert report.summary["input"] == ["<Dataset>"]
 
 
+def test_unsafe_fixes_are_applied_only_when_asked_as_on_the_command_line(llama):
+    rows = [*ROWS, {"prompt": "Greet me.", "chosen": " Hello!", "rejected": " Hello."}]  # P003: punctuation only
+    assert preflint.fix(rows, tokenizer=llama.hf).data.num_rows == 3
+    unsafe = preflint.fix(rows, tokenizer=llama.hf, unsafe_fixes=True)
+    assert [(row["row"], row["reason"]) for row in unsafe.rejects.to_list()] == [(0, "P001"), (3, "P003")]
+
+
 def test_a_python_string_that_is_not_unicode_is_a_finding(llama):
     """Half a surrogate pair in a list of dicts (text cut inside an emoji) is reported and dropped, not raised."""
     rows = [{**ROWS[1], "chosen": " Blue \ud83d"}, ROWS[2]]
