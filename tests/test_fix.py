@@ -132,6 +132,14 @@ def test_one_row_is_spoken_of_in_the_singular(write_jsonl, capsys):
     assert "1 row read = 0 kept + 1 dropped" in capsys.readouterr().out
 
 
+def test_remaining_findings_name_only_the_kinds_there_are(write_jsonl, capsys):
+    data = write_jsonl([{"prompt": "", "chosen": " A.", "rejected": " B."}, {"prompt": "Q?", "chosen": " Hi!", "rejected": " Hi."}])
+    main(["fix", str(data), "--diff", "--select", "S004"])
+    assert "remaining: 1 finding (S004 1): 1 for a person to judge (preflint scan shows them)" in capsys.readouterr().out
+    main(["fix", str(data), "--diff", "--select", "P003"])
+    assert "remaining: 1 finding (P003 1): 1 unsafe fix available with --unsafe-fixes\n" in capsys.readouterr().out
+
+
 def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):
     """A W004 change would be two lines that look the same: what was removed is shown escaped."""
     data = write_jsonl([{"prompt": "Capital\u00a0of France?", "chosen": "Paris.\u200b", "rejected": "Rome.\ufeff"}])

@@ -45,10 +45,11 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     if result.remaining:
         kinds = result.remaining_by_kind()
         by_code = ", ".join(f"{code} {n}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
-        console.print(
-            f"remaining: {quantity(len(result.remaining), 'finding')} ({by_code}): "
-            f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes, "
-            f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)"
-        )
+        parts = []  # only the kinds there are: "0 unsafe fixes available" tells nothing
+        if kinds["unsafe_fix_available"]:
+            parts.append(f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes")
+        if kinds["no_fix"]:
+            parts.append(f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)")
+        console.print(f"remaining: {quantity(len(result.remaining), 'finding')} ({by_code}): " + ", ".join(parts))
     else:
         console.print("remaining: no findings")
