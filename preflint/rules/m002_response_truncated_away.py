@@ -15,7 +15,8 @@ class ResponseTruncatedAway(RowRule):
     ## Why is this bad?
     A side without completion tokens has log-probability 0 under both policy and reference, so its implicit
     reward is 0: if both sides are empty the loss is pinned at ln 2 = 0.6931, otherwise the pair trains on one
-    side only. Dropped rows silently shrink the dataset.
+    side only. Dropped rows silently shrink the dataset; a row the preprocessing raises on stops the run before
+    its first step.
 
     ## Example
     A 1,000-token prompt with `--trainer trl --max-length 1024`: 24 tokens of each response survive; at
