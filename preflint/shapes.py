@@ -101,6 +101,9 @@ class Pair:
     scores: dict[str, float] = field(default_factory=dict)
     tools: list | None = None  # function definitions the chat template renders (conversations only, as in TRL)
     template_kwargs: dict | None = None  # the row's chat_template_kwargs (conversations only, as in TRL)
+    # The prompt column as given, where the pair's prompt is not that column's messages: text beside message
+    # responses, or a column beside dialogues that hold their own prompt (UltraFeedback). TRL uses it as it is.
+    prompt_column: Content | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -201,6 +204,8 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
+    if prompt is not None and (carries_prompt or isinstance(prompt, str)) and fields.prompt != ("messages",):
+        pair.prompt_column = prompt  # `messages` beside full dialogues is one of them (UltraFeedback), not a prompt
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
     return pair

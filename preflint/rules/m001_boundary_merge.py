@@ -41,6 +41,8 @@ class BoundaryMerge(RowRule):
         for i, row in batch.trained():
             prompt = row.prompt_alone
             for side, inputs in row.sides():
+                if inputs.altered:  # the trainer's reply is not the data's: M010 says what it is instead
+                    continue
                 joint = inputs.joint_ids
                 if joint[: len(prompt)] != prompt:
                     at = common_prefix_length(prompt, joint)

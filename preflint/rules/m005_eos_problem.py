@@ -42,7 +42,7 @@ class EosProblem(RowRule):
             problems = []
             for side, inputs in row.sides():
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
-                if end <= start:  # no completion to end (no reply message): M002's
+                if end <= start or inputs.altered:  # no completion to end (M002's), or not the data's reply (M010's)
                     continue
                 if end - start >= len(ending) and joint[end - len(ending):] == ending:
                     end -= len(ending)

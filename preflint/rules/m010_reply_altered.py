@@ -6,7 +6,7 @@ STRIP_FIX = Fix(
     "strip the replies' surrounding whitespace: the chat template drops it anyway",
     Edit(str.strip),
 )
-NO_EDIT = Fix(Applicability.DISPLAY, "no edit of the data is sure to help: change the template or the dataset type")
+NO_EDIT = Fix(Applicability.DISPLAY, "no edit of the data is sure to help: change the template, the dataset type or the columns")
 SHOWN = 40
 
 
@@ -21,7 +21,9 @@ class ReplyAltered(RowRule):
     text also occurs earlier in the rendering (a role name, the dummy turn axolotl adds) brings the template's
     text with it. And TRL 1.8, which axolotl runs, starts each completion after as many tokens as the prompt has
     alone: where the prompt's last token and the reply's first merge (a generation prompt ending in a space),
-    the reply loses its first word.
+    the reply loses its first word. TRL (`--trainer trl`) given a prompt column beside chosen and rejected
+    dialogues that hold the prompt too (UltraFeedback's shape, with the prompt as messages) renders the prompt
+    and then each whole dialogue, so the dialogue's prompt turns are trained as part of the reply.
 
     ## Why is this bad?
     The model is trained on a completion nobody wrote. When both replies of a pair collapse to the same character
@@ -39,7 +41,7 @@ class ReplyAltered(RowRule):
     anyway, but other templates and text trainers may want it kept. A reply found in the wrong place, or cut
     inside a merged token, has no edit that is sure to help: give axolotl prompt, chosen and rejected as text with
     a type that formats them (`llama3.prompt_pairs`, `chatml.prompt_pairs`), or a template whose generation prompt
-    ends on a token boundary.
+    ends on a token boundary. For TRL, remove the prompt column, or keep only the replies in chosen and rejected.
     """
 
     code = "M010"
@@ -54,21 +56,16 @@ class ReplyAltered(RowRule):
             altered = [(side, inputs.altered) for side, inputs in row.sides() if inputs.altered]
             if not altered:
                 continue
-            if len(altered) == 2 and altered[0][1] == altered[1][1]:
-                text, why = altered[0][1]
-                message = f"both replies are trained as {_short(text)}: {why}"
+            (_, first), (_, last) = altered[0], altered[-1]
+            if len(altered) == 2 and first.why == last.why:
+                trained = _short(first.text) if first.text == last.text else f"{_short(first.text)} and {_short(last.text)}"
+                message = f"both replies are trained as {trained}: {first.why}"
             else:
-                message = "; ".join(f"the {side} reply is trained as {_short(text)}: {why}" for side, (text, why) in altered)
-            trimmed = all(_trimmed(batch.pairs[i], side) for side, _ in altered)
-            yield self.finding(batch.rows[i], message, STRIP_FIX if trimmed else NO_EDIT)
+                message = "; ".join(f"the {side} reply is trained as {_short(a.text)}: {a.why}" for side, a in altered)
+            strippable = all(a.strippable for _, a in altered)
+            yield self.finding(batch.rows[i], message, STRIP_FIX if strippable else NO_EDIT)
 
 
 def _short(text: str) -> str:
     return repr(text) if len(text) <= SHOWN else repr(text[:SHOWN]) + "…"
 
-
-def _trimmed(pair, side: str) -> bool:
-    """Whether the side's reply has whitespace at its edges, so stripping it lets the trainer find the reply."""
-    completion = getattr(pair, side)
-    reply = completion if isinstance(completion, str) else completion[-1]["content"]
-    return reply != reply.strip()

@@ -8,7 +8,7 @@ defaults; an option the trainer does not have is a configuration error, not sile
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from ..errors import ConfigError
 
@@ -34,6 +34,14 @@ class TrainerOptions:
         return described
 
 
+class Altered(NamedTuple):
+    """What the trainer trains on as a side's reply, where that is not the data's reply (M010)."""
+
+    text: str
+    why: str
+    strippable: bool = False  # stripping the reply's edge whitespace would make the trainer train on the reply
+
+
 @dataclass
 class SideInput:
     """One side as the trainer feeds it to the model.
@@ -46,7 +54,7 @@ class SideInput:
     completion_start: int  # where the trainer takes the completion to start in joint_ids
     input_ids: list[int]  # after truncation: what the model gets (may be joint_ids itself: do not mutate)
     prompt_kept: int  # how many of input_ids are prompt (mask 0); the rest are completion (mask 1)
-    altered: tuple[str, str] | None = None  # the reply the trainer trains on instead of the data's, and why
+    altered: Altered | None = None  # the reply the trainer trains on instead of the data's, and why
 
     @property
     def completion_ids(self) -> list[int]:
@@ -59,6 +67,10 @@ class SideInput:
     @property
     def completion_mask(self) -> list[int]:
         return [0] * self.prompt_kept + [1] * self.completion_kept
+
+
+class Unprocessable(Exception):
+    """The trainer's preprocessing raises on this row (the run stops there); the message says why."""
 
 
 @dataclass

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from ..errors import first_line
 from . import (
+    Altered,
     Profile,
     TrainerOptions,
     TrainerRow,
+    Unprocessable,
     as_trl_text,
     common_prefix_length,
     side,
@@ -50,7 +52,7 @@ class AxolotlProfile(Profile):
             try:
                 texts.append(self.texts(batch.pairs[i], tokenizer, reply_start))
                 positions.append(i)
-            except _Unprocessable as exc:
+            except Unprocessable as exc:
                 failures[i] = str(exc)
         cut = [(prompt, chosen, rejected) for prompt, (chosen, _), (rejected, _) in texts]
         plain = tokenizer.encode_many([text for row in cut for text in row])
@@ -90,15 +92,15 @@ class AxolotlProfile(Profile):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
         prompt = pair.prompt if pair.is_chat else [{"role": "user", "content": pair.prompt}]
         if [] in (pair.chosen, pair.rejected):
-            raise _Unprocessable("axolotl takes the last message of each reply, and one reply has no message")
+            raise Unprocessable("axolotl takes the last message of each reply, and one reply has no message")
         replies = [_last_message(completion) for completion in (pair.chosen, pair.rejected)]
         if not all(isinstance(reply["content"], str) for reply in replies):
-            raise _Unprocessable("axolotl searches the rendered chat for the reply's text, and this reply is not text")
+            raise Unprocessable("axolotl searches the rendered chat for the reply's text, and this reply is not text")
         try:
             rendered_prompt = tokenizer.render_chat([_role_and_content(m) for m in prompt], add_generation_prompt=True)
             return rendered_prompt, *(_cut_reply(tokenizer, reply, reply_start) for reply in replies)
         except Exception as exc:  # the template is untrusted code: its failure is axolotl's failure on this row
-            raise _Unprocessable(f"axolotl's chat template raised {first_line(exc)}") from exc
+            raise Unprocessable(f"axolotl's chat template raised {first_line(exc)}") from exc
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int) -> TrainerRow:
         cut = len(prompt)  # TRL 1.8: the completion is what follows len(prompt ids), even where the ids disagree
@@ -111,10 +113,6 @@ class AxolotlProfile(Profile):
             rejected=side(prompt + prompt_rejected[cut:], cut, self.options),
             dropped=dropped,
         )
-
-
-class _Unprocessable(Exception):
-    """axolotl's preprocessing would fail on the row (the trainer never sees it)."""
 
 
 def _role_and_content(message: dict) -> dict:
@@ -136,20 +134,21 @@ def _reply_start(tokenizer) -> int | None:
     return rendered.find(SENTINEL) if SENTINEL in rendered else None
 
 
-def _cut_in_a_token(tokenizer, prompt: list[int], joint: list[int]) -> tuple[str, str] | None:
-    """(what is trained, why) where TRL 1.8's cut at the prompt's length falls inside the reply: the prompt's last
+def _cut_in_a_token(tokenizer, prompt: list[int], joint: list[int]) -> Altered | None:
+    """What is trained, and why, where TRL 1.8's cut at the prompt's length falls inside the reply: the prompt's last
     token and the reply's first merged into one, so the reply loses its start."""
     merged = common_prefix_length(prompt, joint)
     if merged == len(prompt):
         return None
-    return tokenizer.decode(joint[len(prompt):]), (
+    return Altered(
+        tokenizer.decode(joint[len(prompt):]),
         f"the prompt's end and the reply's start are one token together ({tokenizer.decode(joint[merged:merged + 1])!r}), "
-        "and TRL 1.8 starts the completion after as many tokens as the prompt has alone"
+        "and TRL 1.8 starts the completion after as many tokens as the prompt has alone",
     )
 
 
-def _cut_reply(tokenizer, message: dict, reply_start: int | None) -> tuple[str, tuple[str, str] | None]:
-    """The reply as axolotl cuts it from the rendered chat, and (what is trained instead, why) if that is not
+def _cut_reply(tokenizer, message: dict, reply_start: int | None) -> tuple[str, Altered | None]:
+    """The reply as axolotl cuts it from the rendered chat, and what is trained instead, and why, if that is not
     the reply as rendered."""
     content = message["content"]
     rendered = tokenizer.render_chat([DUMMY_TURN, message], add_generation_prompt=False)
@@ -158,7 +157,8 @@ def _cut_reply(tokenizer, message: dict, reply_start: int | None) -> tuple[str, 
     if found == -1:
         trimmed = content.strip() != content and content.strip() in rendered
         how = "trims the reply's surrounding whitespace" if trimmed else "does not render the reply's text as written"
-        return cut, (cut, f"the chat template {how}, so axolotl does not find the reply in the rendered chat and keeps only its last character")
+        why = f"the chat template {how}, so axolotl does not find the reply in the rendered chat and keeps only its last character"
+        return cut, Altered(cut, why, strippable=trimmed)
     if reply_start is not None and found < reply_start:
-        return cut, (cut, "the reply's text also occurs earlier in the rendered chat, where axolotl's search finds it, so the template's text from there on is trained as the reply")
+        return cut, Altered(cut, "the reply's text also occurs earlier in the rendered chat, where axolotl's search finds it, so the template's text from there on is trained as the reply")
     return cut, None

@@ -17,9 +17,11 @@ from functools import partial
 
 from ..errors import first_line
 from . import (
+    Altered,
     Profile,
     TrainerOptions,
     TrainerRow,
+    Unprocessable,
     as_trl_text,
     common_prefix_length,
     side,
@@ -37,6 +39,12 @@ def extract_prompt(chosen, rejected):
     return chosen[:idx], chosen[idx:], rejected[idx:]
 
 
+PROMPT_TWICE = (
+    "TRL takes the prompt column, then each whole dialogue after it, so the dialogue's own prompt turns are trained "
+    "as part of the reply: remove the prompt column (TRL then extracts the prompt) or keep only the replies"
+)
+
+
 class TRLProfile(Profile):
     name = "trl"
     defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
@@ -44,12 +52,25 @@ class TRLProfile(Profile):
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
-        if pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
+        if pair.prompt_column is not None:  # TRL takes a prompt column as it is, and extracts nothing
+            if isinstance(pair.prompt_column, str):
+                raise Unprocessable(
+                    "TRL raises on a text prompt beside message responses (it takes one format for all three): "
+                    + ("remove the prompt column, the dialogues hold the prompt" if pair.kind == "implicit"
+                       else "give the prompt as messages")
+                )
+            prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
+        elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
             prompt, chosen, rejected = extract_prompt(
                 pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
             )
         else:
             prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
+        if pair.is_chat and not prompt:
+            raise Unprocessable(
+                "the two dialogues differ from their first message, so the prompt TRL extracts is empty, and TRL "
+                "raises on an empty conversation"
+            )
         if pair.is_chat:
             render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs
             return (
@@ -70,13 +91,18 @@ class TRLProfile(Profile):
             if isinstance(ids, str):
                 rows[i] = TrainerRow.failing(ids)
                 continue
-            rows[i] = self.row(*ids)
-            rows[i].prompt_extracted = not self.splits_like_preflint(batch.pairs[i])
+            pair, row = batch.pairs[i], self.row(*ids)
+            own_split = self.splits_like_preflint(pair)
+            row.prompt_extracted = not own_split and pair.prompt_column is None
+            if not own_split and pair.kind == "implicit" and pair.prompt_column is not None:  # beside whole dialogues
+                for _, inputs in row.sides():
+                    inputs.altered = Altered(tokenizer.decode(inputs.completion_ids), PROMPT_TWICE)
+            rows[i] = row
         return rows
 
     def splits_like_preflint(self, pair) -> bool:
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
-        return pair.kind != "implicit"  # TRL extracts the prompt of an implicit pair itself
+        return pair.kind != "implicit" and pair.prompt_column is None  # else TRL extracts it, or takes the column
 
     def _joined(self, batch, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
@@ -108,6 +134,9 @@ class TRLProfile(Profile):
         for i in positions:
             try:
                 texts, add_special = self.texts(batch.pairs[i], tokenizer)
+            except Unprocessable as exc:
+                encoded[i] = str(exc)
+                continue
             except Exception as exc:  # the template is untrusted code; TRL renders the prompt it extracted, too
                 encoded[i] = f"TRL's chat template raised {first_line(exc)}"
                 continue

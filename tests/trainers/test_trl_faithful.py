@@ -141,9 +141,38 @@ def test_a_row_trl_raises_on_is_a_finding_that_says_so(llama, tmp_path):
     call raises, which stops training. preflint reports the row (M002) and scans on."""
     record = {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
               "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}]}
-    with pytest.raises(ValueError, match="empty conversation") as raised:
+    with pytest.raises((ValueError, IndexError)):  # which, depends on the order of a set of column names in TRL
         run_trl([record], llama.hf, 1024, "keep_start", tmp_path)
     report = preflint.scan([record], tokenizer=llama, trainer="trl", select=["M002"], cache=False)
     assert list(report.findings.message) == [
-        f"the trainer's preprocessing fails on this row, which stops the run: TRL's chat template raised {raised.value}"
+        "the trainer's preprocessing fails on this row, which stops the run: the two dialogues differ from their "
+        "first message, so the prompt TRL extracts is empty, and TRL raises on an empty conversation"
     ]
+
+
+ULTRAFEEDBACK_ROW = {  # HuggingFaceH4/ultrafeedback_binarized's shape: a prompt column beside whole dialogues
+    "prompt": "What is 2+2?",
+    "chosen": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}],
+    "rejected": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "5"}],
+}
+
+
+def test_a_text_prompt_column_beside_dialogues_stops_trl_and_is_reported(llama, tmp_path):
+    with pytest.raises((TypeError, AttributeError)):  # str + list, or str.endswith on a list: TRL picks by set order
+        run_trl([ULTRAFEEDBACK_ROW], llama.hf, 1024, "keep_start", tmp_path)
+    report = preflint.scan([ULTRAFEEDBACK_ROW], tokenizer=llama, trainer="trl", cache=False)
+    assert list(report.findings.code) == ["M002"]
+    assert "TRL raises on a text prompt beside message responses" in report.findings.message[0]
+    assert "remove the prompt column, the dialogues hold the prompt" in report.findings.message[0]
+
+
+def test_a_message_prompt_column_beside_dialogues_is_trained_twice_as_trl_does(llama, tmp_path):
+    record = {**ULTRAFEEDBACK_ROW, "prompt": ULTRAFEEDBACK_ROW["chosen"][:1]}
+    data = tmp_path / "uf.jsonl"
+    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    expected = run_trl([record], llama.hf, 1024, "keep_start", tmp_path)
+    ours, dropped = run_preflint(data, None, llama, 1024, "keep_start")
+    assert not dropped and ours == {row: tuple(ids) for row, ids in expected.items()}
+    report = preflint.scan(str(data), tokenizer=llama, trainer="trl", cache=False)
+    assert list(report.findings.code) == ["M010"]  # not M001's "merge" nor M005's early end of turn
+    assert "TRL takes the prompt column, then each whole dialogue after it" in report.findings.message[0]
