@@ -216,9 +216,23 @@ def _records(source: Source, dataset, batch_size: int) -> Iterator[dict | Unread
         if dataset is None:
             yield from readers[source.kind](source, batch_size)
         else:
-            for columns in dataset.iter(batch_size=batch_size):
-                names = list(columns)
-                yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+            yield from _dataset_records(source, dataset, batch_size)
+
+
+def _dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]:
+    """The rows of a dataset `datasets` streams; its errors on the way (a data file whose columns differ from the
+    others', a connection lost) are one-line InputErrors."""
+    rows = iter(dataset.iter(batch_size=batch_size))
+    while True:
+        try:
+            columns = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
+            why = " ".join(str(exc).split()) or type(exc).__name__  # its messages span lines ("Couldn't cast\n...")
+            raise InputError(f"cannot read dataset {source.spec!r}: {why[:400]}") from exc
+        names = list(columns)
+        yield from (dict(zip(names, values)) for values in zip(*columns.values()))
 
 
 @contextmanager

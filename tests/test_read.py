@@ -197,6 +197,16 @@ def test_data_directory_goes_through_load_dataset_like_a_hub_repo(tmp_path):
         records(repo)
 
 
+def test_a_split_whose_files_datasets_cannot_cast_is_a_clear_error(tmp_path):
+    """datasets takes one set of columns for every split and raises while streaming a split that differs."""
+    repo = tmp_path / "org-dataset"
+    (repo / "data").mkdir(parents=True)
+    (repo / "data" / "train.jsonl").write_text(json.dumps(ROWS[0]) + "\n")
+    (repo / "data" / "test.jsonl").write_text(json.dumps({"question": "a", "score": 1}) + "\n")
+    with pytest.raises(InputError, match=r"cannot read dataset '.*org-dataset': Couldn't cast .* because column names don't match"):
+        records(repo, split="test")
+
+
 def test_hub_id_offline_is_a_clear_error():
     sources = resolve_sources(["some-org/some-preference-dataset"])
     assert sources[0].kind == "hub"
