@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -17,7 +18,7 @@ import click
 from . import __version__
 from .baseline import Baseline
 from .config import load_settings
-from .errors import PreflintError
+from .errors import PreflintError, first_line
 from .output import STDOUT, atomic_write, check_targets
 from .registry import Registry
 from .report import FORMATS
@@ -274,6 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except OSError as exc:  # e.g. the output file's directory does not exist
         click.echo(f"preflint: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug in preflint: one line and how to report it; the traceback on request
+        if os.environ.get("PREFLINT_TRACEBACK"):
+            raise
+        click.echo(
+            f"preflint: internal error: {type(exc).__name__}: {first_line(exc)}\n"
+            "This is a bug in preflint. Please report it with the command you ran (PREFLINT_TRACEBACK=1 shows "
+            "where it happened); your data was not changed.",
+            err=True,
+        )
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_CLEAN
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach a hub; the code paths that would are tested locally
+os.environ["PREFLINT_TRACEBACK"] = "1"  # a bug in preflint fails a test with its traceback, not the CLI's one line
 
 
 @pytest.fixture(scope="session", autouse=True)

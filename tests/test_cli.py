@@ -180,6 +180,23 @@ def test_among_several_inputs_the_one_without_pairs_is_named(capsys, tmp_path):
     assert f"'{other}': cannot tell which columns hold the chosen and rejected responses (columns: name, version)" in err
 
 
+def test_a_bug_in_preflint_is_one_line_that_says_how_to_report_it(capsys, monkeypatch, write_jsonl):
+    monkeypatch.delenv("PREFLINT_TRACEBACK")
+
+    def broken_scan(*args, **kwargs):
+        raise KeyError("chosen")
+
+    monkeypatch.setattr("preflint.cache.cached_scan", broken_scan)
+    data = str(write_jsonl([{"prompt": "a", "chosen": "b", "rejected": "c"}]))
+    code, out, err = run(capsys, "scan", data)
+    assert code == 2 and out == ""
+    assert err.startswith("preflint: internal error: KeyError: 'chosen'\nThis is a bug in preflint.")
+    assert "Traceback" not in err
+    monkeypatch.setenv("PREFLINT_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        run(capsys, "scan", data)
+
+
 def _write(path, content: bytes):
     path.write_bytes(content)
     return path
