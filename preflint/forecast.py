@@ -3,7 +3,8 @@
 At step 0 policy and reference agree, so every pair's DPO loss is ln 2. A pair whose two sides the model
 receives as identical (P001, M003) or with a side without completion tokens (M002) keeps that loss for good:
 its gradient is zero. If every other pair were learned perfectly, the mean loss would still sit at
-share x ln 2. Rows the trainer drops (also M002) are not trained at all.
+share x ln 2. Rows the trainer drops (also M002) are not trained at all, and a row its preprocessing raises on
+(M002 too) stops the run before its first step.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ LN2 = math.log(2)
 NO_SIGNAL = ("P001", "M002", "M003")
 
 
-def forecast(findings, usable_rows: int, dropped_rows: int, trainer: str, options: dict) -> dict:
+def forecast(findings, usable_rows: int, dropped_rows: int, failing_rows: int, trainer: str, options: dict) -> dict:
     codes_by_row: dict[int, str] = {}
     for finding in findings:
         if finding.code in NO_SIGNAL and finding.row is not None:
             codes_by_row.setdefault(finding.row, finding.code)
     no_signal = len(codes_by_row)
-    pinned = no_signal - dropped_rows
-    trained = max(usable_rows - dropped_rows, 0)
+    pinned = no_signal - dropped_rows - failing_rows
+    trained = max(usable_rows - dropped_rows - failing_rows, 0)
     return {
         "trainer": trainer,
         "options": options,
@@ -31,6 +32,7 @@ def forecast(findings, usable_rows: int, dropped_rows: int, trainer: str, option
         "share": round(no_signal / usable_rows, 4) if usable_rows else 0.0,
         "pinned_at_ln2": pinned,
         "dropped": dropped_rows,
+        "failing": failing_rows,
         "by_code": dict(sorted(Counter(codes_by_row.values()).items())),
         "loss_floor": round(LN2 * pinned / trained, 4) if trained else 0.0,
     }
@@ -46,6 +48,9 @@ def describe(result: dict) -> str:
         return head + f"{every} carries a signal (no P001, M002 or M003)."
     codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())
     parts = []
+    if failing := result["failing"]:
+        parts.append(f"{failing:,} {'stops' if failing == 1 else 'stop'} the trainer's preprocessing with an error "
+                     "(training does not start until fixed or removed)")
     if pinned := result["pinned_at_ln2"]:
         parts.append(
             f"{pinned:,} {'stays' if pinned == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot "

@@ -76,6 +76,7 @@ class _Tally:
     rows: int = 0
     unusable: int = 0
     dropped: int = 0
+    failing: int = 0  # rows the trainer's preprocessing raises on
     tokens: Counter = field(default_factory=Counter)
     tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
@@ -89,7 +90,8 @@ class _Tally:
         source["rows"] += len(batch)
         if fields is not None:
             source["columns"] = fields.describe()
-        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped)
+        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.fails)
+        self.failing += sum(1 for row in batch.trainer if row is not None and row.fails)
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
         kinds = self.source_kinds.setdefault(batch.source, Counter())
@@ -113,6 +115,7 @@ class _Tally:
         self.rows += other.rows
         self.unusable += other.unusable
         self.dropped += other.dropped
+        self.failing += other.failing
         self.tokenizer = self.tokenizer or other.tokenizer
         for counter in ("tokens", "distances", "ratios"):
             getattr(self, counter).update(getattr(other, counter))
@@ -142,7 +145,7 @@ class _Tally:
             "sources": [{**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
                         for name, source in self.sources.items()],
             **finding_counts(findings),
-            "forecast": forecast(findings, usable, self.dropped, profile.name, profile.described_options()),
+            "forecast": forecast(findings, usable, self.dropped, self.failing, profile.name, profile.described_options()),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),

@@ -60,7 +60,7 @@ def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
 
 def test_one_pair_is_spoken_of_in_the_singular():
     one = {"trainer": "plain", "options": {}, "pairs": 2, "no_signal": 2, "share": 1.0, "pinned_at_ln2": 1,
-           "dropped": 1, "by_code": {"M002": 1, "P001": 1}, "loss_floor": 0.6931}
+           "dropped": 1, "failing": 0, "by_code": {"M002": 1, "P001": 1}, "loss_floor": 0.6931}
     assert describe(one).endswith("give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
                                   "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer.")
     alone = {**one, "pairs": 1, "no_signal": 1, "dropped": 0, "by_code": {"P001": 1}}
@@ -68,3 +68,22 @@ def test_one_pair_is_spoken_of_in_the_singular():
                                     "the mean DPO loss cannot fall below 0.6931.")
     none = {**one, "pairs": 0, "no_signal": 0, "pinned_at_ln2": 0, "dropped": 0, "by_code": {}}
     assert describe(none) == "ln 2 forecast (plain): no usable pair to forecast."
+
+
+def test_a_row_the_trainer_raises_on_is_told_apart_from_dropped_and_pinned_rows(write_jsonl, capsys):
+    data = write_jsonl([
+        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+         "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}]},  # TRL raises
+        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}],
+         "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}]},  # P001: pinned
+        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes."}],
+         "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "No."}]},
+    ])
+    assert main(["scan", str(data), "--trainer", "trl", "--format", "json", "--no-cache"]) == 1
+    forecast = json.loads(capsys.readouterr().out)["summary"]["forecast"]
+    assert (forecast["no_signal"], forecast["pinned_at_ln2"], forecast["dropped"], forecast["failing"]) == (2, 1, 0, 1)
+    assert forecast["loss_floor"] == round(0.6931471805599453 / 2, 4)  # one pinned of the two trained
+    assert describe(forecast).endswith(
+        "give DPO no signal (M002 1, P001 1): 1 stops the trainer's preprocessing with an error (training does not "
+        "start until fixed or removed); 1 stays at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below 0.3466."
+    )
