@@ -204,7 +204,8 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
-    if prompt is not None and (carries_prompt or isinstance(prompt, str)) and fields.prompt != ("messages",):
+    given_as_messages = not (isinstance(chosen, str) and isinstance(rejected, str))  # not text joined to a system column
+    if given_as_messages and prompt is not None and (carries_prompt or isinstance(prompt, str)) and fields.prompt != ("messages",):
         pair.prompt_column = prompt  # `messages` beside full dialogues is one of them (UltraFeedback), not a prompt
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
