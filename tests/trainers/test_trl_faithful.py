@@ -176,3 +176,46 @@ def test_a_message_prompt_column_beside_dialogues_is_trained_twice_as_trl_does(l
     report = preflint.scan(str(data), tokenizer=llama, trainer="trl", cache=False)
     assert list(report.findings.code) == ["M010"]  # not M001's "merge" nor M005's early end of turn
     assert "TRL takes the prompt column, then each whole dialogue after it" in report.findings.message[0]
+
+
+def _user(text):
+    return [{"role": "user", "content": text}]
+
+
+def _reply(text):
+    return [{"role": "assistant", "content": text}]
+
+
+EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL alone (TRL reads a dataset's shape from its first row)
+    "text, empty chosen": {"prompt": "Hi", "chosen": "", "rejected": " Bye."},
+    "text, chosen ends with EOS already": {"prompt": "Hi", "chosen": " Bye.<|eot_id|>", "rejected": " No."},
+    "text, the prompt fills max_length": {"prompt": "word " * 80, "chosen": " a", "rejected": " b"},
+    "implicit text, replies share their first letters": {"chosen": "\n\nHuman: q\n\nAssistant: Duck", "rejected": "\n\nHuman: q\n\nAssistant: Dunno"},
+    "chat with a system message": {"prompt": [{"role": "system", "content": "Be brief."}, *_user("Hi")], "chosen": _reply("Hello."), "rejected": _reply("Go.")},
+    "chat, an empty reply": {"prompt": _user("Hi"), "chosen": _reply(""), "rejected": _reply("Go.")},
+    "implicit chat": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
+    "implicit chat, differing first messages": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hey") + _reply("Go.")},
+    "a text prompt beside dialogues": {"prompt": "Hi", "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
+    "a message prompt beside dialogues": {"prompt": _user("Hi"), "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_ROWS))
+def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, llama, tmp_path):
+    """Trained ids, a dropped row, or an error that stops TRL: preflint predicts which, and the ids."""
+    record = EDGE_ROWS[name]
+    try:
+        trl = run_trl([record], llama.hf, 64, "keep_start", tmp_path)
+        expected = ("trained", trl[0][:3]) if trl else ("dropped", None)
+    except Exception:  # the error's type depends on the order of a set of column names inside TRL
+        expected = ("raises", None)
+    data = tmp_path / "row.jsonl"
+    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    settings = Settings(trainer="trl", max_length=64)
+    [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, {}, llama, settings.profile())
+    row = batch.trainer[0]
+    if row.fails or row.dropped:
+        ours = ("raises" if row.fails else "dropped", None)
+    else:
+        ours = ("trained", (row.chosen.joint_ids[: row.chosen.completion_start], row.chosen.completion_ids, row.rejected.completion_ids))
+    assert ours == expected
