@@ -1,5 +1,7 @@
-from preflint.findings import Severity
+from preflint.findings import Applicability, Fix, Severity
 from preflint.rule import DROP_ROW, RowRule
+
+CHANGE_COLUMNS = Fix(Applicability.DISPLAY, "keep the row: every row laid out alike fails; change the columns as the message says")
 
 
 class ResponseTruncatedAway(RowRule):
@@ -23,7 +25,8 @@ class ResponseTruncatedAway(RowRule):
     `--max-length 1000`, none do and TRL drops the row.
 
     ## Fix safety
-    Safe: the row is dropped; raise max-length if you want it trained.
+    Safe: the row is dropped; raise max-length if you want it trained. Display-only where the trainer fails on the
+    layout of the columns (a text prompt beside message responses, for TRL): dropping would empty the dataset.
     """
 
     code = "M002"
@@ -38,7 +41,8 @@ class ResponseTruncatedAway(RowRule):
             if row is None:
                 continue
             if row.fails:
-                yield self.finding(batch.rows[i], f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}")
+                message = f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}"
+                yield self.finding(batch.rows[i], message, CHANGE_COLUMNS if row.fails_on_columns else None)
                 continue
             if row.dropped:
                 yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")

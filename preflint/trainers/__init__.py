@@ -70,7 +70,13 @@ class SideInput:
 
 
 class Unprocessable(Exception):
-    """The trainer's preprocessing raises on this row (the run stops there); the message says why."""
+    """The trainer's preprocessing raises on this row (the run stops there); the message says why. `columns`: it
+    raises because of how the dataset's columns are laid out, on every row laid out alike, so dropping rows is
+    no repair."""
+
+    def __init__(self, why: str, *, columns: bool = False):
+        super().__init__(why)
+        self.columns = columns
 
 
 @dataclass
@@ -82,11 +88,13 @@ class TrainerRow:
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
     fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
+    fails_on_columns: bool = False  # ... and it raises because of the columns' layout (Unprocessable.columns)
 
     @classmethod
-    def failing(cls, why: str) -> TrainerRow:
+    def failing(cls, error: Unprocessable) -> TrainerRow:
         """A row the trainer's preprocessing raises on: nothing of it is tokenized."""
-        return cls([], SideInput([], 0, [], 0), SideInput([], 0, [], 0), dropped=why, fails=True)
+        empty = SideInput([], 0, [], 0)
+        return cls([], empty, empty, dropped=str(error), fails=True, fails_on_columns=error.columns)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))

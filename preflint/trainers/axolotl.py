@@ -53,7 +53,7 @@ class AxolotlProfile(Profile):
                 texts.append(self.texts(batch.pairs[i], tokenizer, reply_start))
                 positions.append(i)
             except Unprocessable as exc:
-                failures[i] = str(exc)
+                failures[i] = exc
         cut = [(prompt, chosen, rejected) for prompt, (chosen, _), (rejected, _) in texts]
         plain = tokenizer.encode_many([text for row in cut for text in row])
         trl_ids = self._as_trl(tokenizer, cut, plain)
@@ -66,8 +66,8 @@ class AxolotlProfile(Profile):
             rows[i].chosen.altered = chosen_altered or _cut_in_a_token(tokenizer, prompt_ids, chosen_ids)
             rows[i].rejected.altered = rejected_altered or _cut_in_a_token(tokenizer, prompt_ids, rejected_ids)
             rows[i].ending = ending
-        for i, why in failures.items():
-            rows[i] = TrainerRow.failing(why)
+        for i, error in failures.items():
+            rows[i] = TrainerRow.failing(error)
         return rows
 
     @staticmethod

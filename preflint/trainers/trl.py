@@ -57,7 +57,8 @@ class TRLProfile(Profile):
                 raise Unprocessable(
                     "TRL raises on a text prompt beside message responses (it takes one format for all three): "
                     + ("remove the prompt column, the dialogues hold the prompt" if pair.kind == "implicit"
-                       else "give the prompt as messages")
+                       else "give the prompt as messages"),
+                    columns=True,
                 )
             prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
         elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
@@ -88,7 +89,7 @@ class TRLProfile(Profile):
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i, ids in encoded.items():
-            if isinstance(ids, str):
+            if isinstance(ids, Unprocessable):
                 rows[i] = TrainerRow.failing(ids)
                 continue
             pair, row = batch.pairs[i], self.row(*ids)
@@ -128,17 +129,17 @@ class TRLProfile(Profile):
             encoded[i] = (prompt, chosen, rejected)
         return encoded
 
-    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]] | str]:
-        """The trainer's texts rendered and tokenized whole; for a row its chat template raises on, why."""
+    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]] | Unprocessable]:
+        """The trainer's texts rendered and tokenized whole; for a row TRL raises on, why."""
         plain, special, encoded = [], [], {}
         for i in positions:
             try:
                 texts, add_special = self.texts(batch.pairs[i], tokenizer)
             except Unprocessable as exc:
-                encoded[i] = str(exc)
+                encoded[i] = exc
                 continue
             except Exception as exc:  # the template is untrusted code; TRL renders the prompt it extracted, too
-                encoded[i] = f"TRL's chat template raised {first_line(exc)}"
+                encoded[i] = Unprocessable(f"TRL's chat template raised {first_line(exc)}")
                 continue
             (special if add_special else plain).append((i, texts))
         for group, add_special in ((plain, False), (special, True)):
