@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, InputError
@@ -175,6 +175,32 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
         chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
         pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
     )
+
+
+def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
+    """The prompts of reference data (D005's test sets): of pairs, as preflint reads pairs, or of a file of prompts
+    alone, as evaluation sets are (a `prompt`, `instruction`, `question`, ... column). Unreadable ones are skipped."""
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    try:
+        fields = detect_fields(columns, {}, source)
+    except InputError:
+        prompt = next((name for name in PROMPT_ALIASES if name in columns), None)
+        if prompt is None:
+            raise InputError(
+                f"{source!r}: no prompt column to compare with (columns: {', '.join(columns)}; looked for "
+                f"{', '.join(PROMPT_ALIASES)})"
+            ) from None
+        alpaca = prompt == "instruction" and "input" in columns  # the input extends the instruction
+        fields = None
+        prompt_only = Fields("", "", ("instruction", "input") if alpaca else (prompt,))
+    for record in records:
+        try:
+            if fields is not None:
+                yield normalize(record, fields).prompt
+            elif prompt_only.prompt[0] in record:  # an Alpaca row may leave out its input
+                yield _prompt({name: record.get(name) for name in prompt_only.prompt}, prompt_only)
+        except RecordDefect:
+            continue
 
 
 def normalize(record: Mapping, fields: Fields) -> Pair:

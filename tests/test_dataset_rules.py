@@ -71,3 +71,6 @@ def test_against_reports_train_test_leakage(tmp_path, capsys, write_jsonl):
     assert [(f["row"], f["message"]) for f in findings] == [(1, f"the prompt is also in {test}")]
     assert main(["scan", str(train), "--against", str(tmp_path / "missing.jsonl"), "--select", "D005"]) == 2
     assert "no such file" in capsys.readouterr().err
+    answers = write_jsonl([{"answer": "4"}], name="answers.jsonl")
+    assert main(["scan", str(train), "--against", str(answers), "--select", "D005"]) == 2
+    assert f"'{answers}': no prompt column to compare with (columns: answer; looked for prompt, question" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-from preflint.batch import key
+from preflint.batch import key, plain_text
 from preflint.dedup import PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import RowRule
@@ -8,8 +8,9 @@ class ReferenceOverlap(RowRule):
     """A prompt that also appears, exactly or nearly, in reference data such as a test set: train/test leakage.
 
     ## What it does
-    Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input) and indexes
-    its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word 3-gram
+    Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input: preference
+    pairs, or prompts alone, as evaluation sets hold them in a `prompt`, `instruction`, `question`, ... column)
+    and indexes its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word 3-gram
     shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than `min-words` words are matched
     exactly only).
 
@@ -39,18 +40,12 @@ class ReferenceOverlap(RowRule):
         """Exact prompt keys and a near-duplicate index of the reference prompts, built on first use."""
         if self._reference is None:
             from preflint.read import read_batches, resolve_sources
-            from preflint.shapes import RecordDefect, detect_fields, normalize
+            from preflint.shapes import reference_prompts
 
             exact, index, labels = {}, PromptIndex(self.settings["threshold"]), []
             for raw in read_batches(resolve_sources(self.settings["against"]), batch_size=1000):
                 records = [record for record in raw.records if isinstance(record, dict)]
-                fields = detect_fields([k for record in records for k in record], {}, raw.source) if records else None
-                texts = []
-                for record in records:
-                    try:
-                        texts.append(prompt_text(normalize(record, fields)))
-                    except RecordDefect:
-                        continue
+                texts = [plain_text(prompt) for prompt in reference_prompts(records, raw.source)] if records else []
                 long = [text_words for text_words in map(words, texts) if len(text_words) >= self.settings["min-words"]]
                 for text in texts:
                     exact.setdefault(key(text), raw.source)
