@@ -17,6 +17,10 @@ class TokenizerError(PreflintError):
     """The tokenizer cannot be resolved or loaded."""
 
 
+class TemplateError(PreflintError):
+    """A chat template raised on a conversation. Templates are untrusted code: on a row, a finding, never a crash."""
+
+
 class RuleError(PreflintError):
     """A rule failed while running: a bug in it (a plugin's, or preflint's own)."""
 

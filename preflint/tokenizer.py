@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was not found" is noise here
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # else transformers may switch it off
 
-from .errors import ConfigError, TokenizerError, first_line  # noqa: E402
+from .errors import ConfigError, TemplateError, TokenizerError, first_line  # noqa: E402
 from .hub import out_of_reach  # noqa: E402
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
@@ -175,7 +175,7 @@ class Tokenizer:
         chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": sentinel}]
         try:
             rendered = self.render_chat(chat, add_generation_prompt=False)
-        except Exception:  # a template that rejects even this chat has no suffix we can learn
+        except TemplateError:  # a template that rejects even this chat has no suffix we can learn
             return ""
         return rendered[rendered.rfind(sentinel) + len(sentinel):] if sentinel in rendered else ""
 
@@ -205,7 +205,10 @@ class Tokenizer:
         TRL gives them: `Pair.template_args`), or as `plain_chat` when there is none."""
         if not self.has_chat_template:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
-        return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
+        try:
+            return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
+        except Exception as exc:  # Jinja's errors, the template's own raise_exception, transformers' checks
+            raise TemplateError(str(exc).strip() or type(exc).__name__) from exc
 
     def with_chat_template(self, template: str, name: str = "(custom)") -> Tokenizer:
         """The same vocabulary rendering chats with another template (a copy; this one is unchanged)."""

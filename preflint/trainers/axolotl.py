@@ -22,7 +22,7 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from ..errors import first_line
+from ..errors import TemplateError, first_line
 from . import (
     Altered,
     Profile,
@@ -99,7 +99,7 @@ class AxolotlProfile(Profile):
         try:
             rendered_prompt = tokenizer.render_chat([_role_and_content(m) for m in prompt], add_generation_prompt=True)
             return rendered_prompt, *(_cut_reply(tokenizer, reply, reply_start) for reply in replies)
-        except Exception as exc:  # the template is untrusted code: its failure is axolotl's failure on this row
+        except TemplateError as exc:  # the template's failure is axolotl's failure on this row
             raise Unprocessable(f"axolotl's chat template raised {first_line(exc)}") from exc
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int) -> TrainerRow:
@@ -129,7 +129,7 @@ def _reply_start(tokenizer) -> int | None:
     same text before any reply: what axolotl's search should find."""
     try:
         rendered = tokenizer.render_chat([DUMMY_TURN, {"role": "assistant", "content": SENTINEL}], add_generation_prompt=False)
-    except Exception:  # each row's own rendering reports the template's failure
+    except TemplateError:  # each row's own rendering reports the template's failure
         return None
     return rendered.find(SENTINEL) if SENTINEL in rendered else None
 

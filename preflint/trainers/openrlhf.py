@@ -12,7 +12,8 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 
 from __future__ import annotations
 
-from . import Profile, SideInput, TrainerOptions, TrainerRow, turn_ending
+from ..errors import TemplateError, first_line
+from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, turn_ending
 
 
 class OpenRLHFProfile(Profile):
@@ -23,20 +24,27 @@ class OpenRLHFProfile(Profile):
     def texts(self, pair, tokenizer) -> tuple[str, str, str]:
         if pair.is_chat:
             render = tokenizer.render_chat
-            prompt = render(pair.prompt, add_generation_prompt=True)
-            whole = (render(pair.prompt + completion, add_generation_prompt=False) for completion in (pair.chosen, pair.rejected))
-            chosen, rejected = (text[len(prompt):] for text in whole)
+            dialogues = (pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected)
+            if pair.kind == "implicit":  # no prompt key: the prompt is the chosen dialogue but its last message
+                prompt = render(dialogues[0][:-1], add_generation_prompt=True)
+            else:
+                prompt = render(pair.prompt, add_generation_prompt=True)
+            chosen, rejected = (render(dialogue, add_generation_prompt=False)[len(prompt):] for dialogue in dialogues)
             return prompt, chosen, rejected
         if pair.kind == "implicit":  # no prompt key: OpenRLHF trains on the whole dialogue
             return "", pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
         return pair.prompt, pair.chosen, pair.rejected
 
     def encode(self, batch, tokenizer):
-        positions = list(batch.usable())
         eos = tokenizer.hf.eos_token
-        texts = []
-        for i in positions:
-            prompt, chosen, rejected = self.texts(batch.pairs[i], tokenizer)
+        positions, texts, failures = [], [], {}
+        for i in batch.usable():
+            try:
+                prompt, chosen, rejected = self.texts(batch.pairs[i], tokenizer)
+            except TemplateError as exc:  # OpenRLHF renders other message lists than preflint (the chosen but its last)
+                failures[i] = Unprocessable(f"OpenRLHF's chat template raised {first_line(exc)}")
+                continue
+            positions.append(i)
             sequences = [(prompt + completion).rstrip("\n") for completion in (chosen, rejected)]
             texts += [prompt] + [text if text.endswith(eos) else text + " " + eos for text in sequences]
         ids = tokenizer.encode_many(texts)
@@ -46,6 +54,8 @@ class OpenRLHFProfile(Profile):
             rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
             if batch.pairs[i].is_chat:
                 rows[i].ending = chat_ending
+        for i, error in failures.items():
+            rows[i] = TrainerRow.failing(error)
         return rows
 
     def row(self, prompt: list[int], chosen: list[int], rejected: list[int], *, eos_id: int) -> TrainerRow:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import first_line
+from ..errors import TemplateError, first_line
 from . import (
     Altered,
     Profile,
@@ -138,7 +138,7 @@ class TRLProfile(Profile):
             except Unprocessable as exc:
                 encoded[i] = exc
                 continue
-            except Exception as exc:  # the template is untrusted code; TRL renders the prompt it extracted, too
+            except TemplateError as exc:  # TRL renders other message lists than preflint: the prompt it extracted, ...
                 encoded[i] = Unprocessable(f"TRL's chat template raised {first_line(exc)}")
                 continue
             (special if add_special else plain).append((i, texts))
