@@ -90,12 +90,17 @@ class AxolotlProfile(Profile):
 
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
-        prompt = pair.prompt if pair.is_chat else [{"role": "user", "content": pair.prompt}]
         if [] in (pair.chosen, pair.rejected):
             raise Unprocessable("axolotl takes the last message of each reply, and one reply has no message")
         replies = [_last_message(completion) for completion in (pair.chosen, pair.rejected)]
         if not all(isinstance(reply["content"], str) for reply in replies):
             raise Unprocessable("axolotl searches the rendered chat for the reply's text, and this reply is not text")
+        if not pair.is_chat:
+            prompt = [{"role": "user", "content": pair.prompt}]
+        elif pair.kind == "implicit":  # argilla_chat: the chosen dialogue but its last message, for both replies
+            prompt = (pair.prompt + pair.chosen)[:-1]
+        else:
+            prompt = pair.prompt
         try:
             rendered_prompt = tokenizer.render_chat([_role_and_content(m) for m in prompt], add_generation_prompt=True)
             return rendered_prompt, *(_cut_reply(tokenizer, reply, reply_start) for reply in replies)

@@ -301,3 +301,29 @@ def test_axolotl_profile_matches_its_transcription(name, sequence_len, template,
     assert dropped, "long rows at this sequence_len: the test must exercise dropping"
     if name.endswith(".jsonl"):
         assert bool(collapsed) == (template is None), "Llama 3's template trims HH-RLHF's leading spaces: '>' then"
+
+
+def axolotl_argilla_chat(sample, tokenizer):
+    """argilla_chat's transform_fn: the prompt is the chosen conversation but its last message, and each reply is
+    its conversation's last message, cut from the rendered chat as chat_template.default cuts it."""
+    reshaped = {"messages": sample["chosen"][:-1], "chosen": sample["chosen"][-1], "rejected": sample["rejected"][-1]}
+    return axolotl_chat_template_default(reshaped, tokenizer)
+
+
+def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(llama, tmp_path):
+    dialogues = [{side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])]
+    data = tmp_path / "hh-messages.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in dialogues), encoding="utf-8")
+    ours = preflint_rows(data, llama, "axolotl", 512)
+    mismatched, compared = [], 0
+    for index, record in enumerate(dialogues):
+        row = ours[index]
+        if row is None:  # a dialogue preflint cannot read as a pair (no final reply)
+            continue
+        compared += 1
+        sample = axolotl_argilla_chat(record, llama.hf)
+        if not axolotl_keeps(sample, llama.hf, 512):
+            mismatched += [] if row.dropped else [index]
+        elif row.dropped or [(s.input_ids, s.completion_mask) for _, s in row.sides()] != trl_1_8_row(sample, llama.hf, 512):
+            mismatched.append(index)
+    assert mismatched == [] and compared > 2300
