@@ -226,7 +226,7 @@ def test_fix_killed_while_writing_leaves_no_partial_output(tmp_path):
     """A real `preflint fix`, killed the moment it opens its output in the destination directory."""
     data = tmp_path / "big.jsonl"
     with data.open("w", encoding="utf-8") as handle:  # unreadable lines: cheap to scan, large in the rejects
-        for number in range(40000):
+        for number in range(80000):  # a long write: the poll below must catch the output open
             handle.write(f"not json {number} " + "x" * 800 + "\n")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
