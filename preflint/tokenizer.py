@@ -129,9 +129,14 @@ class Tokenizer:
         heads = [right_ids[:width] for _, _, _, right_ids in pieces]
         decoded = self._backend.decode_batch(tails + heads, skip_special_tokens=False)
         checks = []
-        for k, (left, _, right, _) in enumerate(pieces):
+        for k, (left, left_ids, right, right_ids) in enumerate(pieces):
             tail, head = decoded[k], decoded[len(pieces) + k]
-            if tail and head and left.endswith(tail) and right.startswith(head):
+            # A window of a whole text must decode to all of it: SentencePiece decodes a text's first "▁" to
+            # nothing, and what is left is still a suffix ("  " decodes as " ").
+            whole_left, whole_right = len(tails[k]) == len(left_ids), len(heads[k]) == len(right_ids)
+            if tail and head and (tail == left if whole_left else left.endswith(tail)) and (
+                head == right if whole_right else right.startswith(head)
+            ):
                 checks.append((k, tail + head))
         joined: list[list[int] | None] = [None] * len(pieces)
         for (k, _), ids in zip(checks, self.encode_many([window for _, window in checks])):

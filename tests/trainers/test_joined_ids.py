@@ -32,7 +32,9 @@ def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_nam
 @pytest.mark.parametrize(
     "left, right",
     [("Say hello", "world"), ("Assistant:", " Sure."), ("Q: 2+2=", "4"), ("line\n\n", "Next"), ("end ", " space"),
-     ("", "only right"), ("only left", ""), ("日本", "語です"), ("a" * 40, "a" * 40)],
+     ("", "only right"), ("only left", ""), ("日本", "語です"), ("a" * 40, "a" * 40),
+     # SentencePiece decodes a text's first "▁" to nothing: a window from the start must not lose that space
+     ("  ", "Assistant:"), (" Hi", "there"), ("   ", " x"), ("x", "  "), (" ", "\n")],
 )
 def test_join_ids_is_tokenizing_the_concatenation(llama, sentencepiece, left, right):
     for tokenizer in (llama, sentencepiece):
