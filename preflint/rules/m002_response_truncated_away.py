@@ -1,7 +1,7 @@
 from preflint.findings import Applicability, Fix, Severity
 from preflint.rule import DROP_ROW, RowRule
 
-CHANGE_COLUMNS = Fix(Applicability.DISPLAY, "keep the row: every row laid out alike fails; change the columns as the message says")
+EVERY_ROW_FAILS = Fix(Applicability.DISPLAY, "keep the row: every row like it fails; change what the message says")
 
 
 class ResponseTruncatedAway(RowRule):
@@ -25,8 +25,9 @@ class ResponseTruncatedAway(RowRule):
     `--max-length 1000`, none do and TRL drops the row.
 
     ## Fix safety
-    Safe: the row is dropped; raise max-length if you want it trained. Display-only where the trainer fails on the
-    layout of the columns (a text prompt beside message responses, for TRL): dropping would empty the dataset.
+    Safe: the row is dropped; raise max-length if you want it trained. Display-only where the trainer fails on
+    every row like it (a text prompt beside message responses, for TRL; a tokenizer without a chat template):
+    dropping would empty the dataset.
     """
 
     code = "M002"
@@ -42,7 +43,7 @@ class ResponseTruncatedAway(RowRule):
                 continue
             if row.fails:
                 message = f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}"
-                yield self.finding(batch.rows[i], message, CHANGE_COLUMNS if row.fails_on_columns else None)
+                yield self.finding(batch.rows[i], message, EVERY_ROW_FAILS if row.fails_on_every_row else None)
                 continue
             if row.dropped:
                 yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")

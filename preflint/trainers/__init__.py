@@ -70,13 +70,21 @@ class SideInput:
 
 
 class Unprocessable(Exception):
-    """The trainer's preprocessing raises on this row (the run stops there); the message says why. `columns`: it
-    raises because of how the dataset's columns are laid out, on every row laid out alike, so dropping rows is
+    """The trainer's preprocessing raises on this row (the run stops there); the message says why. `every_row`: it
+    raises on every row like it (the dataset's columns, a tokenizer without a chat template), so dropping rows is
     no repair."""
 
-    def __init__(self, why: str, *, columns: bool = False):
+    def __init__(self, why: str, *, every_row: bool = False):
         super().__init__(why)
-        self.columns = columns
+        self.every_row = every_row
+
+
+def no_chat_template(trainer: str) -> Unprocessable:
+    return Unprocessable(
+        f"{trainer} renders conversations with the tokenizer's chat template, and this tokenizer has none: set one "
+        "for training, and give preflint the same with --chat-template",
+        every_row=True,
+    )
 
 
 @dataclass
@@ -88,13 +96,13 @@ class TrainerRow:
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
     fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
-    fails_on_columns: bool = False  # ... and it raises because of the columns' layout (Unprocessable.columns)
+    fails_on_every_row: bool = False  # ... and on every row like it (Unprocessable.every_row)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:
         """A row the trainer's preprocessing raises on: nothing of it is tokenized."""
         empty = SideInput([], 0, [], 0)
-        return cls([], empty, empty, dropped=str(error), fails=True, fails_on_columns=error.columns)
+        return cls([], empty, empty, dropped=str(error), fails=True, fails_on_every_row=error.every_row)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))

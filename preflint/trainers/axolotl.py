@@ -31,6 +31,7 @@ from . import (
     Unprocessable,
     as_trl_text,
     common_prefix_length,
+    no_chat_template,
     side,
     text_joinable,
     turn_ending,
@@ -90,6 +91,8 @@ class AxolotlProfile(Profile):
 
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
+        if not tokenizer.has_chat_template:
+            raise no_chat_template("axolotl's chat_template type")
         if [] in (pair.chosen, pair.rejected):
             raise Unprocessable("axolotl takes the last message of each reply, and one reply has no message")
         replies = [_last_message(completion) for completion in (pair.chosen, pair.rejected)]

@@ -13,7 +13,7 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 from __future__ import annotations
 
 from ..errors import TemplateError, first_line
-from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, turn_ending
+from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, no_chat_template, turn_ending
 
 
 class OpenRLHFProfile(Profile):
@@ -23,6 +23,8 @@ class OpenRLHFProfile(Profile):
 
     def texts(self, pair, tokenizer) -> tuple[str, str, str]:
         if pair.is_chat:
+            if not tokenizer.has_chat_template:
+                raise no_chat_template("OpenRLHF (--apply_chat_template)")
             render = tokenizer.render_chat
             dialogues = (pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected)
             if pair.kind == "implicit":  # no prompt key: the prompt is the chosen dialogue but its last message
@@ -43,6 +45,9 @@ class OpenRLHFProfile(Profile):
                 prompt, chosen, rejected = self.texts(batch.pairs[i], tokenizer)
             except TemplateError as exc:  # OpenRLHF renders other message lists than preflint (the chosen but its last)
                 failures[i] = Unprocessable(f"OpenRLHF's chat template raised {first_line(exc)}")
+                continue
+            except Unprocessable as exc:
+                failures[i] = exc
                 continue
             positions.append(i)
             sequences = [(prompt + completion).rstrip("\n") for completion in (chosen, rejected)]

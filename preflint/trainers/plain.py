@@ -18,6 +18,7 @@ class PlainProfile(TRLProfile):
     name = "plain"
     defaults = TrainerOptions()
     supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
+    needs_chat_template = False  # renders conversations as preflint does, 'role: content' without a template
 
     def splits_like_preflint(self, pair) -> bool:
         return True

@@ -24,6 +24,7 @@ from . import (
     Unprocessable,
     as_trl_text,
     common_prefix_length,
+    no_chat_template,
     side,
     text_joinable,
 )
@@ -49,6 +50,7 @@ class TRLProfile(Profile):
     name = "trl"
     defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
     supported = ("max_length", "truncation_mode")
+    needs_chat_template = True  # TRL renders conversations with the tokenizer's template; it has no fallback
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
@@ -58,7 +60,7 @@ class TRLProfile(Profile):
                     "TRL raises on a text prompt beside message responses (it takes one format for all three): "
                     + ("remove the prompt column, the dialogues hold the prompt" if pair.kind == "implicit"
                        else "give the prompt as messages"),
-                    columns=True,
+                    every_row=True,
                 )
             prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
         elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
@@ -85,7 +87,10 @@ class TRLProfile(Profile):
         return (prompt, prompt + chosen, prompt + rejected), True
 
     def encode(self, batch, tokenizer):
-        encoded = self._joined(batch, tokenizer)
+        encoded: dict = {}
+        if self.needs_chat_template and not tokenizer.has_chat_template:  # TRL raises on every conversation then
+            encoded = {i: no_chat_template("TRL") for i in batch.usable() if batch.pairs[i].is_chat}
+        encoded.update(self._joined(batch, tokenizer, skip=encoded))
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i, ids in encoded.items():
@@ -105,14 +110,14 @@ class TRLProfile(Profile):
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
         return pair.kind != "implicit" and pair.prompt_column is None  # else TRL extracts it, or takes the column
 
-    def _joined(self, batch, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]]]:
+    def _joined(self, batch, tokenizer, skip=()) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
         prompt+rejected, where the trainer's texts are the batch's texts joined. Other pairs are left out."""
         joinable = text_joinable(tokenizer)
         picked, pieces = [], []
         for i in batch.usable():
             pair = batch.pairs[i]
-            if not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
+            if i in skip or not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
                 continue
             if not pair.is_chat and not joinable:
                 continue

@@ -190,6 +190,7 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
     "text, empty chosen": {"prompt": "Hi", "chosen": "", "rejected": " Bye."},
     "text, chosen ends with EOS already": {"prompt": "Hi", "chosen": " Bye.<|eot_id|>", "rejected": " No."},
     "text, the prompt fills max_length": {"prompt": "word " * 80, "chosen": " a", "rejected": " b"},
+    "text, a prompt of spaces": {"prompt": "  ", "chosen": "Assistant:", "rejected": "a b"},
     "implicit text, replies share their first letters": {"chosen": "\n\nHuman: q\n\nAssistant: Duck", "rejected": "\n\nHuman: q\n\nAssistant: Dunno"},
     "chat with a system message": {"prompt": [{"role": "system", "content": "Be brief."}, *_user("Hi")], "chosen": _reply("Hello."), "rejected": _reply("Go.")},
     "chat, an empty reply": {"prompt": _user("Hi"), "chosen": _reply(""), "rejected": _reply("Go.")},
@@ -201,18 +202,19 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
 
 
 @pytest.mark.parametrize("name", list(EDGE_ROWS))
-def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, llama, tmp_path):
+@pytest.mark.parametrize("tokenizer_name", ["llama", "sentencepiece"])  # SentencePiece's v1 model: no chat template
+def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name, request, tmp_path):
     """Trained ids, a dropped row, or an error that stops TRL: preflint predicts which, and the ids."""
-    record = EDGE_ROWS[name]
+    record, tokenizer = EDGE_ROWS[name], request.getfixturevalue(tokenizer_name)
     try:
-        trl = run_trl([record], llama.hf, 64, "keep_start", tmp_path)
+        trl = run_trl([record], tokenizer.hf, 64, "keep_start", tmp_path)
         expected = ("trained", trl[0][:3]) if trl else ("dropped", None)
     except Exception:  # the error's type depends on the order of a set of column names inside TRL
         expected = ("raises", None)
     data = tmp_path / "row.jsonl"
     data.write_text(json.dumps(record) + "\n", encoding="utf-8")
     settings = Settings(trainer="trl", max_length=64)
-    [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, {}, llama, settings.profile())
+    [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, {}, tokenizer, settings.profile())
     row = batch.trainer[0]
     if row.fails or row.dropped:
         ours = ("raises" if row.fails else "dropped", None)
