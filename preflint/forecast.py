@@ -46,7 +46,7 @@ def describe(result: dict) -> str:
             return head + "no usable pair to forecast."
         every = "the one pair" if result["pairs"] == 1 else f"every one of {result['pairs']:,} pairs"
         return head + f"{every} carries a signal (no P001, M002 or M003)."
-    codes = ", ".join(f"{code} {count}" for code, count in result["by_code"].items())
+    codes = ", ".join(f"{code} {count:,}" for code, count in result["by_code"].items())
     parts = []
     if failing := result["failing"]:
         parts.append(f"{failing:,} {'stops' if failing == 1 else 'stop'} the trainer's preprocessing with an error "

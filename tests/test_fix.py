@@ -138,6 +138,9 @@ def test_remaining_findings_name_only_the_kinds_there_are(write_jsonl, capsys):
     assert "remaining: 1 finding (S004 1): 1 for a person to judge (preflint scan shows them)" in capsys.readouterr().out
     main(["fix", str(data), "--diff", "--select", "P003"])
     assert "remaining: 1 finding (P003 1): 1 unsafe fix available with --unsafe-fixes\n" in capsys.readouterr().out
+    many = write_jsonl([{"prompt": "", "chosen": f" A{n}.", "rejected": f" B{n}."} for n in range(1200)], name="many.jsonl")
+    main(["fix", str(many), "--diff", "--select", "S004"])
+    assert "remaining: 1,200 findings (S004 1,200): 1,200 for a person to judge" in capsys.readouterr().out
 
 
 def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):

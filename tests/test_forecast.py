@@ -66,6 +66,8 @@ def test_one_pair_is_spoken_of_in_the_singular():
     alone = {**one, "pairs": 1, "no_signal": 1, "dropped": 0, "by_code": {"P001": 1}}
     assert describe(alone).endswith("the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so "
                                     "the mean DPO loss cannot fall below 0.6931.")
+    many = {**one, "pairs": 2312, "no_signal": 2288, "pinned_at_ln2": 2288, "dropped": 0, "by_code": {"M003": 2288}}
+    assert "give DPO no signal (M003 2,288): 2,288 stay at ln 2" in describe(many)
     none = {**one, "pairs": 0, "no_signal": 0, "pinned_at_ln2": 0, "dropped": 0, "by_code": {}}
     assert describe(none) == "ln 2 forecast (plain): no usable pair to forecast."
 

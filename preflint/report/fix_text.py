@@ -44,7 +44,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     console.print(describe(result.before.summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1))
     if result.remaining:
         kinds = result.remaining_by_kind()
-        by_code = ", ".join(f"{code} {n}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
+        by_code = ", ".join(f"{code} {n:,}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
         parts = []  # only the kinds there are: "0 unsafe fixes available" tells nothing
         if kinds["unsafe_fix_available"]:
             parts.append(f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes")
