@@ -274,8 +274,25 @@ def raw_batches(sources: list[Source], settings: Settings, mapping: dict[str, st
         if fields is None:
             columns = [key for record in raw.records if isinstance(record, dict) for key in record]
             if columns:
-                fields = fields_by_source[raw.source] = detect_fields(columns, mapping, raw.source)
+                fields = fields_by_source[raw.source] = _fields(raw, columns, mapping)
         yield raw, fields
+
+
+def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> Fields:
+    """`detect_fields`, and where it fails on a JSON object of several lists of records (`{"train": [...], "test":
+    [...]}`, read as one record, as `datasets` reads it), an error that says so."""
+    try:
+        return detect_fields(columns, mapping, raw.source)
+    except InputError:
+        record = raw.records[0] if len(raw.records) == 1 and isinstance(raw.records[0], dict) else {}
+        lists = [key for key, value in record.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+        if len(lists) < 2:
+            raise
+        raise InputError(
+            f"{raw.source!r} is one JSON object holding several lists of records ({', '.join(lists)}); preflint reads "
+            f"a list of records, or an object holding one: check each list apart, e.g. jq -c '.{lists[0]}[]' "
+            f"{raw.source} | preflint scan -"
+        ) from None
 
 
 def normalized_batches(

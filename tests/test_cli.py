@@ -149,6 +149,8 @@ def test_bad_records_are_findings(capsys, tmp_path, content, expected_code, expe
         (lambda d: _write(d / "latin1.json", b'[{"prompt": "caf\xe9"}]'), [], "is not valid UTF-8"),
         (lambda d: _write(d / "data.txt", b"hello"), [], "cannot tell the format"),
         (lambda d: _write(d / "cols.jsonl", b'{"a": 1, "b": 2}\n'), [], "cannot tell which columns hold"),
+        (lambda d: _write(d / "splits.json", b'{"train": [{"prompt": "a", "chosen": "b", "rejected": "c"}], "test": [{"prompt": "d"}]}'),
+         [], "splits.json' is one JSON object holding several lists of records (train, test)"),
         (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
          ["--tokenizer", "no-such-model-anywhere"], "unknown tokenizer 'no-such-model-anywhere'"),
         (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
