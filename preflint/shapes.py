@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError, InputError
 
@@ -104,6 +104,9 @@ class Pair:
     # The prompt column as given, where the pair's prompt is not that column's messages: text beside message
     # responses, or a column beside dialogues that hold their own prompt (UltraFeedback). TRL uses it as it is.
     prompt_column: Content | None = None
+    # The pair as a trainer that ignores a `system` column reads it (TRL), where preflint put that column's text
+    # first in the prompt.
+    without_system_column: Pair | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -230,6 +233,7 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
+        pair.without_system_column = normalize(record, replace(fields, system=None))
     given_as_messages = not (isinstance(chosen, str) and isinstance(rejected, str))  # not text joined to a system column
     if given_as_messages and prompt is not None and (carries_prompt or isinstance(prompt, str)) and fields.prompt != ("messages",):
         pair.prompt_column = prompt  # `messages` beside full dialogues is one of them (UltraFeedback), not a prompt

@@ -97,6 +97,7 @@ class TrainerRow:
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
     fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
     fails_on_every_row: bool = False  # ... and on every row like it (Unprocessable.every_row)
+    system_ignored_by: str | None = None  # the trainer that never sees the row's `system` column (M011)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:

@@ -54,6 +54,7 @@ class TRLProfile(Profile):
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
+        pair = pair.without_system_column or pair  # TRL knows no `system` column
         if pair.prompt_column is not None:  # TRL takes a prompt column as it is, and extracts nothing
             if isinstance(pair.prompt_column, str):
                 raise Unprocessable(
@@ -89,7 +90,8 @@ class TRLProfile(Profile):
     def encode(self, batch, tokenizer):
         encoded: dict = {}
         if self.needs_chat_template and not tokenizer.has_chat_template:  # TRL raises on every conversation then
-            encoded = {i: no_chat_template("TRL") for i in batch.usable() if batch.pairs[i].is_chat}
+            chats = [i for i in batch.usable() if (batch.pairs[i].without_system_column or batch.pairs[i]).is_chat]
+            encoded = {i: no_chat_template("TRL") for i in chats}
         encoded.update(self._joined(batch, tokenizer, skip=encoded))
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
         rows: list[TrainerRow | None] = [None] * len(batch)
@@ -98,17 +100,24 @@ class TRLProfile(Profile):
                 rows[i] = TrainerRow.failing(ids)
                 continue
             pair, row = batch.pairs[i], self.row(*ids)
-            own_split = self.splits_like_preflint(pair)
-            row.prompt_extracted = not own_split and pair.prompt_column is None
-            if not own_split and pair.kind == "implicit" and pair.prompt_column is not None:  # beside whole dialogues
+            rows[i] = row
+            if self.splits_like_preflint(pair):
+                continue
+            seen = pair.without_system_column or pair  # the row as TRL reads it
+            row.prompt_extracted = seen.kind == "implicit" and seen.prompt_column is None
+            if seen.kind == "implicit" and seen.prompt_column is not None:  # a prompt column beside whole dialogues
                 for _, inputs in row.sides():
                     inputs.altered = Altered(tokenizer.decode(inputs.completion_ids), PROMPT_TWICE)
-            rows[i] = row
+            if pair.without_system_column is not None:
+                row.system_ignored_by = "TRL"
+                if not seen.is_chat:  # TRL's text path: the completions end with EOS, not the template's end of turn
+                    row.ending = [tokenizer.hf.eos_token_id]
         return rows
 
     def splits_like_preflint(self, pair) -> bool:
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
-        return pair.kind != "implicit" and pair.prompt_column is None  # else TRL extracts it, or takes the column
+        # else TRL extracts the prompt, takes the prompt column as it is, or leaves out the system column
+        return pair.kind != "implicit" and pair.prompt_column is None and pair.without_system_column is None
 
     def _joined(self, batch, tokenizer, skip=()) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,

@@ -192,6 +192,8 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
     "text, the prompt fills max_length": {"prompt": "word " * 80, "chosen": " a", "rejected": " b"},
     "text, a prompt of spaces": {"prompt": "  ", "chosen": "Assistant:", "rejected": "a b"},
     "implicit text, replies share their first letters": {"chosen": "\n\nHuman: q\n\nAssistant: Duck", "rejected": "\n\nHuman: q\n\nAssistant: Dunno"},
+    "text with a system column": {"system": "Be brief.", "prompt": "Hi", "chosen": " Hello.", "rejected": " Go."},
+    "chat with a system column": {"system": "Be brief.", "prompt": _user("Hi"), "chosen": _reply("Hello."), "rejected": _reply("Go.")},
     "chat with a system message": {"prompt": [{"role": "system", "content": "Be brief."}, *_user("Hi")], "chosen": _reply("Hello."), "rejected": _reply("Go.")},
     "chat, an empty reply": {"prompt": _user("Hi"), "chosen": _reply(""), "rejected": _reply("Go.")},
     "implicit chat": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
