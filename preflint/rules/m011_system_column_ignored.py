@@ -11,7 +11,8 @@ class SystemColumnIgnored(RowRule):
     Reports rows whose system prompt comes from a `system` column (Orca DPO pairs, Argilla's distilabel sets)
     when the trainer profile reads no such column. TRL (`--trainer trl`) knows `prompt`, `chosen`, `rejected`,
     `tools` and `chat_template_kwargs` only: it renders a conversation without the system message, and trains
-    text rows as plain text, with neither the chat template nor the system prompt. preflint renders the row with
+    text rows as plain text, with neither the chat template nor the system prompt. OpenRLHF (`--trainer
+    openrlhf`) reads its prompt, chosen and rejected keys only, and does the same. preflint renders the row with
     the system prompt first; the other M rules then check what TRL builds without it.
 
     ## Why is this bad?

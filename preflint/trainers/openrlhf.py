@@ -22,6 +22,7 @@ class OpenRLHFProfile(Profile):
     supported = ("max_length",)
 
     def texts(self, pair, tokenizer) -> tuple[str, str, str]:
+        pair = pair.without_system_column or pair  # preprocess_data reads no `system` column
         if pair.is_chat:
             if not tokenizer.has_chat_template:
                 raise no_chat_template("OpenRLHF (--apply_chat_template)")
@@ -57,8 +58,11 @@ class OpenRLHFProfile(Profile):
         rows: list[TrainerRow | None] = [None] * len(batch)
         for k, i in enumerate(positions):
             rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
-            if batch.pairs[i].is_chat:
+            pair = batch.pairs[i]
+            if (pair.without_system_column or pair).is_chat:
                 rows[i].ending = chat_ending
+            if pair.without_system_column is not None:
+                rows[i].system_ignored_by = "OpenRLHF"
         for i, error in failures.items():
             rows[i] = TrainerRow.failing(error)
         return rows

@@ -327,3 +327,20 @@ def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(lla
         elif row.dropped or [(s.input_ids, s.completion_mask) for _, s in row.sides()] != trl_1_8_row(sample, llama.hf, 512):
             mismatched.append(index)
     assert mismatched == [] and compared > 2300
+
+
+def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, tmp_path):
+    """preprocess_data reads the prompt, chosen and rejected keys only: a `system` column never reaches the model."""
+    rows = [
+        {"system": "Answer briefly.", "prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."},
+        {"system": "Answer briefly.", "prompt": [{"role": "user", "content": "Capital of France?"}],
+         "chosen": [{"role": "assistant", "content": "Paris."}], "rejected": [{"role": "assistant", "content": "Rome."}]},
+    ]
+    data = tmp_path / "orca.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    ours = preflint_rows(data, llama, "openrlhf", 512)
+    for index, row in enumerate(rows):
+        chat = isinstance(row["prompt"], list)
+        expected = openrlhf_row(row, llama.hf, 512, llama.hf.apply_chat_template if chat else None, "prompt")
+        assert [(s.input_ids, s.completion_mask) for _, s in ours[index].sides()] == expected, index
+        assert ours[index].system_ignored_by == "OpenRLHF"
