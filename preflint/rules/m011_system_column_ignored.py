@@ -12,7 +12,8 @@ class SystemColumnIgnored(RowRule):
     when the trainer profile reads no such column. TRL (`--trainer trl`) knows `prompt`, `chosen`, `rejected`,
     `tools` and `chat_template_kwargs` only: it renders a conversation without the system message, and trains
     text rows as plain text, with neither the chat template nor the system prompt. OpenRLHF (`--trainer
-    openrlhf`) reads its prompt, chosen and rejected keys only, and does the same. preflint renders the row with
+    openrlhf`) reads its prompt, chosen and rejected keys only, and does the same; axolotl's `chat_template` types
+    (`--trainer axolotl`) read the messages, chosen and rejected fields, and render the prompt without it. preflint renders the row with
     the system prompt first; the other M rules then check what TRL builds without it.
 
     ## Why is this bad?
@@ -38,14 +39,8 @@ class SystemColumnIgnored(RowRule):
 
     def check(self, batch):
         for i, row in enumerate(batch.trainer):
-            if row is None or not row.system_ignored_by:
+            if row is None or not row.system_ignored:
                 continue
-            pair = batch.pairs[i]
-            system = pair.prompt[0]["content"]
+            system = batch.pairs[i].prompt[0]["content"]  # preflint put the column's text first in the prompt
             shown = repr(system) if len(system) <= SHOWN else repr(system[:SHOWN]) + "…"
-            how = "as a conversation" if pair.without_system_column.is_chat else "as plain text, without the chat template"
-            yield self.finding(
-                batch.rows[i],
-                f"{row.system_ignored_by} ignores the system column: it trains this row {how} and without the system "
-                f"prompt {shown}",
-            )
+            yield self.finding(batch.rows[i], f"{row.system_ignored} {shown}")

@@ -79,6 +79,12 @@ class Unprocessable(Exception):
         self.every_row = every_row
 
 
+def system_ignored(trainer: str, *, as_text: bool) -> str:
+    """What M011 says of a row whose `system` column the trainer never reads (the system prompt follows)."""
+    how = "as plain text, without the chat template" if as_text else "as a conversation"
+    return f"{trainer} ignores the system column: it trains this row {how} and without the system prompt"
+
+
 def no_chat_template(trainer: str) -> Unprocessable:
     return Unprocessable(
         f"{trainer} renders conversations with the tokenizer's chat template, and this tokenizer has none: set one "
@@ -97,7 +103,7 @@ class TrainerRow:
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
     fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
     fails_on_every_row: bool = False  # ... and on every row like it (Unprocessable.every_row)
-    system_ignored_by: str | None = None  # the trainer that never sees the row's `system` column (M011)
+    system_ignored: str | None = None  # how the trainer trains the row without its `system` column (M011)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:

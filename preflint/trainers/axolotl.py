@@ -33,6 +33,7 @@ from . import (
     common_prefix_length,
     no_chat_template,
     side,
+    system_ignored,
     text_joinable,
     turn_ending,
 )
@@ -67,6 +68,8 @@ class AxolotlProfile(Profile):
             rows[i].chosen.altered = chosen_altered or _cut_in_a_token(tokenizer, prompt_ids, chosen_ids)
             rows[i].rejected.altered = rejected_altered or _cut_in_a_token(tokenizer, prompt_ids, rejected_ids)
             rows[i].ending = ending
+            if batch.pairs[i].without_system_column is not None:  # its types wrap a text prompt in a user message
+                rows[i].system_ignored = system_ignored("axolotl", as_text=False)
         for i, error in failures.items():
             rows[i] = TrainerRow.failing(error)
         return rows
@@ -91,6 +94,7 @@ class AxolotlProfile(Profile):
 
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
+        pair = pair.without_system_column or pair  # its chat_template types read no `system` column
         if not tokenizer.has_chat_template:
             raise no_chat_template("axolotl's chat_template type")
         if [] in (pair.chosen, pair.rejected):

@@ -13,7 +13,7 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 from __future__ import annotations
 
 from ..errors import TemplateError, first_line
-from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, no_chat_template, turn_ending
+from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, no_chat_template, system_ignored, turn_ending
 
 
 class OpenRLHFProfile(Profile):
@@ -59,10 +59,11 @@ class OpenRLHFProfile(Profile):
         for k, i in enumerate(positions):
             rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
             pair = batch.pairs[i]
-            if (pair.without_system_column or pair).is_chat:
+            seen = pair.without_system_column or pair  # the row as OpenRLHF reads it
+            if seen.is_chat:
                 rows[i].ending = chat_ending
             if pair.without_system_column is not None:
-                rows[i].system_ignored_by = "OpenRLHF"
+                rows[i].system_ignored = system_ignored("OpenRLHF", as_text=not seen.is_chat)
         for i, error in failures.items():
             rows[i] = TrainerRow.failing(error)
         return rows

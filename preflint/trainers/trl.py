@@ -26,6 +26,7 @@ from . import (
     common_prefix_length,
     no_chat_template,
     side,
+    system_ignored,
     text_joinable,
 )
 
@@ -109,7 +110,7 @@ class TRLProfile(Profile):
                 for _, inputs in row.sides():
                     inputs.altered = Altered(tokenizer.decode(inputs.completion_ids), PROMPT_TWICE)
             if pair.without_system_column is not None:
-                row.system_ignored_by = "TRL"
+                row.system_ignored = system_ignored("TRL", as_text=not seen.is_chat)
                 if not seen.is_chat:  # TRL's text path: the completions end with EOS, not the template's end of turn
                     row.ending = [tokenizer.hf.eos_token_id]
         return rows

@@ -343,4 +343,20 @@ def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, tmp
         chat = isinstance(row["prompt"], list)
         expected = openrlhf_row(row, llama.hf, 512, llama.hf.apply_chat_template if chat else None, "prompt")
         assert [(s.input_ids, s.completion_mask) for _, s in ours[index].sides()] == expected, index
-        assert ours[index].system_ignored_by == "OpenRLHF"
+        assert ours[index].system_ignored.startswith("OpenRLHF ignores the system column")
+
+
+def test_axolotl_profile_leaves_out_a_system_column_as_chat_template_default_does(llama, tmp_path):
+    """chat_template.default reads the messages, chosen and rejected fields: a `system` column never reaches it."""
+    rows = [
+        {"system": "Answer briefly.", "messages": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+        {"system": "Answer briefly.", "messages": [{"role": "user", "content": "Capital of France?"}],
+         "chosen": {"role": "assistant", "content": "Paris."}, "rejected": {"role": "assistant", "content": "Rome."}},
+    ]
+    data = tmp_path / "orca.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    ours = preflint_rows(data, llama, "axolotl", 512)
+    for index, row in enumerate(rows):
+        expected = trl_1_8_row(axolotl_chat_template_default(row, llama.hf), llama.hf, 512)
+        assert [(s.input_ids, s.completion_mask) for _, s in ours[index].sides()] == expected, index
+        assert ours[index].system_ignored.startswith("axolotl ignores the system column: it trains this row as a conversation")
