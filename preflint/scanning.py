@@ -90,8 +90,8 @@ class _Tally:
         source["rows"] += len(batch)
         if fields is not None:
             source["columns"] = fields.describe()
-        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.fails)
-        self.failing += sum(1 for row in batch.trainer if row is not None and row.fails)
+        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.failure)
+        self.failing += sum(1 for row in batch.trainer if row is not None and row.failure)
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
         kinds = self.source_kinds.setdefault(batch.source, Counter())

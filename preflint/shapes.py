@@ -113,6 +113,11 @@ class Pair:
         return isinstance(self.prompt, list)
 
     @property
+    def without_system(self) -> Pair:
+        """The pair as a trainer that reads no `system` column reads it (the pair itself where there is none)."""
+        return self.without_system_column or self
+
+    @property
     def prompt_of_rejected(self) -> Content:
         """The rejected side's prompt: its own where it differs (M008, even when empty), else the pair's."""
         return self.prompt if self.rejected_prompt is None else self.rejected_prompt

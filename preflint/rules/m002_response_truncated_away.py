@@ -41,9 +41,9 @@ class ResponseTruncatedAway(RowRule):
         for i, row in enumerate(batch.trainer):
             if row is None:
                 continue
-            if row.fails:
+            if row.failure:
                 message = f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}"
-                yield self.finding(batch.rows[i], message, EVERY_ROW_FAILS if row.fails_on_every_row else None)
+                yield self.finding(batch.rows[i], message, EVERY_ROW_FAILS if row.failure.every_row else None)
                 continue
             if row.dropped:
                 yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")

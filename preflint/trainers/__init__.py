@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 
 if TYPE_CHECKING:
     from ..batch import PairBatch
@@ -85,6 +85,11 @@ def system_ignored(trainer: str, *, as_text: bool) -> str:
     return f"{trainer} ignores the system column: it trains this row {how} and without the system prompt"
 
 
+def template_raised(trainer: str, error: Exception) -> Unprocessable:
+    """The chat template raised on a message list only the trainer renders: the trainer fails on the row."""
+    return Unprocessable(f"{trainer}'s chat template raised {first_line(error)}")
+
+
 def no_chat_template(trainer: str) -> Unprocessable:
     return Unprocessable(
         f"{trainer} renders conversations with the tokenizer's chat template, and this tokenizer has none: set one "
@@ -101,15 +106,14 @@ class TrainerRow:
     dropped: str | None = None  # why the trainer would drop this row before training
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
-    fails: bool = False  # `dropped` says why the trainer's preprocessing raises on this row: the run stops there
-    fails_on_every_row: bool = False  # ... and on every row like it (Unprocessable.every_row)
+    failure: Unprocessable | None = None  # the trainer's preprocessing raises on this row (`dropped` says why)
     system_ignored: str | None = None  # how the trainer trains the row without its `system` column (M011)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:
         """A row the trainer's preprocessing raises on: nothing of it is tokenized."""
         empty = SideInput([], 0, [], 0)
-        return cls([], empty, empty, dropped=str(error), fails=True, fails_on_every_row=error.every_row)
+        return cls([], empty, empty, dropped=str(error), failure=error)
 
     def sides(self):
         return (("chosen", self.chosen), ("rejected", self.rejected))

@@ -22,7 +22,7 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from ..errors import TemplateError, first_line
+from ..errors import TemplateError
 from . import (
     Altered,
     Profile,
@@ -34,6 +34,7 @@ from . import (
     no_chat_template,
     side,
     system_ignored,
+    template_raised,
     text_joinable,
     turn_ending,
 )
@@ -94,7 +95,7 @@ class AxolotlProfile(Profile):
 
     def texts(self, pair, tokenizer, reply_start: int | None):
         """axolotl's prompt, and each reply as axolotl cuts it with why that changed it (None: it did not)."""
-        pair = pair.without_system_column or pair  # its chat_template types read no `system` column
+        pair = pair.without_system  # its chat_template types read no `system` column
         if not tokenizer.has_chat_template:
             raise no_chat_template("axolotl's chat_template type")
         if [] in (pair.chosen, pair.rejected):
@@ -112,7 +113,7 @@ class AxolotlProfile(Profile):
             rendered_prompt = tokenizer.render_chat([_role_and_content(m) for m in prompt], add_generation_prompt=True)
             return rendered_prompt, *(_cut_reply(tokenizer, reply, reply_start) for reply in replies)
         except TemplateError as exc:  # the template's failure is axolotl's failure on this row
-            raise Unprocessable(f"axolotl's chat template raised {first_line(exc)}") from exc
+            raise template_raised("axolotl", exc) from exc
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int) -> TrainerRow:
         cut = len(prompt)  # TRL 1.8: the completion is what follows len(prompt ids), even where the ids disagree

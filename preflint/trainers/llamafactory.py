@@ -14,8 +14,8 @@ choice), that chat template stands in for LLaMA-Factory's template.
 
 from __future__ import annotations
 
-from ..errors import TemplateError, first_line
-from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable
+from ..errors import TemplateError
+from . import Profile, SideInput, TrainerOptions, TrainerRow, template_raised
 
 LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 LLAMA3_ASSISTANT = "{}<|eot_id|>"
@@ -54,7 +54,7 @@ class LlamaFactoryProfile(Profile):
                 try:
                     prompt_ids, response_ids = _chat_template(tokenizer, system, prompt, responses)
                 except TemplateError as exc:  # LLaMA-Factory renders other message lists than preflint
-                    rows[i] = TrainerRow.failing(Unprocessable(f"LLaMA-Factory's chat template raised {first_line(exc)}"))
+                    rows[i] = TrainerRow.failing(template_raised("LLaMA-Factory", exc))
                     continue
             rows[i] = self.row(prompt_ids, *response_ids, valid=len(prompt) % 2 == 1)
         return rows

@@ -12,8 +12,18 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 
 from __future__ import annotations
 
-from ..errors import TemplateError, first_line
-from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, no_chat_template, system_ignored, turn_ending
+from ..errors import TemplateError
+from . import (
+    Profile,
+    SideInput,
+    TrainerOptions,
+    TrainerRow,
+    Unprocessable,
+    no_chat_template,
+    system_ignored,
+    template_raised,
+    turn_ending,
+)
 
 
 class OpenRLHFProfile(Profile):
@@ -22,7 +32,7 @@ class OpenRLHFProfile(Profile):
     supported = ("max_length",)
 
     def texts(self, pair, tokenizer) -> tuple[str, str, str]:
-        pair = pair.without_system_column or pair  # preprocess_data reads no `system` column
+        pair = pair.without_system  # preprocess_data reads no `system` column
         if pair.is_chat:
             if not tokenizer.has_chat_template:
                 raise no_chat_template("OpenRLHF (--apply_chat_template)")
@@ -45,7 +55,7 @@ class OpenRLHFProfile(Profile):
             try:
                 prompt, chosen, rejected = self.texts(batch.pairs[i], tokenizer)
             except TemplateError as exc:  # OpenRLHF renders other message lists than preflint (the chosen but its last)
-                failures[i] = Unprocessable(f"OpenRLHF's chat template raised {first_line(exc)}")
+                failures[i] = template_raised("OpenRLHF", exc)
                 continue
             except Unprocessable as exc:
                 failures[i] = exc
@@ -59,7 +69,7 @@ class OpenRLHFProfile(Profile):
         for k, i in enumerate(positions):
             rows[i] = self.row(*ids[3 * k : 3 * k + 3], eos_id=tokenizer.hf.eos_token_id)
             pair = batch.pairs[i]
-            seen = pair.without_system_column or pair  # the row as OpenRLHF reads it
+            seen = pair.without_system  # the row as OpenRLHF reads it
             if seen.is_chat:
                 rows[i].ending = chat_ending
             if pair.without_system_column is not None:

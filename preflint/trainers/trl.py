@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import TemplateError, first_line
+from ..errors import TemplateError
 from . import (
     Altered,
     Profile,
@@ -27,6 +27,7 @@ from . import (
     no_chat_template,
     side,
     system_ignored,
+    template_raised,
     text_joinable,
 )
 
@@ -55,7 +56,7 @@ class TRLProfile(Profile):
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
-        pair = pair.without_system_column or pair  # TRL knows no `system` column
+        pair = pair.without_system  # TRL knows no `system` column
         if pair.prompt_column is not None:  # TRL takes a prompt column as it is, and extracts nothing
             if isinstance(pair.prompt_column, str):
                 raise Unprocessable(
@@ -91,7 +92,7 @@ class TRLProfile(Profile):
     def encode(self, batch, tokenizer):
         encoded: dict = {}
         if self.needs_chat_template and not tokenizer.has_chat_template:  # TRL raises on every conversation then
-            chats = [i for i in batch.usable() if (batch.pairs[i].without_system_column or batch.pairs[i]).is_chat]
+            chats = [i for i in batch.usable() if batch.pairs[i].without_system.is_chat]
             encoded = {i: no_chat_template("TRL") for i in chats}
         encoded.update(self._joined(batch, tokenizer, skip=encoded))
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
@@ -104,7 +105,7 @@ class TRLProfile(Profile):
             rows[i] = row
             if self.splits_like_preflint(pair):
                 continue
-            seen = pair.without_system_column or pair  # the row as TRL reads it
+            seen = pair.without_system  # the row as TRL reads it
             row.prompt_extracted = seen.kind == "implicit" and seen.prompt_column is None
             if seen.kind == "implicit" and seen.prompt_column is not None:  # a prompt column beside whole dialogues
                 for _, inputs in row.sides():
@@ -154,7 +155,7 @@ class TRLProfile(Profile):
                 encoded[i] = exc
                 continue
             except TemplateError as exc:  # TRL renders other message lists than preflint: the prompt it extracted, ...
-                encoded[i] = Unprocessable(f"TRL's chat template raised {first_line(exc)}")
+                encoded[i] = template_raised("TRL", exc)
                 continue
             (special if add_special else plain).append((i, texts))
         for group, add_special in ((plain, False), (special, True)):
