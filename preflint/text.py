@@ -78,6 +78,11 @@ def excerpts(a: str, b: str, width: int = 24) -> tuple[str, str]:
     return f"'{cut(a)}'", f"'{cut(b)}'"
 
 
+def quoted_start(text: str, width: int) -> str:
+    """The text quoted for a finding message, cut after `width` characters with a "…" outside the quotes."""
+    return repr(text) if len(text) <= width else repr(text[:width]) + "…"
+
+
 def quantity(number: int, noun: str) -> str:
     """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
     return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

@@ -1,5 +1,6 @@
 from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rule import RowRule
+from preflint.text import quoted_start
 
 STRIP_FIX = Fix(
     Applicability.UNSAFE,
@@ -58,14 +59,11 @@ class ReplyAltered(RowRule):
                 continue
             (_, first), (_, last) = altered[0], altered[-1]
             if len(altered) == 2 and first.why == last.why:
-                trained = _short(first.text) if first.text == last.text else f"{_short(first.text)} and {_short(last.text)}"
+                trained = quoted_start(first.text, SHOWN)
+                if last.text != first.text:
+                    trained += f" and {quoted_start(last.text, SHOWN)}"
                 message = f"both replies are trained as {trained}: {first.why}"
             else:
-                message = "; ".join(f"the {side} reply is trained as {_short(a.text)}: {a.why}" for side, a in altered)
+                message = "; ".join(f"the {side} reply is trained as {quoted_start(a.text, SHOWN)}: {a.why}" for side, a in altered)
             strippable = all(a.strippable for _, a in altered)
             yield self.finding(batch.rows[i], message, STRIP_FIX if strippable else NO_EDIT)
-
-
-def _short(text: str) -> str:
-    return repr(text) if len(text) <= SHOWN else repr(text[:SHOWN]) + "…"
-

@@ -1,5 +1,6 @@
 from preflint.findings import Severity
 from preflint.rule import RowRule
+from preflint.text import quoted_start
 
 SHOWN = 60
 
@@ -13,8 +14,9 @@ class SystemColumnIgnored(RowRule):
     `tools` and `chat_template_kwargs` only: it renders a conversation without the system message, and trains
     text rows as plain text, with neither the chat template nor the system prompt. OpenRLHF (`--trainer
     openrlhf`) reads its prompt, chosen and rejected keys only, and does the same; axolotl's `chat_template` types
-    (`--trainer axolotl`) read the messages, chosen and rejected fields, and render the prompt without it. preflint renders the row with
-    the system prompt first; the other M rules then check what TRL builds without it.
+    (`--trainer axolotl`) read the messages, chosen and rejected fields, and render the prompt without it.
+    preflint renders the row with the system prompt first; the other M rules then check what the trainer builds
+    without it.
 
     ## Why is this bad?
     The model is preference-tuned on prompts without the instructions the data was written for (answer briefly,
@@ -42,5 +44,4 @@ class SystemColumnIgnored(RowRule):
             if row is None or not row.system_ignored:
                 continue
             system = batch.pairs[i].prompt[0]["content"]  # preflint put the column's text first in the prompt
-            shown = repr(system) if len(system) <= SHOWN else repr(system[:SHOWN]) + "…"
-            yield self.finding(batch.rows[i], f"{row.system_ignored} {shown}")
+            yield self.finding(batch.rows[i], f"{row.system_ignored} {quoted_start(system, SHOWN)}")
