@@ -116,12 +116,16 @@ def hh_as_messages(text):
             for role, content in zip(parts[1::2], parts[2::2])]
 
 
-def test_openrlhf_profile_matches_its_transcription_on_whole_dialogues_as_messages(llama, tmp_path):
+def hh_dialogues_as_messages(write_jsonl):
+    """HH-RLHF's whole dialogues as chat messages, and the file that holds them."""
+    dialogues = [{side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])]
+    return dialogues, write_jsonl(dialogues, name="hh-messages.jsonl")
+
+
+def test_openrlhf_profile_matches_its_transcription_on_whole_dialogues_as_messages(llama, write_jsonl):
     """Chat dialogues and no prompt key: OpenRLHF renders the chosen dialogue but its last message as the prompt and
     cuts both dialogues after it, even where the rejected one differs earlier (HH-RLHF's M008 rows)."""
-    dialogues = [{side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])]
-    data = tmp_path / "hh-messages.jsonl"
-    data.write_text("".join(json.dumps(record) + "\n" for record in dialogues), encoding="utf-8")
+    dialogues, data = hh_dialogues_as_messages(write_jsonl)
     ours = preflint_rows(data, llama, "openrlhf", 512)
     mismatched = []
     for index, record in enumerate(dialogues):
@@ -310,10 +314,8 @@ def axolotl_argilla_chat(sample, tokenizer):
     return axolotl_chat_template_default(reshaped, tokenizer)
 
 
-def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(llama, tmp_path):
-    dialogues = [{side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])]
-    data = tmp_path / "hh-messages.jsonl"
-    data.write_text("".join(json.dumps(record) + "\n" for record in dialogues), encoding="utf-8")
+def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(llama, write_jsonl):
+    dialogues, data = hh_dialogues_as_messages(write_jsonl)
     ours = preflint_rows(data, llama, "axolotl", 512)
     mismatched, compared = [], 0
     for index, record in enumerate(dialogues):
@@ -329,15 +331,14 @@ def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(lla
     assert mismatched == [] and compared > 2300
 
 
-def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, tmp_path):
+def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, write_jsonl):
     """preprocess_data reads the prompt, chosen and rejected keys only: a `system` column never reaches the model."""
     rows = [
         {"system": "Answer briefly.", "prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."},
         {"system": "Answer briefly.", "prompt": [{"role": "user", "content": "Capital of France?"}],
          "chosen": [{"role": "assistant", "content": "Paris."}], "rejected": [{"role": "assistant", "content": "Rome."}]},
     ]
-    data = tmp_path / "orca.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    data = write_jsonl(rows, name="orca.jsonl")
     ours = preflint_rows(data, llama, "openrlhf", 512)
     for index, row in enumerate(rows):
         chat = isinstance(row["prompt"], list)
@@ -346,15 +347,14 @@ def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, tmp
         assert ours[index].system_ignored.startswith("OpenRLHF ignores the system column")
 
 
-def test_axolotl_profile_leaves_out_a_system_column_as_chat_template_default_does(llama, tmp_path):
+def test_axolotl_profile_leaves_out_a_system_column_as_chat_template_default_does(llama, write_jsonl):
     """chat_template.default reads the messages, chosen and rejected fields: a `system` column never reaches it."""
     rows = [
         {"system": "Answer briefly.", "messages": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
         {"system": "Answer briefly.", "messages": [{"role": "user", "content": "Capital of France?"}],
          "chosen": {"role": "assistant", "content": "Paris."}, "rejected": {"role": "assistant", "content": "Rome."}},
     ]
-    data = tmp_path / "orca.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    data = write_jsonl(rows, name="orca.jsonl")
     ours = preflint_rows(data, llama, "axolotl", 512)
     for index, row in enumerate(rows):
         expected = trl_1_8_row(axolotl_chat_template_default(row, llama.hf), llama.hf, 512)

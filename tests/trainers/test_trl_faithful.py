@@ -114,7 +114,7 @@ TOOLS_TEMPLATE = (  # Llama 3 turns, with the tool names listed first when a row
 )
 
 
-def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_them(llama, tmp_path):
+def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_them(llama, tmp_path, write_jsonl):
     tokenizer = llama.with_chat_template(TOOLS_TEMPLATE)
     weather = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
     user = [{"role": "user", "content": "Weather in Paris?"}]
@@ -126,8 +126,7 @@ def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_th
          "rejected": [{"role": "assistant", "content": "Snow."}], "tools": None,
          "chat_template_kwargs": {"enable_thinking": False}},
     ]
-    data = tmp_path / "tools.jsonl"
-    data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    data = write_jsonl(records, name="tools.jsonl")
     expected = run_trl(records, tokenizer.hf, 1024, "keep_start", tmp_path)
     ours, dropped = run_preflint(data, None, tokenizer, 1024, "keep_start")
     assert not dropped and ours == {row: tuple(ids) for row, ids in expected.items()}
@@ -166,10 +165,9 @@ def test_a_text_prompt_column_beside_dialogues_stops_trl_and_is_reported(llama, 
     assert "remove the prompt column, the dialogues hold the prompt" in report.findings.message[0]
 
 
-def test_a_message_prompt_column_beside_dialogues_is_trained_twice_as_trl_does(llama, tmp_path):
+def test_a_message_prompt_column_beside_dialogues_is_trained_twice_as_trl_does(llama, tmp_path, write_jsonl):
     record = {**ULTRAFEEDBACK_ROW, "prompt": ULTRAFEEDBACK_ROW["chosen"][:1]}
-    data = tmp_path / "uf.jsonl"
-    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    data = write_jsonl([record], name="uf.jsonl")
     expected = run_trl([record], llama.hf, 1024, "keep_start", tmp_path)
     ours, dropped = run_preflint(data, None, llama, 1024, "keep_start")
     assert not dropped and ours == {row: tuple(ids) for row, ids in expected.items()}
@@ -205,7 +203,7 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
 
 @pytest.mark.parametrize("name", list(EDGE_ROWS))
 @pytest.mark.parametrize("tokenizer_name", ["llama", "sentencepiece"])  # SentencePiece's v1 model: no chat template
-def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name, request, tmp_path):
+def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name, request, tmp_path, write_jsonl):
     """Trained ids, a dropped row, or an error that stops TRL: preflint predicts which, and the ids."""
     record, tokenizer = EDGE_ROWS[name], request.getfixturevalue(tokenizer_name)
     try:
@@ -213,13 +211,12 @@ def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name,
         expected = ("trained", trl[0][:3]) if trl else ("dropped", None)
     except Exception:  # the error's type depends on the order of a set of column names inside TRL
         expected = ("raises", None)
-    data = tmp_path / "row.jsonl"
-    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    data = write_jsonl([record], name="row.jsonl")
     settings = Settings(trainer="trl", max_length=64)
     [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, {}, tokenizer, settings.profile())
     row = batch.trainer[0]
-    if row.fails or row.dropped:
-        ours = ("raises" if row.fails else "dropped", None)
+    if row.failure or row.dropped:
+        ours = ("raises" if row.failure else "dropped", None)
     else:
         ours = ("trained", (row.chosen.joint_ids[: row.chosen.completion_start], row.chosen.completion_ids, row.rejected.completion_ids))
     assert ours == expected
