@@ -234,8 +234,8 @@ def rules_markdown(registry: Registry) -> str:
 def show_rule(selector: str) -> int:
     """Show one rule's documentation (by code or name)."""
     rule = Registry.load(load_settings().plugins).get(selector)
-    fix = rule.fix.description if rule.fix else "none"
-    header = f"# {rule.code} {rule.name}\n\nFamily: {rule.family} · Severity: {rule.severity.value} · Fix: {rule.fix_label()} ({fix})\n"
+    fix = f"{rule.fix_label()} ({rule.fix.description})" if rule.fix else "none"
+    header = f"# {rule.code} {rule.name}\n\nFamily: {rule.family} · Severity: {rule.severity.value} · Fix: {fix}\n"
     options = "".join(f"- `{name}` (default `{value!r}`)\n" for name, value in rule.options.items())
     body = rule.documentation()
     click.echo(header + "\n" + body + ("\n\n## Options\n" + options if options else "\n"))

@@ -227,6 +227,9 @@ def test_rule_shows_documentation(capsys):
     assert code == 0
     assert out.startswith("# P004 empty-response")
     assert "## Why is this bad?" in out
+    assert "Fix: safe (" in out
+    code, out, _ = run(capsys, "rule", "system-column-ignored")
+    assert code == 0 and "Severity: warning · Fix: none\n" in out
     code, out, _ = run(capsys, "rule", "prompt-mismatch")
     assert code == 0 and out.startswith("# M008 prompt-mismatch")
     code, _, err = run(capsys, "rule", "X999")
