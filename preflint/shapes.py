@@ -31,8 +31,10 @@ SYSTEM_ALIASES = ("system", "system_prompt")
 TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
 TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
 SCORE_ALIASES = {
-    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "rating_chosen", "chosen_reward"),
-    "score_rejected": ("score_rejected", "rejected_score", "rejected_rating", "rating_rejected", "rejected_reward"),
+    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "chosen-rating", "rating_chosen", "chosen_reward"),
+    "score_rejected": (
+        "score_rejected", "rejected_score", "rejected_rating", "rejected-rating", "rating_rejected", "rejected_reward",
+    ),
     "margin": ("margin",),
 }
 MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES)
@@ -315,6 +317,12 @@ def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
 
 
 RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
+# Two responses and a label saying, row by row, which one is preferred: PKU-SafeRLHF (response_0, response_1,
+# better_response_id), SHP (human_ref_A, human_ref_B, labels), Chatbot Arena (conversation_a, conversation_b,
+# winner), HelpSteer3 (response1, response2, overall_preference).
+TWIN_SUFFIXES = (("_0", "_1"), ("_1", "_2"), ("_a", "_b"), ("_A", "_B"), ("1", "2"))
+TWIN_STEMS = ("response", "ref", "conversation", "answer", "completion", "output", "reply", "text")
+PREFERENCE_LABELS = ("better_response_id", "labels", "label", "winner", "overall_preference", "preference", "choice")
 
 
 def _unpaired(columns: list[str]) -> str:
@@ -324,9 +332,27 @@ def _unpaired(columns: list[str]) -> str:
                 "preflint checks pairs: binarize them first, one chosen and one rejected per row")
     if {"completion", "label"} <= set(columns):
         return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
+    if labelled := _labelled_twins(columns):
+        first, second, label = labelled
+        return (f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
+                "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
+                "one rejected column per row, as DPO trainers need too")
     if "messages" in columns or {"prompt", "completion"} <= set(columns):
         return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
     return ""
+
+
+def _labelled_twins(columns: list[str]) -> tuple[str, str, str] | None:
+    """Two response columns named alike (`response_0`, `response_1`) beside a preference label column."""
+    label = next((name for name in PREFERENCE_LABELS if name in columns), None)
+    if label is None:
+        return None
+    for first in columns:
+        for suffix, other in TWIN_SUFFIXES:
+            stem = first.removesuffix(suffix)
+            if stem != first and stem + other in columns and any(word in stem.lower() for word in TWIN_STEMS):
+                return first, stem + other, label
+    return None
 
 
 def as_content(value, name: str) -> Content:

@@ -58,6 +58,13 @@ def test_undetectable_columns_say_how_to_map():
     (["prompt", "completion"], "supervised fine-tuning data"),
     (["prompt", "answers", "turns"], "column 'answers' looks like several ranked or scored responses per row"),
     (["instruction", "completions"], "binarize them first, one chosen and one rejected per row"),
+    (["prompt", "response_0", "response_1", "is_response_0_safe", "better_response_id", "safer_response_id"],
+     "'response_0' and 'response_1' look like two responses, with 'better_response_id' saying row by row"),
+    (["post_id", "history", "c_root_id_A", "c_root_id_B", "score_A", "score_B", "human_ref_A", "human_ref_B", "labels"],
+     "'human_ref_A' and 'human_ref_B' look like two responses, with 'labels'"),
+    (["question_id", "model_a", "model_b", "winner", "conversation_a", "conversation_b", "turn"],
+     "'conversation_a' and 'conversation_b' .* 'winner'"),
+    (["domain", "context", "response1", "response2", "overall_preference"], "'response1' and 'response2' .* 'overall_preference'"),
 ])
 def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
     with pytest.raises(InputError, match=said) as error:
@@ -87,6 +94,10 @@ def test_trl_conversational_implicit_prompt_and_ultrafeedback_style():
     pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "score_chosen": 9.0, "score_rejected": 3})
     assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
     assert pair.scores == {"score_chosen": 9.0, "score_rejected": 3.0}
+    # Argilla's cleaned UltraFeedback names its scores with hyphens
+    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD],
+                    "chosen-rating": 4.5, "chosen-model": "a", "rejected-rating": 4.5, "rejected-model": "b"})
+    assert pair.scores == {"score_chosen": 4.5, "score_rejected": 4.5}
 
 
 def test_llamafactory_sharegpt_with_system():
