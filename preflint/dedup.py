@@ -4,7 +4,8 @@
 near-duplicate prompts with MinHash LSH (rensa): Jaccard similarity of word 3-gram shingles of the lowercased
 prompt, at a documented threshold. It is a leader clustering: a prompt joins the first earlier representative it is
 similar to, and only representatives are indexed, so memory grows with the number of distinct prompt clusters and
-queries stay short even when thousands of prompts are variants of one.
+queries stay short even when thousands of prompts are variants of one. `ContainedIndex` finds reference texts
+inside longer ones by their runs of consecutive words.
 """
 
 from __future__ import annotations
@@ -99,6 +100,68 @@ class PromptIndex:
         self.digests[slot] = signature.digest()
         self.labels.append(label)
         self.lsh.insert(slot, signature)
+
+
+RUN = 8  # words: what ContainedIndex looks for, a length that rarely repeats by chance outside boilerplate
+_RUN_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def word_runs(text_words: list[str]) -> np.ndarray:
+    """The distinct hashes of every run of RUN consecutive words (none for a shorter text). Words hash with
+    Python's `hash`, seeded per process: the hashes never leave the process that made them."""
+    if len(text_words) < RUN:
+        return np.empty(0, dtype=np.uint64)
+    hashes = np.fromiter(map(hash, text_words), dtype=np.int64, count=len(text_words)).view(np.uint64)
+    count = len(hashes) - RUN + 1
+    runs = hashes[:count].copy()
+    for offset in range(1, RUN):  # a polynomial hash of the run, wrapping at 64 bits
+        runs *= _RUN_MULTIPLIER
+        runs += hashes[offset : offset + count]
+    return np.unique(runs)
+
+
+class ContainedIndex:
+    """Reference texts of at least RUN words, to be found inside longer texts: a text contains one when it holds
+    at least a `share` of the reference's distinct word runs. Held as sorted run hashes with their owners (12
+    bytes a run), not texts."""
+
+    def __init__(self):
+        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.sizes: list[int] = []  # distinct runs per reference
+        self.labels: list[str] = []
+        self.runs = np.empty(0, dtype=np.uint64)
+        self.owners = np.empty(0, dtype=np.uint32)
+
+    def add(self, text_words: list[str], label: str) -> None:
+        runs = word_runs(text_words)
+        if len(runs):
+            self._chunks.append((runs, np.full(len(runs), len(self.sizes), dtype=np.uint32)))
+            self.sizes.append(len(runs))
+            self.labels.append(label)
+
+    def freeze(self) -> ContainedIndex:
+        """Sort what was added; call once, after the last `add`."""
+        if self._chunks:
+            runs, owners = (np.concatenate(column) for column in zip(*self._chunks))
+            order = np.argsort(runs, kind="stable")
+            self.runs, self.owners, self._chunks = runs[order], owners[order], []
+        return self
+
+    def containing(self, text_words: list[str], share: float) -> tuple[str, float] | None:
+        """The label of the reference this text holds the largest share of runs of, and that share, if it is at
+        least `share`."""
+        runs = word_runs(text_words)
+        if not len(runs) or not len(self.runs):
+            return None
+        where = np.searchsorted(self.runs, runs).clip(max=len(self.runs) - 1)
+        found = runs[self.runs[where] == runs]
+        if not len(found):
+            return None
+        starts, ends = np.searchsorted(self.runs, found, "left"), np.searchsorted(self.runs, found, "right")
+        owners = np.concatenate([self.owners[start:end] for start, end in zip(starts, ends)])
+        held = np.bincount(owners) / np.array(self.sizes[: int(owners.max()) + 1])
+        best = int(held.argmax())
+        return (self.labels[best], float(held[best])) if held[best] >= share else None
 
 
 class FirstSeen:

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from preflint.dedup import _NFKC_SPACES, FEW_CANDIDATES, PromptIndex, loose, shingles, signatures, words
+from preflint.dedup import _NFKC_SPACES, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
 from preflint.text import normalized
 
 
@@ -32,6 +32,26 @@ def test_a_prompt_joins_the_earliest_similar_representative_among_many_candidate
     assert index.match(later[0]) == len(variants) - 1
     assert index.match(later[1]) == 5
     assert index.match(later[2]) is None
+
+
+def test_a_text_contains_the_reference_it_holds_the_largest_share_of():
+    """Runs of words shared by several references (boilerplate) count for each of them; a text shorter than a
+    run neither is found nor finds anything."""
+    boilerplate = "please answer the following question in one short sentence:"
+    index = ContainedIndex()
+    index.add(words(f"{boilerplate} what is the boiling point of water at sea level?"), "a.jsonl")
+    index.add(words(f"{boilerplate} who wrote the novel war and peace, and when?"), "b.jsonl")
+    index.add(words("a short one"), "c.jsonl")
+    index.freeze()
+    asked = words(f"You are a helpful assistant. {boilerplate} who wrote the novel war and peace, and when? Thanks")
+    assert index.containing(asked, 0.8) == ("b.jsonl", 1.0)
+    other = words(f"{boilerplate} what is two plus two?")
+    assert index.containing(other, 0.8) is None
+    # the boilerplate's 2 runs are in both; the 2 runs reaching on to "what is" in a's only: 4 of its 12
+    assert index.containing(other, 0.3) == ("a.jsonl", pytest.approx(4 / 12))
+    assert index.containing(words("a short one"), 0.5) is None
+    assert len(words("a short one")) < RUN
+    assert ContainedIndex().freeze().containing(asked, 0.8) is None
 
 
 @pytest.mark.parametrize("text", [

@@ -1,5 +1,5 @@
 from preflint.batch import key, plain_text
-from preflint.dedup import PromptIndex, prompt_text, signatures, words
+from preflint.dedup import RUN, ContainedIndex, PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -10,16 +10,19 @@ class ReferenceOverlap(RowRule):
     ## What it does
     Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input: preference
     pairs, or prompts alone, as evaluation sets hold them in a `prompt`, `instruction`, `question`, ... column)
-    and indexes its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word 3-gram
-    shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than `min-words` words are matched
-    exactly only).
+    and indexes its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word
+    3-gram shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than `min-words` words are matched
+    exactly only). A row whose prompt contains a reference prompt of 8 words or more is reported too (at least
+    `threshold` of that prompt's distinct runs of 8 consecutive words are in the row's prompt): an evaluation
+    question asked in the second turn of a conversation, after a system preamble or inside a few-shot prompt.
+    Words are compared lowercased, split at whitespace.
 
     ## Why is this bad?
     A model preference-tuned on an evaluation's prompts scores well on that evaluation for the wrong reason.
 
     ## Example
     `preflint scan train.jsonl --against test.jsonl` with a test prompt that also sits in train with one word
-    changed.
+    changed, or as the second question of a conversation.
 
     ## Fix safety
     No automatic fix here: dropping the rows is the usual answer, but which side of the split keeps the prompt is
@@ -42,35 +45,42 @@ class ReferenceOverlap(RowRule):
             from preflint.read import read_batches, resolve_sources
             from preflint.shapes import reference_prompts
 
-            exact, index, labels = {}, PromptIndex(self.settings["threshold"]), []
+            exact, index, labels, contained = {}, PromptIndex(self.settings["threshold"]), [], ContainedIndex()
             for raw in read_batches(resolve_sources(self.settings["against"]), batch_size=1000):
                 records = [record for record in raw.records if isinstance(record, dict)]
                 texts = [plain_text(prompt) for prompt in reference_prompts(records, raw.source)] if records else []
-                long = [text_words for text_words in map(words, texts) if len(text_words) >= self.settings["min-words"]]
+                long = []
                 for text in texts:
-                    exact.setdefault(key(text), raw.source)
+                    if (text_key := key(text)) not in exact:  # test sets of pairs repeat their prompts
+                        exact[text_key] = raw.source
+                        contained.add(text_words := words(text), raw.source)
+                        if len(text_words) >= self.settings["min-words"]:
+                            long.append(text_words)
                 for sig in signatures(long):
                     if index.match(sig) is None:
                         index.add(sig, len(labels))
                         labels.append(raw.source)
-            self._reference = (exact, index, labels)
+            self._reference = (exact, index, labels, contained.freeze())
         return self._reference
 
     def check(self, batch):
         if not self.settings["against"]:
             return
-        exact, index, labels = self.reference()
-        near = []
+        exact, index, labels, contained = self.reference()
+        threshold = self.settings["threshold"]
+        others = []
         for i in batch.usable():
-            text = prompt_text(batch.pairs[i])
             source = exact.get(batch.text_keys(i)[0])
             if source is not None:
                 yield self.finding(batch.rows[i], f"the prompt is also in {source}")
-            elif len(text_words := words(text)) >= self.settings["min-words"]:
-                near.append((i, text_words))
-        for (i, _), sig in zip(near, signatures([text_words for _, text_words in near])):
-            label = index.match(sig)
-            if label is not None:
-                yield self.finding(
-                    batch.rows[i], f"the prompt nearly matches one in {labels[label]} (Jaccard ≥ {self.settings['threshold']})"
-                )
+            else:
+                others.append((i, words(prompt_text(batch.pairs[i]))))
+        long = [(i, text_words) for i, text_words in others if len(text_words) >= self.settings["min-words"]]
+        nearly = {i: index.match(sig) for (i, _), sig in zip(long, signatures([text_words for _, text_words in long]))}
+        for i, text_words in others:
+            if nearly.get(i) is not None:
+                yield self.finding(batch.rows[i], f"the prompt nearly matches one in {labels[nearly[i]]} (Jaccard ≥ {threshold})")
+            elif inside := contained.containing(text_words, threshold):
+                source, share = inside
+                part = "the whole of" if share == 1 else f"{share:.0%} of the {RUN}-word runs of"
+                yield self.finding(batch.rows[i], f"the prompt contains {part} a prompt in {source}")
