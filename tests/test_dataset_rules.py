@@ -74,3 +74,21 @@ def test_against_reports_train_test_leakage(tmp_path, capsys, write_jsonl):
     answers = write_jsonl([{"answer": "4"}], name="answers.jsonl")
     assert main(["scan", str(train), "--against", str(answers), "--select", "D005"]) == 2
     assert f"'{answers}': no prompt column to compare with (columns: answer; looked for prompt, question" in capsys.readouterr().err
+
+
+def test_against_finds_an_evaluation_question_asked_inside_real_multi_turn_dialogues(llama, write_jsonl):
+    """HH-RLHF dialogues hold several human turns; an evaluation set made of some of their questions (8 words or
+    more, without the dialogue around them) must be found in every dialogue that asks one, and only there."""
+    rows = [json.loads(line) for line in shared("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
+    turns = [row["chosen"].split("\n\nHuman: ")[1:] for row in rows]
+    asked = sorted({turn.split("\n\nAssistant:")[0] for row_turns in turns if len(row_turns) > 2 for turn in row_turns[1:2]
+                    if len(turn.split("\n\nAssistant:")[0].split()) >= 8})[:25]
+    assert len(asked) == 25
+    test = write_jsonl([{"question": question} for question in asked], name="eval.jsonl")
+    result = scan([str(shared("hh-rlhf-harmless-test.jsonl"))], Settings(select=("D005",), rules={"D005": {"against": [str(test)]}}),
+                  tokenizer=llama)
+    found = {f.row for f in result.findings}
+    asking = {row for row, row_turns in enumerate(turns)
+              if any(turn.split("\n\nAssistant:")[0] in asked for turn in row_turns)}
+    assert found == asking and len(asking) > 25  # some dialogues ask the same question
+    assert all("contains the whole of a prompt in" in f.message for f in result.findings)
