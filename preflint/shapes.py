@@ -28,6 +28,7 @@ REJECTED_ALIASES = (
     "worse_response",
 )
 SYSTEM_ALIASES = ("system", "system_prompt")
+EVAL_TURNS = "turns"  # MT-Bench's and Arena-Hard's questions, one prompt per turn (reference data only)
 TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
 TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
 SCORE_ALIASES = {
@@ -189,16 +190,20 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
 
 def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
     """The prompts of reference data (D005's test sets): of pairs, as preflint reads pairs, or of a file of prompts
-    alone, as evaluation sets are (a `prompt`, `instruction`, `question`, ... column). Unreadable ones are skipped."""
+    alone, as evaluation sets are (a `prompt`, `instruction`, `question`, ... column, or MT-Bench's and
+    Arena-Hard's `turns`, each turn a prompt). Unreadable ones are skipped."""
     columns = list(dict.fromkeys(key for record in records for key in record))
     try:
         fields = detect_fields(columns, {}, source)
     except InputError:
         prompt = next((name for name in PROMPT_ALIASES if name in columns), None)
+        if prompt is None and EVAL_TURNS in columns:
+            yield from _turns(records)
+            return
         if prompt is None:
             raise InputError(
                 f"{source!r}: no prompt column to compare with (columns: {', '.join(columns)}; looked for "
-                f"{', '.join(PROMPT_ALIASES)})"
+                f"{', '.join(PROMPT_ALIASES)}, {EVAL_TURNS})"
             ) from None
         alpaca = prompt == "instruction" and "input" in columns  # the input extends the instruction
         fields = None
@@ -211,6 +216,16 @@ def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
                 yield _prompt({name: record.get(name) for name in prompt_only.prompt}, prompt_only)
         except RecordDefect:
             continue
+
+
+def _turns(records: list[dict]) -> Iterator[str]:
+    """Each turn of an evaluation question: MT-Bench's are text, Arena-Hard's `{"content": ...}`."""
+    for record in records:
+        turns = record.get(EVAL_TURNS)
+        for turn in turns if isinstance(turns, list) else ():
+            text = turn.get("content") if isinstance(turn, Mapping) else turn
+            if isinstance(text, str):
+                yield text
 
 
 def normalize(record: Mapping, fields: Fields) -> Pair:

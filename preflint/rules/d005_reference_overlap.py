@@ -9,10 +9,10 @@ class ReferenceOverlap(RowRule):
 
     ## What it does
     Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input: preference
-    pairs, or prompts alone, as evaluation sets hold them in a `prompt`, `instruction`, `question`, ... column)
-    and indexes its prompts, then reports rows whose prompt is in it exactly, or nearly: Jaccard similarity of word
-    3-gram shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than `min-words` words are matched
-    exactly only). A row whose prompt contains a reference prompt of 8 words or more is reported too (at least
+    pairs, or prompts alone, as evaluation sets hold them in a `prompt`, `instruction`, `question`, ... column, or
+    as MT-Bench's and Arena-Hard's `turns`) and indexes its prompts, then reports rows whose prompt is in it
+    exactly, or nearly: Jaccard similarity of word 3-gram shingles at least `threshold` (MinHash LSH, as D004;
+    prompts shorter than `min-words` words are matched exactly only). A row whose prompt contains a reference prompt of 8 words or more is reported too (at least
     `threshold` of that prompt's distinct runs of 8 consecutive words are in the row's prompt): an evaluation
     question asked in the second turn of a conversation, after a system preamble or inside a few-shot prompt.
     Words are compared lowercased, split at whitespace.
