@@ -54,7 +54,7 @@ def _data_options(command):
         click.option("--extend-select", multiple=True, callback=_codes, help="Rules to add to the selection."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml)."),
-        click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable."),
+        click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable. A dataset is read in its held-out splits; DATASET[SPLIT] names one."),
         click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory, axolotl."),
         click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own)."),
         click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one)."),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .read import reference_spec
 
 DEFAULT_TOKENIZER = "llama"
 REFERENCES = "against"  # the rule option that names data read besides the input (D005's test sets)
@@ -53,10 +54,11 @@ class Settings:
 
     @property
     def references(self) -> list[str]:
-        """Inputs the rules read besides the data (the `against` option: a test set for D005), as given."""
+        """Inputs the rules read besides the data (the `against` option: a test set for D005), as given, without
+        the split a reference may name (`org/evals[test]`): the files read."""
         against = [options.get(REFERENCES) for options in self.rules.values() if isinstance(options, dict)]
         # a value of the wrong type is left out: the rule says what is wrong with it when it is built
-        return [spec for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
+        return [reference_spec(spec)[0] for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
 
     def profile(self):
         """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
@@ -157,12 +159,13 @@ def _relative_to(directory: Path, name: str, value: Any) -> Any:
 
 
 def _existing(directory: Path, spec: Any) -> Any:
-    """`spec` as a path relative to `directory` (as seen from here) where it names a file or a glob's matches there."""
+    """`spec` as a path relative to `directory` (as seen from here) where it names a file or a glob's matches there,
+    with the split it names, if any (`evals[test]`)."""
     if not isinstance(spec, str):
         return spec  # the rule reports the wrong type
-    there = directory / os.path.expanduser(spec)
-    found = glob.glob(str(there)) if glob.has_magic(spec) else there.exists()
-    return os.path.relpath(there) if found else spec
+    there, split = reference_spec(str(directory / os.path.expanduser(spec)))
+    found = glob.glob(there) if glob.has_magic(there) else os.path.exists(there)
+    return os.path.relpath(there) + (f"[{split}]" if split else "") if found else spec
 
 
 def _read_toml(path: Path) -> dict:

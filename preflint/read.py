@@ -55,6 +55,8 @@ LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 CSV_DELIMITERS = (",", ";", "\t", "|")  # for a .csv, the one its header uses most (a comma on a tie)
 SURROGATE = re.compile("[\ud800-\udfff]")
+SPLIT_SUFFIX = re.compile(r"^(?P<spec>.+)\[(?P<split>[\w.-]+)\]$")  # a reference's split: org/evals[test]
+HELD_OUT_SPLITS = ("test", "valid", "eval", "dev")  # how held-out splits' names start (test_prefs, validation)
 
 
 @dataclass(frozen=True)
@@ -180,27 +182,47 @@ def _is_lfs_pointer(path: Path) -> bool:
 
 
 def read_batches(
-    sources: Sequence[Source], *, batch_size: int, split: str | None = None, subset: str | None = None
+    sources: Sequence[Source], *, batch_size: int, split: str | None = None, subset: str | None = None,
+    held_out: bool = False,
 ) -> Iterator[RawBatch]:
     """Yield batches of at most `batch_size` records; row numbers run on across sources. A dataset's batches name
-    the split read ("repo [train]")."""
+    the split read ("repo [train]"). With `held_out` (reference data: a test set), a dataset of several splits is
+    read in its held-out ones (test, validation, ...), not its train split, unless `split` names one."""
     next_row = 0
     for source in sources:
-        name, dataset = source.display, None
+        parts: list[tuple[str, object]] = [(source.display, None)]
         if source.kind in DATASET_KINDS:
             with _read_errors(source):
-                dataset, picked = _open_dataset(source, split=split, subset=subset)
-            name = f"{name} [{picked}]" if picked else name
-        records: list[dict | Unreadable] = []
-        for record in _records(source, dataset, batch_size):
-            records.append(record)
-            if len(records) == batch_size:
+                opened = _open_dataset(source, split=split, subset=subset, held_out=held_out)
+            parts = [(f"{source.display} [{picked}]" if picked else source.display, dataset) for dataset, picked in opened]
+        for name, dataset in parts:
+            records: list[dict | Unreadable] = []
+            for record in _records(source, dataset, batch_size):
+                records.append(record)
+                if len(records) == batch_size:
+                    yield RawBatch(name, list(range(next_row, next_row + len(records))), records)
+                    next_row += len(records)
+                    records = []
+            if records:
                 yield RawBatch(name, list(range(next_row, next_row + len(records))), records)
                 next_row += len(records)
-                records = []
-        if records:
-            yield RawBatch(name, list(range(next_row, next_row + len(records))), records)
-            next_row += len(records)
+
+
+def reference_batches(specs: Sequence[str], batch_size: int = 1000) -> Iterator[RawBatch]:
+    """Batches of reference data (D005's test sets): a spec may name its split (`org/evals[test]`); a dataset of
+    several splits is read in its held-out ones unless it does."""
+    for spec in specs:
+        path, split = reference_spec(spec)
+        yield from read_batches(resolve_sources([path]), batch_size=batch_size, split=split, held_out=True)
+
+
+def reference_spec(spec: str) -> tuple[str, str | None]:
+    """A reference input and the split it names: `org/evals[test]` is the test split of `org/evals` (a path that
+    exists as written is a path, brackets and all)."""
+    named = SPLIT_SUFFIX.match(spec)
+    if named is None or os.path.exists(spec):
+        return spec, None
+    return named["spec"], named["split"]
 
 
 def _records(source: Source, dataset, batch_size: int) -> Iterator[dict | Unreadable]:
@@ -481,9 +503,9 @@ def _csv_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable
             raise InputError(f"{source.spec!r} is not valid CSV ({exc})") from exc
 
 
-def _open_dataset(source: Source, *, split, subset):
+def _open_dataset(source: Source, *, split, subset, held_out: bool) -> list[tuple[object, str | None]]:
     """Saved datasets (`save_to_disk`) and anything `datasets.load_dataset` reads (hub ids, data directories): the
-    dataset to read and the name of its split (None for a saved dataset of no split)."""
+    datasets to read, each with the name of its split (None for a saved dataset of no split)."""
     import datasets
 
     datasets.disable_progress_bars()
@@ -500,21 +522,26 @@ def _open_dataset(source: Source, *, split, subset):
         why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
         raise InputError(f"cannot load dataset {source.spec!r}: {why}") from exc
     if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
-        picked = _pick_split(list(loaded), split, source.spec)
-        return loaded[picked], picked
+        return [(loaded[picked], picked) for picked in _pick_splits(list(loaded), split, source.spec, held_out)]
     if split is not None and source.kind == "saved" and loaded.split and str(loaded.split) != split:
         raise InputError(f"{source.spec!r} holds only the split {loaded.split!s}, not {split!r}")
-    return loaded, split or (str(loaded.split) if loaded.split else None)
+    return [(loaded, split or (str(loaded.split) if loaded.split else None))]
 
 
-def _pick_split(splits: list[str], wanted: str | None, spec: str) -> str:
+def _pick_splits(splits: list[str], wanted: str | None, spec: str, held_out: bool) -> list[str]:
+    """The split named, the only one, or by default: train for the data, the held-out splits for a reference."""
     if wanted is not None:
         if wanted not in splits:
             raise InputError(f"{spec!r} has no split {wanted!r} (splits: {', '.join(splits)})")
-        return wanted
+        return [wanted]
     if len(splits) == 1:
-        return splits[0]
+        return splits
+    if held_out:
+        if held := [name for name in splits if name.lower().startswith(HELD_OUT_SPLITS)]:
+            return held
+        raise InputError(f"{spec!r} has several splits ({', '.join(splits)}) and none held out (test, validation, "
+                         f"...); name the one to compare with: --against '{spec}[SPLIT]'")
     if "train" in splits:
-        return "train"
+        return ["train"]
     raise InputError(f"{spec!r} has several splits ({', '.join(splits)}); choose one with --split")
 

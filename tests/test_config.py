@@ -35,6 +35,9 @@ def test_paths_in_the_config_are_relative_to_it(tmp_path, monkeypatch, capsys, w
     assert "the prompt is also in ../eval/test.jsonl" in capsys.readouterr().out
     (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.D005]\nagainst = ["org/test-set"]\n')
     assert load_settings().references == ["org/test-set"]  # nothing of that name here: a hub id
+    (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.D005]\nagainst = ["eval[test]", "org/evals[test]"]\n')
+    settings = load_settings()  # a directory's split stays named; the files read are the directory's
+    assert (settings.rules["D005"]["against"], settings.references) == (["../eval[test]", "org/evals[test]"], ["../eval", "org/evals"])
 
 
 def test_a_chat_template_in_the_config_is_relative_to_it(tmp_path, monkeypatch, capsys, write_jsonl):

@@ -92,3 +92,28 @@ def test_against_finds_an_evaluation_question_asked_inside_real_multi_turn_dialo
               if any(turn.split("\n\nAssistant:")[0] in asked for turn in row_turns)}
     assert found == asking and len(asking) > 25  # some dialogues ask the same question
     assert all("contains the whole of a prompt in" in f.message for f in result.findings)
+
+
+def test_against_a_dataset_of_several_splits_reads_its_held_out_splits_or_the_one_named(tmp_path, capsys, write_jsonl):
+    """`--against org/evals` means its test sets, not its train split; `org/evals[SPLIT]` names one."""
+    import datasets
+
+    splits = {"train_prefs": "Capital of Italy?", "test_prefs": "Capital of France?", "validation": "2+2?"}
+    evals = tmp_path / "evals"
+    datasets.DatasetDict({split: datasets.Dataset.from_list([{"prompt": prompt, "chosen": "a", "rejected": "b"}])
+                          for split, prompt in splits.items()}).save_to_disk(evals)
+    train = write_jsonl([{"prompt": prompt, "chosen": "x", "rejected": "y"} for prompt in splits.values()], name="train.jsonl")
+
+    def found(against):
+        code = main(["scan", str(train), f"--against={against}", "--select", "D005", "--format", "jsonl"])
+        out, err = capsys.readouterr()
+        assert code in (0, 1), err
+        return [(f["row"], f["message"].rsplit(" in ", 1)[1]) for f in map(json.loads, out.splitlines())]
+
+    assert found(str(evals)) == [(1, f"{evals} [test_prefs]"), (2, f"{evals} [validation]")]
+    assert found(f"{evals}[train_prefs]") == [(0, f"{evals} [train_prefs]")]
+    only_train = tmp_path / "only-train"
+    datasets.DatasetDict({split: datasets.Dataset.from_list([{"prompt": "Hi", "chosen": "a", "rejected": "b"}])
+                          for split in ("train_a", "train_b")}).save_to_disk(only_train)
+    assert main(["scan", str(train), "--against", str(only_train), "--select", "D005"]) == 2
+    assert f"none held out (test, validation, ...); name the one to compare with: --against '{only_train}[SPLIT]'" in capsys.readouterr().err

@@ -10,12 +10,13 @@ class ReferenceOverlap(RowRule):
     ## What it does
     Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input: preference
     pairs, or prompts alone, as evaluation sets hold them in a `prompt`, `instruction`, `question`, ... column, or
-    as MT-Bench's and Arena-Hard's `turns`) and indexes its prompts, then reports rows whose prompt is in it
-    exactly, or nearly: Jaccard similarity of word 3-gram shingles at least `threshold` (MinHash LSH, as D004;
-    prompts shorter than `min-words` words are matched exactly only). A row whose prompt contains a reference prompt of 8 words or more is reported too (at least
-    `threshold` of that prompt's distinct runs of 8 consecutive words are in the row's prompt): an evaluation
-    question asked in the second turn of a conversation, after a system preamble or inside a few-shot prompt.
-    Words are compared lowercased, split at whitespace.
+    as MT-Bench's and Arena-Hard's `turns`; a dataset of several splits in its held-out ones, or in the one named
+    as `org/evals[test]`) and indexes its prompts. Then it reports rows whose prompt is in it exactly, or nearly:
+    Jaccard similarity of word 3-gram shingles at least `threshold` (MinHash LSH, as D004; prompts shorter than
+    `min-words` words are matched exactly only). A row whose prompt contains a reference prompt of 8 words or
+    more is reported too (at least `threshold` of that prompt's distinct runs of 8 consecutive words are in the
+    row's prompt): an evaluation question asked in the second turn of a conversation, after a system preamble or
+    inside a few-shot prompt. Words are compared lowercased, split at whitespace.
 
     ## Why is this bad?
     A model preference-tuned on an evaluation's prompts scores well on that evaluation for the wrong reason.
@@ -42,11 +43,11 @@ class ReferenceOverlap(RowRule):
     def reference(self):
         """Exact prompt keys and a near-duplicate index of the reference prompts, built on first use."""
         if self._reference is None:
-            from preflint.read import read_batches, resolve_sources
+            from preflint.read import reference_batches
             from preflint.shapes import reference_prompts
 
             exact, index, labels, contained = {}, PromptIndex(self.settings["threshold"]), [], ContainedIndex()
-            for raw in read_batches(resolve_sources(self.settings["against"]), batch_size=1000):
+            for raw in reference_batches(self.settings["against"]):
                 records = [record for record in raw.records if isinstance(record, dict)]
                 texts = [plain_text(prompt) for prompt in reference_prompts(records, raw.source)] if records else []
                 long = []
