@@ -103,6 +103,7 @@ class PromptIndex:
 
 
 RUN = 8  # words: what ContainedIndex looks for, a length that rarely repeats by chance outside boilerplate
+COMMON_RUN = 50  # references: a run that more of them share is boilerplate ("answer the following question ...")
 _RUN_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -127,7 +128,7 @@ class ContainedIndex:
 
     def __init__(self):
         self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
-        self.sizes: list[int] = []  # distinct runs per reference
+        self.sizes = np.empty(0)  # distinct runs per reference, boilerplate left out
         self.labels: list[str] = []
         self.runs = np.empty(0, dtype=np.uint64)
         self.owners = np.empty(0, dtype=np.uint32)
@@ -135,16 +136,21 @@ class ContainedIndex:
     def add(self, text_words: list[str], label: str) -> None:
         runs = word_runs(text_words)
         if len(runs):
-            self._chunks.append((runs, np.full(len(runs), len(self.sizes), dtype=np.uint32)))
-            self.sizes.append(len(runs))
+            self._chunks.append((runs, np.full(len(runs), len(self.labels), dtype=np.uint32)))
             self.labels.append(label)
 
     def freeze(self) -> ContainedIndex:
-        """Sort what was added; call once, after the last `add`."""
+        """Sort what was added, leaving out boilerplate (runs of more than COMMON_RUN references: they say nothing
+        of which reference a text holds, and would make every query that has them look at all those references);
+        call once, after the last `add`."""
         if self._chunks:
             runs, owners = (np.concatenate(column) for column in zip(*self._chunks))
             order = np.argsort(runs, kind="stable")
-            self.runs, self.owners, self._chunks = runs[order], owners[order], []
+            runs, owners, self._chunks = runs[order], owners[order], []
+            count = np.unique(runs, return_counts=True)[1]  # per distinct run, in the sorted order of `runs`
+            rare = np.repeat(count <= COMMON_RUN, count)
+            self.runs, self.owners = runs[rare], owners[rare]
+        self.sizes = np.bincount(self.owners, minlength=len(self.labels)).astype(np.float64)
         return self
 
     def containing(self, text_words: list[str], share: float) -> tuple[str, float] | None:
@@ -158,10 +164,11 @@ class ContainedIndex:
         if not len(found):
             return None
         starts, ends = np.searchsorted(self.runs, found, "left"), np.searchsorted(self.runs, found, "right")
-        owners = np.concatenate([self.owners[start:end] for start, end in zip(starts, ends)])
-        held = np.bincount(owners) / np.array(self.sizes[: int(owners.max()) + 1])
+        owners, counts = np.unique(np.concatenate([self.owners[start:end] for start, end in zip(starts, ends)]),
+                                   return_counts=True)
+        held = counts / self.sizes[owners]  # a reference with a run found has at least that one: no zero
         best = int(held.argmax())
-        return (self.labels[best], float(held[best])) if held[best] >= share else None
+        return (self.labels[owners[best]], float(held[best])) if held[best] >= share else None
 
 
 class FirstSeen:

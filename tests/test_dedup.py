@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from preflint.dedup import _NFKC_SPACES, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
+from preflint.dedup import _NFKC_SPACES, COMMON_RUN, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
 from preflint.text import normalized
 
 
@@ -52,6 +52,19 @@ def test_a_text_contains_the_reference_it_holds_the_largest_share_of():
     assert index.containing(words("a short one"), 0.5) is None
     assert len(words("a short one")) < RUN
     assert ContainedIndex().freeze().containing(asked, 0.8) is None
+
+
+def test_boilerplate_shared_by_many_references_finds_none_of_them_alone():
+    """A run in more than COMMON_RUN references is left out: holding the boilerplate is holding no reference, and
+    a reference held whole is found by its own runs."""
+    boilerplate = "please answer the following question in one short sentence:"
+    index = ContainedIndex()
+    questions = [f"what is {n} plus {n} and {n} times {n}, and why?" for n in range(COMMON_RUN + 1)]
+    for question in questions:
+        index.add(words(f"{boilerplate} {question}"), question)
+    index.freeze()
+    assert index.containing(words(f"{boilerplate} who wrote war and peace, and in what year?"), 0.1) is None
+    assert index.containing(words(f"Hi. {boilerplate} {questions[7]} Thanks."), 0.8) == (questions[7], 1.0)
 
 
 @pytest.mark.parametrize("text", [

@@ -16,7 +16,8 @@ class ReferenceOverlap(RowRule):
     `min-words` words are matched exactly only). A row whose prompt contains a reference prompt of 8 words or
     more is reported too (at least `threshold` of that prompt's distinct runs of 8 consecutive words are in the
     row's prompt): an evaluation question asked in the second turn of a conversation, after a system preamble or
-    inside a few-shot prompt. Words are compared lowercased, split at whitespace.
+    inside a few-shot prompt. Words are compared lowercased, split at whitespace; runs that more than 50
+    reference prompts share (an instruction template's boilerplate) do not count.
 
     ## Why is this bad?
     A model preference-tuned on an evaluation's prompts scores well on that evaluation for the wrong reason.
