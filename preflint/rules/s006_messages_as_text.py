@@ -78,6 +78,8 @@ def _message(found: dict[str, str]) -> str:
     named = sides[0] if len(sides) == 1 else ", ".join(sides[:-1]) + " and " + sides[-1]
     hows = sorted(set(found.values()))
     verb = "is" if len(sides) == 1 else "are"
+    remedy = (f"read {'it' if len(sides) == 1 else 'them'} back as messages (json.loads, or ast.literal_eval for "
+              "Python's repr) before training" if UNREADABLE not in hows else
+              "write the data again from where it came, keeping the lists (Parquet or JSON Lines, not CSV)")
     return (f"{named} {verb} messages written out as text ({' and '.join(hows)}): the trainer trains on the brackets "
-            f"and quotes, without the chat template; read {'it' if len(sides) == 1 else 'them'} back as messages "
-            "(json.loads, or ast.literal_eval for Python's repr) before training")
+            f"and quotes, without the chat template; {remedy}")
