@@ -110,6 +110,9 @@ class Pair:
     # The pair as a trainer that ignores a `system` column reads it (TRL), where preflint put that column's text
     # first in the prompt.
     without_system_column: Pair | None = None
+    # A reply given as text beside a prompt of messages (axolotl's chat_template.default): preflint makes it an
+    # assistant message; TRL, which takes one format for all three, raises on the mix.
+    replies_as_text: bool = False
 
     @property
     def is_chat(self) -> bool:
@@ -251,6 +254,7 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair = _split_implicit_messages(chosen_msgs, rejected_msgs, scores)
     else:
         pair = Pair("conversational", _as_messages(prompt, "user"), chosen_msgs, rejected_msgs, scores=scores)
+        pair.replies_as_text = isinstance(prompt, list) and (isinstance(chosen, str) or isinstance(rejected, str))
     if system and not (pair.prompt and pair.prompt[0]["role"] == "system"):
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:

@@ -198,6 +198,8 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
     "implicit chat, differing first messages": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hey") + _reply("Go.")},
     "a text prompt beside dialogues": {"prompt": "Hi", "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
     "a message prompt beside dialogues": {"prompt": _user("Hi"), "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
+    "a message prompt beside text replies": {"prompt": _user("Hi"), "chosen": "Hello.", "rejected": "Go."},
+    "a message prompt, a text and a message reply": {"prompt": _user("Hi"), "chosen": _reply("Hello."), "rejected": "Go."},
 }
 
 
