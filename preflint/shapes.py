@@ -110,9 +110,10 @@ class Pair:
     # The pair as a trainer that ignores a `system` column reads it (TRL), where preflint put that column's text
     # first in the prompt.
     without_system_column: Pair | None = None
-    # A reply given as text beside a prompt of messages (axolotl's chat_template.default): preflint makes it an
-    # assistant message; TRL, which takes one format for all three, raises on the mix.
-    replies_as_text: bool = False
+    # What a reply beside a prompt of messages was given as when not a list of messages: "text" (axolotl's
+    # chat_template.default), "one message" (LLaMA-Factory's). preflint reads it as an assistant message; TRL, which
+    # takes one format for all three, raises on the mix.
+    replies_given_as: str | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -254,7 +255,8 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair = _split_implicit_messages(chosen_msgs, rejected_msgs, scores)
     else:
         pair = Pair("conversational", _as_messages(prompt, "user"), chosen_msgs, rejected_msgs, scores=scores)
-        pair.replies_as_text = isinstance(prompt, list) and (isinstance(chosen, str) or isinstance(rejected, str))
+        if isinstance(prompt, list):
+            pair.replies_given_as = _not_a_list(record[fields.chosen]) or _not_a_list(record[fields.rejected])
     if system and not (pair.prompt and pair.prompt[0]["role"] == "system"):
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
@@ -266,6 +268,13 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
     return pair
+
+
+def _not_a_list(value) -> str | None:
+    """What a reply is given as, where it is not a list of messages."""
+    if isinstance(value, str):
+        return "text"
+    return "one message" if isinstance(value, Mapping) else None
 
 
 def _prompt(record: Mapping, fields: Fields) -> Content | None:

@@ -66,10 +66,10 @@ class TRLProfile(Profile):
                     every_row=True,
                 )
             prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
-        elif pair.replies_as_text:
+        elif pair.replies_given_as:
             raise Unprocessable(
-                "TRL raises on a prompt of messages beside text responses (it takes one format for all three): give "
-                'each response as messages, [{"role": "assistant", "content": ...}]',
+                f"TRL raises on a prompt of messages beside responses given as {pair.replies_given_as} (it takes one "
+                'format for all three): give each response as a list of messages, [{"role": "assistant", ...}]',
                 every_row=True,
             )
         elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
@@ -126,7 +126,7 @@ class TRLProfile(Profile):
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
         # else TRL extracts the prompt, takes the prompt column as it is, or leaves out the system column
         return (pair.kind != "implicit" and pair.prompt_column is None and pair.without_system_column is None
-                and not pair.replies_as_text)
+                and not pair.replies_given_as)
 
     def _joined(self, batch, tokenizer, skip=()) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,

@@ -15,14 +15,25 @@ FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamaf
          "torchtune-stack-exchange-paired-tiny.json"]
 
 
+def as_trl_reads_it(name: str, write_jsonl) -> str:
+    """A shared file as TRL takes it: LLaMA-Factory's replies are single messages, on which TRL raises, so they
+    become lists of one message, as a TRL user would write them (TRL's `prompt` column holding the conversation)."""
+    if not name.startswith("llamafactory"):
+        return str(shared(name))
+    records = json.loads(shared(name).read_text(encoding="utf-8"))
+    return str(write_jsonl([{"prompt": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]}
+                            for r in records], name=name + "l"))
+
+
 @pytest.mark.parametrize("tokenizer_name", ["llama", "sentencepiece"])
 @pytest.mark.parametrize("trainer", ["plain", "trl"])
-def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_name, trainer):
+def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_name, trainer, write_jsonl):
     tokenizer = request.getfixturevalue(tokenizer_name)
     profile = make_profile(trainer)
     joined_pairs = 0
     for name in FILES:
-        for batch, _ in pair_batches(resolve_sources([str(shared(name))]), Settings(), {}, tokenizer):
+        path = as_trl_reads_it(name, write_jsonl) if trainer == "trl" else str(shared(name))
+        for batch, _ in pair_batches(resolve_sources([path]), Settings(), {}, tokenizer):
             joined = profile._joined(batch, tokenizer)
             assert joined == profile._tokenized(batch, list(joined), tokenizer)
             joined_pairs += len(joined)

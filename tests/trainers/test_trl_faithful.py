@@ -42,10 +42,11 @@ def torchtune_records():
     return [{"prompt": r["question"], "chosen": r["response_j"], "rejected": r["response_k"]} for r in records]
 
 
-CASES = {
+CASES = {  # the shared file preflint reads (None: the records TRL is given, as a file), its --map, TRL's records
     "hh-rlhf": ("hh-rlhf-harmless-test.jsonl", None, hh_records),
-    "llamafactory-en": ("llamafactory-dpo-en-demo.json", None, lambda: llamafactory_records("llamafactory-dpo-en-demo.json")),
-    "llamafactory-zh": ("llamafactory-dpo-zh-demo.json", None, lambda: llamafactory_records("llamafactory-dpo-zh-demo.json")),
+    # LLaMA-Factory's own file stops TRL (its replies are single messages): both read the records in TRL's format
+    "llamafactory-en": (None, None, lambda: llamafactory_records("llamafactory-dpo-en-demo.json")),
+    "llamafactory-zh": (None, None, lambda: llamafactory_records("llamafactory-dpo-zh-demo.json")),
     "torchtune": ("torchtune-stack-exchange-paired-tiny.json", "prompt=question,chosen=response_j,rejected=response_k", torchtune_records),
 }
 
@@ -93,9 +94,10 @@ def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize(("max_length", "truncation_mode"), [(1024, "keep_start"), (128, "keep_start"), (128, "keep_end")])
-def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode, llama, tmp_path):
+def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode, llama, tmp_path, write_jsonl):
     name, mapping, records = CASES[case]
     records = records()
+    name = name or write_jsonl(records, name=f"{case}.jsonl")
     expected = run_trl(records, llama.hf, max_length, truncation_mode, tmp_path)
     ours, dropped = run_preflint(name, mapping, llama, max_length, truncation_mode)
     assert set(ours) == set(expected), "the rows TRL keeps"
@@ -200,6 +202,9 @@ EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL 
     "a message prompt beside dialogues": {"prompt": _user("Hi"), "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
     "a message prompt beside text replies": {"prompt": _user("Hi"), "chosen": "Hello.", "rejected": "Go."},
     "a message prompt, a text and a message reply": {"prompt": _user("Hi"), "chosen": _reply("Hello."), "rejected": "Go."},
+    "a message prompt beside single-message replies": {"prompt": _user("Hi"), "chosen": _reply("Hello.")[0], "rejected": _reply("Go.")[0]},
+    "LLaMA-Factory's format as published": {"conversations": [{"from": "human", "value": "Hi"}], "chosen": {"from": "gpt", "value": "Hello."},
+                                            "rejected": {"from": "gpt", "value": "Go."}},
 }
 
 
