@@ -124,7 +124,8 @@ class TRLProfile(Profile):
 
     def splits_like_preflint(self, pair) -> bool:
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
-        # else TRL extracts the prompt, takes the prompt column as it is, or leaves out the system column
+        # else TRL extracts the prompt, takes the prompt column as it is, leaves out the system column, or raises on
+        # replies not given as message lists
         return (pair.kind != "implicit" and pair.prompt_column is None and pair.without_system_column is None
                 and not pair.replies_given_as)
 
