@@ -3,7 +3,8 @@ tests compare against a transcription of its functions rather than an import.
 
 Source: openrlhf/datasets/reward_dataset.py: `preprocess_data` (with --apply_chat_template: prompt rendered with
 the generation prompt and each completion cut from the rendered whole conversation; without a prompt key the
-prompt is "" and the whole dialogue is the completion), `RewardDataset.process_data` (prompt tokenized alone,
+prompt is "" and the whole dialogue is the completion; the prompt's messages plus a response that is not a list
+raise), `RewardDataset.process_data` (prompt tokenized alone,
 without special tokens; rows whose prompt has at least max_len - 2 tokens are dropped) and `__getitem__`
 (prompt + completion, trailing newlines stripped, " " + EOS appended unless present, tokenized without special
 tokens, truncated to max_len, last id forced to EOS). openrlhf/trainer/dpo_trainer.py `_get_batch_logps`: the
@@ -36,6 +37,13 @@ class OpenRLHFProfile(Profile):
         if pair.is_chat:
             if not tokenizer.has_chat_template:
                 raise no_chat_template("OpenRLHF (--apply_chat_template)")
+            if pair.replies_given_as:
+                raise Unprocessable(
+                    f"OpenRLHF raises on a prompt of messages beside responses given as {pair.replies_given_as} (it "
+                    "adds each response to the prompt's list): give each response as a list of messages, "
+                    '[{"role": "assistant", ...}]',
+                    every_row=True,
+                )
             render = tokenizer.render_chat
             dialogues = (pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected)
             if pair.kind == "implicit":  # no prompt key: the prompt is the chosen dialogue but its last message

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from preflint.config import Settings
@@ -92,11 +93,12 @@ def openrlhf_input(name, record):
 
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("max_length", [512, 96])
-def test_openrlhf_profile_matches_its_transcription(name, max_length, llama):
-    ours = preflint_rows(name, llama, "openrlhf", max_length)
+def test_openrlhf_profile_matches_its_transcription(name, max_length, llama, write_jsonl):
+    inputs = [openrlhf_input(name, record) for record in records(name)]
+    given = name if name.endswith(".jsonl") else write_jsonl([data for data, _, _ in inputs], name="as-given.jsonl")
+    ours = preflint_rows(given, llama, "openrlhf", max_length)
     dropped = 0
-    for index, record in enumerate(records(name)):
-        data, chat, prompt_key = openrlhf_input(name, record)
+    for index, (data, chat, prompt_key) in enumerate(inputs):
         expected = openrlhf_row(data, llama.hf, max_length, llama.hf.apply_chat_template if chat else None, prompt_key)
         row = ours[index]
         if expected is None:
@@ -107,6 +109,22 @@ def test_openrlhf_profile_matches_its_transcription(name, max_length, llama):
         assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == expected, index
     if max_length == 96 and name.endswith(".json"):
         assert dropped, "long LLaMA-Factory prompts at 96 tokens: the test must exercise dropping"
+
+
+def test_openrlhf_raises_on_llamafactory_files_as_published_and_the_profile_says_so(llama):
+    """Their replies are single messages: OpenRLHF adds each to the prompt's list of messages, which raises (on the
+    file as published, rendering ShareGPT's `from`/`value` messages raises first)."""
+    name = "llamafactory-dpo-en-demo.json"
+    record = records(name)[0]
+    with pytest.raises(jinja2.UndefinedError):
+        openrlhf_row(record, llama.hf, 512, llama.hf.apply_chat_template, "conversations")
+    chat, _, _ = openrlhf_input(name, record)
+    with pytest.raises(TypeError, match="can only concatenate list"):
+        openrlhf_row({**chat, "chosen": chat["chosen"][0], "rejected": chat["rejected"][0]}, llama.hf, 512,
+                     llama.hf.apply_chat_template, "prompt")
+    rows = preflint_rows(name, llama, "openrlhf", 512).values()
+    assert all(row.failure and row.failure.every_row for row in rows)
+    assert "OpenRLHF raises on a prompt of messages beside responses given as one message" in str(next(iter(rows)).failure)
 
 
 def hh_as_messages(text):
