@@ -84,12 +84,14 @@ class _Tally:
     distances: Counter = field(default_factory=Counter)
     ratios: Counter = field(default_factory=Counter)
 
-    def add(self, batch: PairBatch, fields: Fields | None) -> None:
+    def add(self, batch: PairBatch, fields: Fields | None, profile: Profile | None = None) -> None:
         self.rows += len(batch)
         source = self.sources.setdefault(batch.source, {"input": batch.source, "first_row": batch.rows[0], "rows": 0})
         source["rows"] += len(batch)
         if fields is not None:
             source["columns"] = fields.describe()
+            if profile is not None and (note := profile.column_note(fields)):
+                source["trainer_note"] = note
         self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.failure)
         self.failing += sum(1 for row in batch.trainer if row is not None and row.failure)
         if not self.tokenizer and batch.tokenizer is not None:
@@ -124,8 +126,7 @@ class _Tally:
         for name, source in other.sources.items():
             if name in self.sources:
                 self.sources[name]["rows"] += source["rows"]
-                if "columns" in source:
-                    self.sources[name]["columns"] = source["columns"]
+                self.sources[name].update({key: source[key] for key in ("columns", "trainer_note") if key in source})
             else:
                 self.sources[name] = source
 
@@ -229,7 +230,7 @@ class BatchScanner:
     def finish(self, prepared: tuple[PairBatch, Fields | None]) -> tuple[list[Finding], list, _Tally]:
         batch, fields = prepared
         tally = _Tally()
-        tally.add(batch, fields)
+        tally.add(batch, fields, self.profile)
         return (*self.engine.examine(batch), tally)
 
 

@@ -82,6 +82,8 @@ def _summary(console: Console, result) -> None:
     for source in summary["sources"]:
         columns = f" [{source['columns']}]" if "columns" in source else ""
         console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {source['shape']}{escape(columns)}[/]")
+        if "trainer_note" in source:
+            console.print(f"[yellow]note: {escape(source['trainer_note'])}[/]")
     tokenizer = result.tokenizer
     tokens = summary["mean_tokens"]
     console.print(

@@ -14,6 +14,7 @@ from ..errors import ConfigError, first_line
 
 if TYPE_CHECKING:
     from ..batch import PairBatch
+    from ..shapes import Fields
     from ..tokenizer import Tokenizer
 
 TRUNCATION_MODES = ("keep_start", "keep_end")
@@ -129,6 +130,10 @@ class Profile:
 
     def encode(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
         raise NotImplementedError
+
+    def column_note(self, fields: Fields) -> str | None:
+        """What to say of an input's columns as this trainer reads them: None where its columns are configurable."""
+        return None
 
     def described_options(self) -> dict:
         """The options in force that this trainer has (OpenRLHF truncates, but has no truncation mode to name)."""

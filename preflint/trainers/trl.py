@@ -122,6 +122,18 @@ class TRLProfile(Profile):
                     row.ending = [tokenizer.hf.eos_token_id]
         return rows
 
+    def column_note(self, fields):
+        """TRL reads `prompt`, `chosen` and `rejected` by these names; preflint simulates it as if they were."""
+        given = (("+".join(fields.prompt), "prompt"), (fields.chosen, "chosen"), (fields.rejected, "rejected"))
+        renamed = [(column, name) for column, name in given if column and column != name]
+        if not renamed:
+            return None
+        note = ("TRL reads its columns by name: checked as if " + ", ".join(f"{column} were {name}" for column, name in renamed)
+                + f"; rename {'it' if len(renamed) == 1 else 'them'} before training")
+        if any(name == "prompt" for _, name in renamed):
+            note += " (without a prompt column TRL takes the common start of chosen and rejected as the prompt)"
+        return note
+
     def splits_like_preflint(self, pair) -> bool:
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
         # else TRL extracts the prompt, takes the prompt column as it is, leaves out the system column, or raises on

@@ -11,6 +11,7 @@ from trl import DPOConfig
 from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 
 import preflint
+from preflint.cli import main
 from preflint.config import Settings
 from preflint.read import resolve_sources
 from preflint.shapes import parse_map
@@ -227,3 +228,23 @@ def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name,
     else:
         ours = ("trained", (row.chosen.joint_ids[: row.chosen.completion_start], row.chosen.completion_ids, row.rejected.completion_ids))
     assert ours == expected
+
+
+def test_columns_under_other_names_get_a_note_as_trl_reads_only_its_own(llama, tmp_path, write_jsonl, capsys):
+    """Given `question` and no `prompt`, TRL takes the replies' common start as the prompt and never sees the
+    question; preflint checks the row as if the column were renamed, and says so once per input."""
+    record = {"question": "What is the capital of France?", "chosen": "Paris is.", "rejected": "Paris, no: Rome."}
+    [trained] = run_trl([record], llama.hf, 64, "keep_start", tmp_path).values()
+    assert "France" not in llama.hf.decode(trained[0]) and llama.hf.decode(trained[0]).endswith("Paris")
+    data = write_jsonl([record], name="orca.jsonl")
+    assert main(["scan", str(data), "--trainer", "trl", "--format", "json"]) == 0
+    [source] = json.loads(capsys.readouterr().out)["summary"]["sources"]
+    assert source["trainer_note"] == (
+        "TRL reads its columns by name: checked as if question were prompt; rename it before training (without a "
+        "prompt column TRL takes the common start of chosen and rejected as the prompt)"
+    )
+    assert main(["scan", str(data), "--trainer", "openrlhf"]) == 0  # its prompt key is an option
+    assert "note:" not in capsys.readouterr().out
+    named = write_jsonl([{"prompt": record["question"], "chosen": "Paris.", "rejected": "Rome."}], name="trl.jsonl")
+    assert main(["scan", str(named), "--trainer", "trl"]) == 0
+    assert "note:" not in capsys.readouterr().out
