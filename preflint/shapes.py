@@ -110,10 +110,18 @@ class Pair:
     # The pair as a trainer that ignores a `system` column reads it (TRL), where preflint put that column's text
     # first in the prompt.
     without_system_column: Pair | None = None
-    # What a reply beside a prompt of messages was given as when not a list of messages: "text" (axolotl's
-    # chat_template.default), "one message" (LLaMA-Factory's). preflint reads it as an assistant message; TRL, which
-    # takes one format for all three, raises on the mix.
-    replies_given_as: str | None = None
+    # How a conversational row gave its prompt, chosen and rejected: "text", "message" (one, as LLaMA-Factory
+    # does), "messages" (a list). preflint reads any mix; each trainer takes fewer (TRL one format for all three).
+    formats: tuple[str, str, str] | None = None
+
+    @property
+    def replies_given_as(self) -> str | None:
+        """Beside a prompt of messages, how a reply that is not a list of messages was given: 'text' (axolotl's
+        chat_template.default), 'one message' (LLaMA-Factory's)."""
+        if self.formats is None or self.formats[0] != "messages":
+            return None
+        odd = next((given for given in self.formats[1:] if given != "messages"), None)
+        return {"text": "text", "message": "one message"}.get(odd)
 
     @property
     def is_chat(self) -> bool:
@@ -255,8 +263,7 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair = _split_implicit_messages(chosen_msgs, rejected_msgs, scores)
     else:
         pair = Pair("conversational", _as_messages(prompt, "user"), chosen_msgs, rejected_msgs, scores=scores)
-        if isinstance(prompt, list):
-            pair.replies_given_as = _not_a_list(record[fields.chosen]) or _not_a_list(record[fields.rejected])
+        pair.formats = (_format(prompt), _format(record[fields.chosen]), _format(record[fields.rejected]))
     if system and not (pair.prompt and pair.prompt[0]["role"] == "system"):
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
@@ -270,11 +277,11 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
     return pair
 
 
-def _not_a_list(value) -> str | None:
-    """What a reply is given as, where it is not a list of messages."""
+def _format(value) -> str:
+    """How a prompt or reply is given: 'text', 'message' (one, a mapping) or 'messages' (a list)."""
     if isinstance(value, str):
         return "text"
-    return "one message" if isinstance(value, Mapping) else None
+    return "message" if isinstance(value, Mapping) else "messages"
 
 
 def _prompt(record: Mapping, fields: Fields) -> Content | None:

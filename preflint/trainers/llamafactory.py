@@ -1,7 +1,9 @@
 """LLaMA-Factory's pairwise (DPO/ORPO/RM) data path (LLaMA-Factory @ff6d4d1), transcribed; tests compare against a
 transcription of its functions (importing it pulls its whole training stack).
 
-Source: src/llamafactory/data/processor/pairwise.py `PairwiseDatasetProcessor.preprocess_dataset` (rows whose
+Source: src/llamafactory/data/converter.py (with `ranking: true`, the alpaca converter reads a pair from two texts
+and the sharegpt one from two single messages; any other row reaches the processor without one, and is dropped),
+src/llamafactory/data/processor/pairwise.py `PairwiseDatasetProcessor.preprocess_dataset` (rows whose
 prompt is not an odd number of turns are dropped) and `_encode_data_example` (prompt and each response encoded
 separately with `template.encode_oneturn`; `infer_seqlen` splits cutoff_len between prompt and response, keeping
 the *start* of the prompt; input = prompt + response, labels mask the prompt); processor_utils.py `infer_seqlen`;
@@ -15,7 +17,7 @@ choice), that chat template stands in for LLaMA-Factory's template.
 from __future__ import annotations
 
 from ..errors import TemplateError
-from . import Profile, SideInput, TrainerOptions, TrainerRow, template_raised
+from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, template_raised
 
 LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 LLAMA3_ASSISTANT = "{}<|eot_id|>"
@@ -46,6 +48,9 @@ class LlamaFactoryProfile(Profile):
         rows: list[TrainerRow | None] = [None] * len(batch)
         for i in batch.usable():
             pair = batch.pairs[i]
+            if unread := _not_converted(pair):
+                rows[i] = TrainerRow.failing(unread)
+                continue
             system, prompt = _split_system(pair.prompt if pair.is_chat else [{"role": "user", "content": pair.prompt}])
             responses = [_text(pair.chosen), _text(pair.rejected)]
             if llama3:
@@ -69,6 +74,30 @@ class LlamaFactoryProfile(Profile):
 
         dropped = None if valid else "LLaMA-Factory drops rows whose prompt is not an odd number of turns (user first, user last)"
         return TrainerRow(prompt_ids, one_side(chosen_ids), one_side(rejected_ids), dropped)
+
+
+# converter.py: beside a text prompt the alpaca converter reads a pair from two texts, beside a list of messages the
+# sharegpt one from two single messages; any other row becomes an example the pairwise processor drops.
+CONVERTERS = {  # the prompt's format: the converter, the prompt, the replies' format and what the pair is
+    "text": ("alpaca", "a text prompt", "text", "two texts"),
+    "messages": ("sharegpt", "a prompt of messages", "message", "two single messages"),
+}
+GIVEN = {"text": "text", "message": "one message", "messages": "a list of messages"}
+
+
+def _not_converted(pair) -> Unprocessable | None:
+    """Why LLaMA-Factory's converter takes no pair from this row, if it does not."""
+    if pair.formats is None or pair.formats[0] not in CONVERTERS:
+        return None
+    converter, prompt, wanted, pair_of = CONVERTERS[pair.formats[0]]
+    odd = next((given for given in pair.formats[1:] if given != wanted), None)
+    if odd is None:
+        return None
+    return Unprocessable(
+        f"LLaMA-Factory's {converter} converter takes no pair from this row (\"Dropped invalid example\"; with none "
+        f"left, it stops): beside {prompt} it reads {pair_of}, and a response here is {GIVEN[odd]}",
+        every_row=True,
+    )
 
 
 def _split_system(messages: list[dict]) -> tuple[str, list[dict]]:

@@ -226,6 +226,28 @@ def llamafactory_row(record, tokenizer, cutoff_len):
     return out
 
 
+def llamafactory_converts_a_pair(example, prompt_column):
+    """converter.py, with `ranking: true` and the columns mapped: whether AlpacaDatasetConverter (a text prompt) or
+    SharegptDatasetConverter (a list of messages) yields a pairwise example, which the processor can keep."""
+    if isinstance(example[prompt_column], str):
+        return isinstance(example["chosen"], str) and isinstance(example["rejected"], str)
+    return isinstance(example["chosen"], dict) and isinstance(example["rejected"], dict)
+
+
+def test_llamafactory_profile_knows_which_rows_its_converters_take_a_pair_from(llama, write_jsonl):
+    """Its own files' rows, and the same rows as TRL takes them (replies as lists): the converter drops those."""
+    name = "llamafactory-dpo-en-demo.json"
+    own = records(name)[:20]
+    as_trl = [{"conversations": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]} for r in own]
+    as_text = [{"instruction": r["conversations"][-1]["value"], "chosen": [r["chosen"]], "rejected": r["rejected"]["value"]}
+               for r in own]
+    for given, prompt_column in ((own, "conversations"), (as_trl, "conversations"), (as_text, "instruction")):
+        rows = preflint_rows(write_jsonl(given, name="given.jsonl"), llama, "llamafactory", 2048)
+        expected = [llamafactory_converts_a_pair(example, prompt_column) for example in given]
+        assert [not (row.failure and row.failure.every_row) for row in rows.values()] == expected
+    assert expected == [False] * 20 and llamafactory_converts_a_pair(own[0], "conversations")
+
+
 @pytest.mark.parametrize("name", FILES[1:])
 @pytest.mark.parametrize("cutoff_len", [2048, 256])
 def test_llamafactory_profile_matches_its_transcription(name, cutoff_len, llama):
