@@ -5,7 +5,7 @@ from preflint.rule import RowRule
 
 
 class ReferenceOverlap(RowRule):
-    """A prompt that also appears, exactly or nearly, in reference data such as a test set: train/test leakage.
+    """A prompt that is, nearly is, or contains a prompt of reference data such as a test set: train/test leakage.
 
     ## What it does
     Reads every input named in `against` (`--against test.jsonl`, several allowed, any readable input: preference
