@@ -121,7 +121,7 @@ class Pair:
         if self.formats is None or self.formats[0] != "messages":
             return None
         odd = next((given for given in self.formats[1:] if given != "messages"), None)
-        return {"text": "text", "message": "one message"}.get(odd)
+        return FORMAT_NAMES[odd] if odd else None
 
     @property
     def is_chat(self) -> bool:
@@ -275,6 +275,9 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
     return pair
+
+
+FORMAT_NAMES = {"text": "text", "message": "one message", "messages": "a list of messages"}  # Pair.formats in words
 
 
 def _format(value) -> str:

@@ -91,6 +91,16 @@ def template_raised(trainer: str, error: Exception) -> Unprocessable:
     return Unprocessable(f"{trainer}'s chat template raised {first_line(error)}")
 
 
+def replies_not_lists(trainer: str, given: str, how: str) -> Unprocessable:
+    """A prompt of messages beside replies `given` otherwise (Pair.replies_given_as), which `how` the trainer
+    takes the replies makes it raise on."""
+    return Unprocessable(
+        f"{trainer} raises on a prompt of messages beside responses given as {given} ({how}): give each response as "
+        'a list of messages, [{"role": "assistant", ...}]',
+        every_row=True,
+    )
+
+
 def no_chat_template(trainer: str) -> Unprocessable:
     return Unprocessable(
         f"{trainer} renders conversations with the tokenizer's chat template, and this tokenizer has none: set one "

@@ -17,6 +17,7 @@ choice), that chat template stands in for LLaMA-Factory's template.
 from __future__ import annotations
 
 from ..errors import TemplateError
+from ..shapes import FORMAT_NAMES
 from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, template_raised
 
 LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
@@ -82,7 +83,6 @@ CONVERTERS = {  # the prompt's format: the converter, the prompt, the replies' f
     "text": ("alpaca", "a text prompt", "text", "two texts"),
     "messages": ("sharegpt", "a prompt of messages", "message", "two single messages"),
 }
-GIVEN = {"text": "text", "message": "one message", "messages": "a list of messages"}
 
 
 def _not_converted(pair) -> Unprocessable | None:
@@ -95,7 +95,7 @@ def _not_converted(pair) -> Unprocessable | None:
         return None
     return Unprocessable(
         f"LLaMA-Factory's {converter} converter takes no pair from this row (\"Dropped invalid example\"; with none "
-        f"left, it stops): beside {prompt} it reads {pair_of}, and a response here is {GIVEN[odd]}",
+        f"left, it stops): beside {prompt} it reads {pair_of}, and a response here is {FORMAT_NAMES[odd]}",
         every_row=True,
     )
 

@@ -21,6 +21,7 @@ from . import (
     TrainerRow,
     Unprocessable,
     no_chat_template,
+    replies_not_lists,
     system_ignored,
     template_raised,
     turn_ending,
@@ -38,12 +39,7 @@ class OpenRLHFProfile(Profile):
             if not tokenizer.has_chat_template:
                 raise no_chat_template("OpenRLHF (--apply_chat_template)")
             if pair.replies_given_as:
-                raise Unprocessable(
-                    f"OpenRLHF raises on a prompt of messages beside responses given as {pair.replies_given_as} (it "
-                    "adds each response to the prompt's list): give each response as a list of messages, "
-                    '[{"role": "assistant", ...}]',
-                    every_row=True,
-                )
+                raise replies_not_lists("OpenRLHF", pair.replies_given_as, "it adds each response to the prompt's list")
             render = tokenizer.render_chat
             dialogues = (pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected)
             if pair.kind == "implicit":  # no prompt key: the prompt is the chosen dialogue but its last message

@@ -25,6 +25,7 @@ from . import (
     as_trl_text,
     common_prefix_length,
     no_chat_template,
+    replies_not_lists,
     side,
     system_ignored,
     template_raised,
@@ -67,11 +68,7 @@ class TRLProfile(Profile):
                 )
             prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
         elif pair.replies_given_as:
-            raise Unprocessable(
-                f"TRL raises on a prompt of messages beside responses given as {pair.replies_given_as} (it takes one "
-                'format for all three): give each response as a list of messages, [{"role": "assistant", ...}]',
-                every_row=True,
-            )
+            raise replies_not_lists("TRL", pair.replies_given_as, "it takes one format for all three")
         elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
             prompt, chosen, rejected = extract_prompt(
                 pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
