@@ -23,6 +23,9 @@ class PlainProfile(TRLProfile):
     def splits_like_preflint(self, pair) -> bool:
         return True
 
+    def column_note(self, fields):
+        return None  # no trainer reads these columns by name: TRL's note would mislead
+
     def texts(self, pair, tokenizer):
         if pair.is_chat:
             render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs

@@ -243,8 +243,9 @@ def test_columns_under_other_names_get_a_note_as_trl_reads_only_its_own(llama, t
         "TRL reads its columns by name: checked as if question were prompt; rename it before training (without a "
         "prompt column TRL takes the common start of chosen and rejected as the prompt)"
     )
-    assert main(["scan", str(data), "--trainer", "openrlhf"]) == 0  # its prompt key is an option
-    assert "note:" not in capsys.readouterr().out
+    for trainer in ("openrlhf", "plain"):  # OpenRLHF's prompt key is an option; plain is no trainer of fixed names
+        assert main(["scan", str(data), "--trainer", trainer]) == 0
+        assert "note:" not in capsys.readouterr().out
     named = write_jsonl([{"prompt": record["question"], "chosen": "Paris.", "rejected": "Rome."}], name="trl.jsonl")
     assert main(["scan", str(named), "--trainer", "trl"]) == 0
     assert "note:" not in capsys.readouterr().out
