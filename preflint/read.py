@@ -8,12 +8,14 @@ lost.
 from __future__ import annotations
 
 import atexit
+import bz2
 import csv
 import glob
 import gzip
 import io
 import itertools
 import json
+import lzma
 import os
 import re
 import shutil
@@ -25,11 +27,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import zstandard
+
 from .errors import InputError, first_line
 from .hub import out_of_reach
 from .json_text import SURROGATE_ESCAPE, JsonText
 
-COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+STDLIB_DECOMPRESSORS = {"gzip": gzip.open, "xz": lzma.open, "bzip2": bz2.open}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".xz": "xz", ".bz2": "bzip2"}
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -47,6 +52,8 @@ STDIN_MAGIC = (  # what standard input's first bytes say it is; anything else mu
     (b"\xff\xff\xff\xff", "arrow", None),  # an Arrow IPC stream
     (b"\x1f\x8b", "json", "gzip"),
     (b"\x28\xb5\x2f\xfd", "json", "zstd"),
+    (b"\xfd7zXZ\x00", "json", "xz"),
+    (b"BZh", "json", "bzip2"),
 )
 DATASET_KINDS = ("saved", "hub")  # read through `datasets`
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
@@ -165,7 +172,7 @@ def _standard_input(stream) -> Source:
     kind, compression = next(told, ("json", None))
     if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
         raise InputError(
-            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip or zstd compressed), "
+            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip, zstd, xz or bzip2 compressed), "
             "Parquet or Arrow" + (" (it is empty)" if not head else "; name a CSV file instead")
         )
     return Source(STDIN_NAME, kind, compression, copy)
@@ -266,17 +273,15 @@ def _read_errors(source: Source) -> Iterator[None]:
         raise
     except UnicodeDecodeError as exc:  # a dataset's Arrow data: its rows cannot be read one by one here
         raise InputError(f"{source.spec!r} holds text that is not valid UTF-8 ({exc.reason})") from exc
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:  # the last two: damaged compressed data
         reason = (exc.strerror if isinstance(exc, OSError) else None) or first_line(exc)
         raise InputError(f"cannot read {source.spec!r}: {reason}") from exc
 
 
 def _open_binary(source: Source):
-    if source.compression == "gzip":
-        return gzip.open(source.location, "rb")
+    if source.compression in STDLIB_DECOMPRESSORS:
+        return STDLIB_DECOMPRESSORS[source.compression](source.location, "rb")
     if source.compression == "zstd":
-        import zstandard
-
         return io.BufferedReader(zstandard.open(source.location, "rb"))  # adds the readline its reader lacks
     return open(source.location, "rb")
 

@@ -1,8 +1,10 @@
 """The command line as a user runs it, through main(argv) -> int (no subprocess)."""
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import sys
 
 import pytest
@@ -260,7 +262,8 @@ def test_dash_reads_standard_input_once_in_any_of_its_formats(capsys, monkeypatc
     jsonl = "".join(json.dumps(row) + "\n" for row in rows).encode()
     parquet = tmp_path / "rows.parquet"
     pd.DataFrame(rows).to_parquet(parquet)
-    for data in (jsonl, json.dumps(rows).encode(), gzip.compress(jsonl), parquet.read_bytes()):
+    for data in (jsonl, json.dumps(rows).encode(), gzip.compress(jsonl), lzma.compress(jsonl), bz2.compress(jsonl),
+                 parquet.read_bytes()):
         monkeypatch.setattr(sys, "stdin", _Stdin(data))
         code, out, _ = run(capsys, "scan", "-", "--no-cache")
         assert code == 1

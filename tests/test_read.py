@@ -1,7 +1,10 @@
 """Every input format reads to the same records, numbered in input order across files."""
 
+import bz2
 import gzip
 import json
+import lzma
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +37,8 @@ def jsonl_bytes(rows):
         ("data.jsonl", jsonl_bytes),
         ("data.jsonl.gz", lambda rows: gzip.compress(jsonl_bytes(rows))),
         ("data.jsonl.zst", lambda rows: zstandard.ZstdCompressor().compress(jsonl_bytes(rows))),
+        ("data.jsonl.xz", lambda rows: lzma.compress(jsonl_bytes(rows))),
+        ("data.json.bz2", lambda rows: bz2.compress(json.dumps(rows).encode())),
         ("data.json", lambda rows: json.dumps(rows).encode()),
         ("data.json", lambda rows: json.dumps({"data": rows}).encode()),
         ("lines.json", jsonl_bytes),  # JSON Lines under a .json name, as many hub datasets ship it
@@ -171,6 +176,14 @@ def test_gzipped_parquet_is_a_clear_error(tmp_path):
     (tmp_path / "data.parquet.gz").write_bytes(gzip.compress((tmp_path / "data.parquet").read_bytes()))
     with pytest.raises(InputError, match="'.*data.parquet.gz' is Parquet compressed as a whole, which is not read"):
         records(tmp_path / "data.parquet.gz")
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst", ".xz", ".bz2"])
+def test_damaged_compressed_data_is_a_clear_error(tmp_path, suffix):
+    """A download cut short or a file misnamed: each decompressor's complaint, as one line, not a traceback."""
+    (tmp_path / f"data.jsonl{suffix}").write_bytes(b"not compressed at all\n")
+    with pytest.raises(InputError, match=f"cannot read '.*data.jsonl{re.escape(suffix)}': ."):
+        records(tmp_path / f"data.jsonl{suffix}")
 
 
 def test_saved_dataset_directory_and_split(tmp_path):
