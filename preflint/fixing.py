@@ -206,7 +206,8 @@ class _Run:
         with ExitStack() as stack:
             rejects = None
             if rejects_path:
-                rejects = self._sink(stack.enter_context(open(rejects_path, "wb")), rejects_path.suffix[1:])
+                handle = stack.enter_context(open(rejects_path, "wb"))
+                rejects = self._sink(handle, rejects_path.suffix[1:], _rejects_schema())
             current, origin = self.inputs, None
             for number in range(1, MAX_PASSES + 1):
                 target = self.scratch / f"pass-{number}.{self.format}"
@@ -381,6 +382,15 @@ def _rewrite(record: dict, fields: Fields, pair: Pair, found: list[Finding]) -> 
         record = swap_sides(record, fields)
         applied.append(swap)
     return record, applied
+
+
+def _rejects_schema():
+    """The columns of every rejects file (those `_reject` fills), so one with no dropped row still has them."""
+    import pyarrow as pa
+
+    texts = pa.list_(pa.string())
+    return pa.schema([("row", pa.int64()), ("source", pa.string()), ("reason", pa.string()), ("codes", texts),
+                      ("messages", texts), ("record", pa.string())])
 
 
 def _parquet_schema(sources):

@@ -197,6 +197,15 @@ def test_when_every_row_is_dropped_the_parquet_output_keeps_the_columns(tmp_path
     assert (table.num_rows, table.column_names) == (0, ["prompt", "chosen", "rejected", "score"])
 
 
+def test_when_no_row_is_dropped_the_parquet_rejects_still_have_their_columns(tmp_path, write_jsonl, capsys):
+    """A pipeline that reads the rejects' `reason` column must not break on a clean dataset."""
+    data = write_jsonl([{"prompt": "Q?", "chosen": "Yes.", "rejected": "No."}])
+    rejects = tmp_path / "rejects.parquet"
+    assert main(["fix", str(data), "--out", str(tmp_path / "clean.parquet"), "--rejects", str(rejects)]) == 0
+    table = pq.read_table(rejects)
+    assert (table.num_rows, table.column_names) == (0, ["row", "source", "reason", "codes", "messages", "record"])
+
+
 def test_config_decides_which_fixes_apply(defective, tmp_path, llama):
     settings = Settings(unfixable=("W",), extend_safe_fixes=("L001",))
     out = tmp_path / "clean.jsonl"
