@@ -1,4 +1,4 @@
-"""A snapshot per CI format: the exact bytes a CI system parses. PREFLINT_UPDATE_SNAPSHOTS=1 rewrites them
+"""A snapshot per CI format: the exact bytes a CI system parses (or, for markdown, renders). PREFLINT_UPDATE_SNAPSHOTS=1 rewrites them
 (then read the diff before committing)."""
 
 import json
@@ -30,7 +30,7 @@ def scanned(tmp_path, monkeypatch, write_jsonl):
     return run
 
 
-@pytest.mark.parametrize("fmt", ["github", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["github", "sarif", "junit", "markdown"])
 def test_format_matches_its_snapshot(fmt, scanned, capsys):
     output = scanned(fmt, capsys)
     snapshot = SNAPSHOTS / f"scan.{fmt}"
@@ -46,6 +46,23 @@ def test_formats_parse_as_their_consumers_expect(scanned, capsys):
     assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["P001", "W001", "P004"]
     junit = ElementTree.fromstring(scanned("junit", capsys))
     assert junit.get("failures") == "3" and len(junit.findall(".//failure")) == 3
+
+
+def test_markdown_renders_data_as_written(tmp_path, monkeypatch, write_jsonl, capsys):
+    """HTML tags, emphasis and special-token text quoted from the data show as written: none becomes markup."""
+    from markdown_it import MarkdownIt
+
+    monkeypatch.chdir(tmp_path)
+    write_jsonl([{"prompt": "Q", "chosen": "<b>my_var</b> *yes*.", "rejected": "<b>my_var</b> *yes*!"},
+                 {"prompt": "Say hi", "chosen": "Sure <|eot_id|> done", "rejected": "No"}])
+    assert main(["scan", "data.jsonl", "--select", "M006,P003", "--format", "markdown", "--no-progress"]) == 1
+    html = MarkdownIt("commonmark").enable("table").render(capsys.readouterr().out)
+    assert "<h2>preflint: 2 findings (1 error, 1 warning) in 2 of 2 rows</h2>" in html
+    assert ("<li>row 0: chosen and rejected differ only in punctuation: '&lt;b&gt;my_var&lt;/b&gt; *yes*.' vs "
+            "'&lt;b&gt;my_var&lt;/b&gt; *yes*!'</li>") in html
+    assert "<li>row 1: chosen contains &lt;|eot_id|&gt; as text: the tokenizer reads it as a control token</li>" in html
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert [row.count("<td") for row in body.split("<tr>")[1:]] == [6, 6]
 
 
 def test_github_escapes_what_would_end_a_command():

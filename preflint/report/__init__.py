@@ -2,6 +2,7 @@
 
 from .ci import write_github, write_junit, write_sarif
 from .json import write_json, write_jsonl
+from .markdown import write_markdown
 from .text import write_text
 
 FORMATS = {
@@ -11,4 +12,5 @@ FORMATS = {
     "github": write_github,
     "sarif": write_sarif,
     "junit": write_junit,
+    "markdown": write_markdown,
 }

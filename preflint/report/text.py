@@ -13,6 +13,7 @@ from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
 
+STATISTICS_COLUMNS = ("count", "% rows", "code", "name", "severity", "fix")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -38,22 +39,30 @@ def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool 
     _summary(console, result)
 
 
-def _statistics(console: Console, result, labels: dict[str, str]) -> None:
+def rule_statistics(result, labels: dict[str, str]) -> list[tuple[str, ...]]:
+    """Per rule with findings: count, share of rows, code, name, severity, fix (`--statistics`, markdown's table)."""
     rows = result.summary["rows"] or 1
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for column in ("count", "% rows", "code", "name", "severity", "fix"):
-        table.add_column(column, justify="right" if column in ("count", "% rows") else "left")
     rules = {rule.code: rule for rule in result.rules}
+    lines = []
     for code, count in result.summary["findings_by_code"].items():
         rule = rules.get(code)
-        table.add_row(
-            str(count),
+        lines.append((
+            f"{count:,}",
             f"{100 * count / rows:.2f}%",
             code,
             rule.name if rule else "",
             rule.severity.value if rule else "",
             labels.get(code) or (rule.fix_label() if rule else ""),
-        )
+        ))
+    return lines
+
+
+def _statistics(console: Console, result, labels: dict[str, str]) -> None:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in STATISTICS_COLUMNS:
+        table.add_column(column, justify="right" if column in ("count", "% rows") else "left")
+    for line in rule_statistics(result, labels):
+        table.add_row(*line)
     console.print()
     console.print(table)
 
