@@ -34,6 +34,8 @@ def test_stale_entries_are_reported(capsys, write_jsonl, tmp_path):
     write_jsonl([GOOD])  # the identical pair was removed
     code, out, _ = run(capsys, "scan", str(data), "--baseline", str(baseline), "--no-cache")
     assert code == 0 and "no longer found" in out
+    code, out, _ = run(capsys, "scan", str(data), "--baseline", str(baseline), "--no-cache", "--format", "markdown")
+    assert code == 0 and "1 baseline entry no longer found" in out  # the report a CI job's summary shows
     code, out, _ = run(capsys, "scan", str(data), "--baseline", str(baseline), "--no-cache", "--format", "json")
     assert [entry["code"] for entry in json.loads(out)["summary"]["baseline"]["stale"]] == ["P001"]
 

@@ -14,7 +14,7 @@ from typing import TextIO
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
-from .text import STATISTICS_COLUMNS, rule_statistics
+from .text import STATISTICS_COLUMNS, baseline_line, rule_statistics
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -23,6 +23,8 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> None:
     summary = result.summary
     stream.write(f"## preflint: {_headline(summary)}\n\n{_escape(describe(summary['forecast']))}\n\n")
+    if "baseline" in summary:
+        stream.write(f"{_escape(baseline_line(summary['baseline']))}\n\n")
     labels = fix_labels(result.findings)
     statistics = rule_statistics(result, labels)
     if statistics:

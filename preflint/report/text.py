@@ -67,6 +67,14 @@ def _statistics(console: Console, result, labels: dict[str, str]) -> None:
     console.print(table)
 
 
+def baseline_line(baseline: dict) -> str:
+    """What the baseline covered, and its entries no longer found."""
+    stale = sum(entry["count"] for entry in baseline["stale"])
+    return f"{baseline['covered']:,} finding(s) covered by the baseline {baseline['path']}" + (
+        f"; {stale:,} baseline entr{'y' if stale == 1 else 'ies'} no longer found (fixed or removed: refresh with "
+        "--write-baseline)" if stale else "")
+
+
 def _summary(console: Console, result) -> None:
     summary = result.summary
     by_severity = summary["findings_by_severity"]
@@ -81,13 +89,7 @@ def _summary(console: Console, result) -> None:
     else:
         console.print(f"[bold green]All checks passed[/] on {quantity(summary['rows'], 'row')}.")
     if "baseline" in summary:
-        baseline = summary["baseline"]
-        stale = sum(entry["count"] for entry in baseline["stale"])
-        console.print(
-            f"[dim]{baseline['covered']:,} finding(s) covered by the baseline {escape(baseline['path'])}"
-            + (f"; {stale:,} baseline entr{'y' if stale == 1 else 'ies'} no longer found (fixed or removed: "
-               "refresh with --write-baseline)" if stale else "") + "[/]"
-        )
+        console.print(f"[dim]{escape(baseline_line(summary['baseline']))}[/]")
     for source in summary["sources"]:
         columns = f" [{source['columns']}]" if "columns" in source else ""
         console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {source['shape']}{escape(columns)}[/]")
