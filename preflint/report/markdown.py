@@ -14,7 +14,7 @@ from typing import TextIO
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
-from .text import STATISTICS_COLUMNS, baseline_line, rule_statistics
+from .text import STATISTICS_COLUMNS, baseline_line, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -44,8 +44,7 @@ def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> No
             stream.write(f"- … and {len(findings) - len(shown):,} more\n")
         stream.write("\n</details>\n\n")
     for source in summary["sources"]:
-        columns = f" [{source['columns']}]" if "columns" in source else ""
-        stream.write(f"- {_escape(source['input'])}: {quantity(source['rows'], 'row')}, {_escape(source['shape'] + columns)}\n")
+        stream.write(f"- {_escape(source_line(source))}\n")
         if "trainer_note" in source:
             stream.write(f"  - note: {_escape(source['trainer_note'])}\n")
     tokenizer = result.tokenizer
@@ -53,12 +52,7 @@ def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> No
 
 
 def _headline(summary: dict) -> str:
-    if not summary["findings"]:
-        return f"all checks passed on {quantity(summary['rows'], 'row')}"
-    by_severity = summary["findings_by_severity"]
-    counts = ", ".join(quantity(by_severity[s], s) for s in ("error", "warning", "info") if s in by_severity)
-    return (f"{quantity(summary['findings'], 'finding')} ({counts}) in {summary['rows_with_findings']:,} "
-            f"of {quantity(summary['rows'], 'row')}")
+    return findings_line(summary) if summary["findings"] else f"all checks passed on {quantity(summary['rows'], 'row')}"
 
 
 def _escape(text: str) -> str:

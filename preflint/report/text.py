@@ -75,24 +75,32 @@ def baseline_line(baseline: dict) -> str:
         "--write-baseline)" if stale else "")
 
 
-def _summary(console: Console, result) -> None:
-    summary = result.summary
+def findings_line(summary: dict) -> str:
+    """'3 findings (2 errors, 1 warning) in 3 of 3 rows'."""
     by_severity = summary["findings_by_severity"]
     counts = ", ".join(quantity(by_severity[s], s) for s in ("error", "warning", "info") if s in by_severity)
+    return (f"{quantity(summary['findings'], 'finding')} ({counts}) in {summary['rows_with_findings']:,} "
+            f"of {quantity(summary['rows'], 'row')}")
+
+
+def source_line(source: dict) -> str:
+    """An input of the summary: its name, rows, shape and columns."""
+    columns = f" [{source['columns']}]" if "columns" in source else ""
+    return f"{source['input']}: {quantity(source['rows'], 'row')}, {source['shape']}{columns}"
+
+
+def _summary(console: Console, result) -> None:
+    summary = result.summary
     console.print()
     console.print(f"[bold]{escape(describe(summary['forecast']))}[/]")
     if summary["findings"]:
-        console.print(
-            f"[bold]Found {quantity(summary['findings'], 'finding')}[/] ({counts}) "
-            f"in {summary['rows_with_findings']:,} of {quantity(summary['rows'], 'row')}."
-        )
+        console.print(f"[bold]Found {escape(findings_line(summary))}.[/]")
     else:
         console.print(f"[bold green]All checks passed[/] on {quantity(summary['rows'], 'row')}.")
     if "baseline" in summary:
         console.print(f"[dim]{escape(baseline_line(summary['baseline']))}[/]")
     for source in summary["sources"]:
-        columns = f" [{source['columns']}]" if "columns" in source else ""
-        console.print(f"[dim]{escape(source['input'])}: {quantity(source['rows'], 'row')}, {source['shape']}{escape(columns)}[/]")
+        console.print(f"[dim]{escape(source_line(source))}[/]")
         if "trainer_note" in source:
             console.print(f"[yellow]note: {escape(source['trainer_note'])}[/]")
     tokenizer = result.tokenizer
