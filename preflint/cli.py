@@ -82,7 +82,7 @@ def _settings(config_path, against, **overrides):
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here (-: standard output, the default).")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
-@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text format (0: all).")
+@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text and markdown formats (0: all).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline).")
 @click.option("--write-baseline", is_flag=True, help=f"Record the current findings as the baseline (in --baseline, default {DEFAULT_BASELINE}) and exit 0.")
 @click.option("--no-cache", is_flag=True, help="Scan again even if an identical scan's result is cached.")

@@ -36,7 +36,7 @@ def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> No
         by_code[finding.code].append(finding)
     for code, findings in sorted(by_code.items()):
         shown = findings if limit <= 0 else findings[:limit]
-        stream.write(f"<details><summary>{code} {findings[0].name}: {len(findings):,}</summary>\n\n")
+        stream.write(f"<details><summary>{_escape(f'{code} {findings[0].name}')}: {len(findings):,}</summary>\n\n")
         for finding in shown:
             where = f"row {finding.row}" if finding.row is not None else "dataset"
             stream.write(f"- {where}: {_escape(finding.message)}\n")
