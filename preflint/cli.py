@@ -128,7 +128,7 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="The dropped rows with their reasons: .parquet or .jsonl.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="A report: .html (self-contained) or .json.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="A report: .html (self-contained), .md (Markdown, for a dataset card) or .json.")
 @click.option("--unsafe-fixes", is_flag=True, help="Apply unsafe fixes too (judgement calls: near-identical pairs, contradictions, swaps).")
 @click.option("--diff", is_flag=True, help="Show what would change and write nothing.")
 @click.option("--provenance", is_flag=True, help="Add preflint_row (input row) and preflint_fixes (codes applied) columns.")
@@ -144,8 +144,8 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     if diff and (out or rejects or report):
         given = ", ".join(name for name, value in (("--out", out), ("--rejects", rejects), ("--report", report)) if value)
         raise click.UsageError(f"--diff writes nothing: drop {given}")
-    if report is not None and report.suffix.lower() not in (".html", ".htm", ".json"):
-        raise click.UsageError(f"--report {report}: write .html or .json (the format follows the file name)")
+    if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
+        raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
     settings = _settings(config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
     with tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch:
@@ -162,6 +162,10 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
             if report.suffix.lower() == ".json":
                 json.dump(result.to_dict(), stream, ensure_ascii=False, indent=2)
                 stream.write("\n")
+            elif report.suffix.lower() == ".md":
+                from .report.markdown import write_fix_markdown
+
+                write_fix_markdown(result, stream)
             else:
                 from .report.html import write_html
 

@@ -112,3 +112,24 @@ def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_p
     html = report.read_text(encoding="utf-8")
     assert "<td><code>M003</code></td><td>identical-after-truncation</td><td class=\"severity-error\">error</td><td>display-only</td>" in html
     assert "Remaining: 6,866 findings (2,287 with an unsafe fix" in html
+
+
+def test_markdown_report_shows_what_each_rule_found_dropped_fixed_and_left(tmp_path, write_jsonl):
+    """`--report report.md`: the accounting, a table per rule and the findings left, for a dataset card."""
+    from markdown_it import MarkdownIt
+
+    data = write_jsonl([
+        {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # P001: dropped
+        {"prompt": "2+2?", "chosen": " 4", "rejected": "5"},  # W001: the space is removed
+        {"prompt": "Hi?", "chosen": "Hello <b>there</b>.", "rejected": "Hello <b>there</b>!"},  # P003: left (unsafe)
+    ])
+    report = tmp_path / "report.md"
+    assert main(["fix", str(data), "--out", str(tmp_path / "out.parquet"), "--report", str(report), "--no-progress"]) == 1
+    html = MarkdownIt("commonmark").enable("table").render(report.read_text(encoding="utf-8"))
+    assert "<h2>preflint fix: 3 rows read = 2 kept + 1 dropped</h2>" in html
+    cells = {row.split("</td>")[0].removeprefix("<td>"): row for row in html.split("<tr>\n") if row.startswith("<td>")}
+    numbers = {code: [cell.split(">")[-1] for cell in row.split("</td>")[4:8]] for code, row in cells.items()}
+    assert numbers == {"P001": ["1", "1", "0", "0"], "P003": ["1", "0", "0", "1"], "W001": ["1", "0", "1", "0"]}
+    assert "remaining: 1 finding (P003 1): 1 unsafe fix available with --unsafe-fixes" in html
+    assert "<li>row 2: chosen and rejected differ only in punctuation: 'Hello &lt;b&gt;there&lt;/b&gt;.'" in html
+    assert f"<li>wrote {tmp_path / 'out.parquet'} (2 rows)</li>" in html

@@ -22,11 +22,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print()
     accounting = result.accounting()
     names = {rule.code: rule.name for rule in result.before.rules}
-    console.print(
-        f"[bold]{quantity(accounting['rows_read'], 'row')}[/] read = [bold]{accounting['rows_kept']:,}[/] kept + "
-        f"[bold]{accounting['rows_dropped']:,}[/] dropped"
-        + (f" ({result.passes} passes)" if result.passes > 1 else "")
-    )
+    console.print(f"[bold]{accounting_line(accounting)}[/]" + (f" ({result.passes} passes)" if result.passes > 1 else ""))
     for code, count in accounting["dropped_by_reason"].items():
         console.print(f"  dropped {count:>7,}  {code} {names.get(code, '')}")
     for code, count in accounting["rows_fixed_by_code"].items():
@@ -42,14 +38,44 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     elif not result.changes:
         console.print("nothing to change")
     console.print(describe(result.before.summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1))
-    if result.remaining:
-        kinds = result.remaining_by_kind()
-        by_code = ", ".join(f"{code} {n:,}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
-        parts = []  # only the kinds there are: "0 unsafe fixes available" tells nothing
-        if kinds["unsafe_fix_available"]:
-            parts.append(f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes")
-        if kinds["no_fix"]:
-            parts.append(f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)")
-        console.print(f"remaining: {quantity(len(result.remaining), 'finding')} ({by_code}): " + ", ".join(parts))
-    else:
-        console.print("remaining: no findings")
+    console.print(remaining_line(result))
+
+
+def accounting_line(accounting: dict) -> str:
+    return (f"{quantity(accounting['rows_read'], 'row')} read = {accounting['rows_kept']:,} kept + "
+            f"{accounting['rows_dropped']:,} dropped")
+
+
+def remaining_line(result) -> str:
+    """What is left in the output, by rule, and what can be done about it."""
+    if not result.remaining:
+        return "remaining: no findings"
+    kinds = result.remaining_by_kind()
+    by_code = ", ".join(f"{code} {n:,}" for code, n in sorted(Counter(f.code for f in result.remaining).items()))
+    parts = []  # only the kinds there are: "0 unsafe fixes available" tells nothing
+    if kinds["unsafe_fix_available"]:
+        parts.append(f"{quantity(kinds['unsafe_fix_available'], 'unsafe fix')} available with --unsafe-fixes")
+    if kinds["no_fix"]:
+        parts.append(f"{kinds['no_fix']:,} for a person to judge (preflint scan shows them)")
+    return f"remaining: {quantity(len(result.remaining), 'finding')} ({by_code}): " + ", ".join(parts)
+
+
+def fix_per_rule(result, data: dict) -> list[dict]:
+    """Per rule with findings before or after: its findings before, rows dropped and fixed, findings remaining
+    (`data` is `result.to_dict()`); the fix reports' table."""
+    before = Counter(data["before"]["findings_by_code"])
+    remaining = Counter(data["remaining"]["by_code"])
+    rules = {rule.code: rule for rule in result.before.rules}
+    return [
+        {
+            "code": code,
+            "name": rules[code].name if code in rules else "",
+            "severity": rules[code].severity.value if code in rules else "",
+            "fix": result.fix_labels.get(code) or (rules[code].fix_label() if code in rules else "none"),
+            "before": before[code],
+            "dropped": data["accounting"]["dropped_by_reason"].get(code, 0),
+            "fixed": data["accounting"]["rows_fixed_by_code"].get(code, 0),
+            "remaining": remaining[code],
+        }
+        for code in sorted(set(before) | set(remaining))
+    ]

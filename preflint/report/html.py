@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections import Counter
 from typing import TextIO
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..forecast import describe
+from .fix_text import fix_per_rule
 
 COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
 
@@ -16,22 +16,8 @@ COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
 def write_html(result, stream: TextIO) -> None:
     """Render a FixResult: accounting, the ln 2 forecast, counts per rule, plots and token-level samples."""
     data = result.to_dict()
-    before = Counter(data["before"]["findings_by_code"])
-    remaining = Counter(data["remaining"]["by_code"])
     rules = {rule.code: rule for rule in result.before.rules}
-    per_rule = [
-        {
-            "code": code,
-            "name": rules[code].name if code in rules else "",
-            "severity": rules[code].severity.value if code in rules else "",
-            "fix": result.fix_labels.get(code) or (rules[code].fix_label() if code in rules else "none"),
-            "before": before[code],
-            "dropped": data["accounting"]["dropped_by_reason"].get(code, 0),
-            "fixed": data["accounting"]["rows_fixed_by_code"].get(code, 0),
-            "remaining": remaining[code],
-        }
-        for code in sorted(set(before) | set(remaining))
-    ]
+    per_rule = fix_per_rule(result, data)
     distributions = data["distributions"]
     plots = {
         "edit-distance": _bar_chart(

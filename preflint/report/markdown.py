@@ -14,6 +14,7 @@ from typing import TextIO
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
+from .fix_text import accounting_line, fix_per_rule, remaining_line
 from .text import STATISTICS_COLUMNS, baseline_line, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
@@ -31,23 +32,55 @@ def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> No
         stream.write("| " + " | ".join(STATISTICS_COLUMNS) + " |\n|---:|---:|---|---|---|---|\n")
         stream.writelines("| " + " | ".join(map(_escape, line)) + " |\n" for line in statistics)
         stream.write("\n")
+    _rule_blocks(stream, result.findings, limit)
+    _inputs(stream, summary, result.tokenizer)
+
+
+def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
+    """The fix report (`--report report.md`): the accounting, the forecast, per rule what was found, dropped,
+    fixed and is left, and the findings left in the output."""
+    data = result.to_dict()
+    stream.write(f"## preflint fix: {accounting_line(data['accounting'])}\n\n")
+    forecast = describe(data["before"]["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1)
+    stream.write(f"{_escape(forecast)}\n\n")
+    columns = ("code", "name", "severity", "fix", "before", "dropped", "fixed", "remaining")
+    rows = fix_per_rule(result, data)
+    if rows:
+        stream.write("| " + " | ".join(columns) + " |\n|---|---|---|---|---:|---:|---:|---:|\n")
+        for row in rows:
+            cells = [_escape(row[name]) if isinstance(row[name], str) else f"{row[name]:,}" for name in columns]
+            stream.write("| " + " | ".join(cells) + " |\n")
+        stream.write("\n")
+    stream.write(f"{_escape(remaining_line(result))}\n\n")
+    _rule_blocks(stream, result.remaining, limit)
+    written = [(data["output"]["data"], data["accounting"]["rows_kept"]), (data["output"]["rejects"], data["accounting"]["rows_dropped"])]
+    for path, count in written:
+        if path:
+            stream.write(f"- wrote {_escape(path)} ({quantity(count, 'row')})\n")
+    _inputs(stream, data["before"], data["tokenizer"])
+
+
+def _rule_blocks(stream: TextIO, findings, limit: int) -> None:
+    """Each rule's findings, its first `limit` rows shown, in a collapsed block."""
     by_code = defaultdict(list)
-    for finding in result.findings:
+    for finding in findings:
         by_code[finding.code].append(finding)
-    for code, findings in sorted(by_code.items()):
-        shown = findings if limit <= 0 else findings[:limit]
-        stream.write(f"<details><summary>{_escape(f'{code} {findings[0].name}')}: {len(findings):,}</summary>\n\n")
+    for code, found in sorted(by_code.items()):
+        shown = found if limit <= 0 else found[:limit]
+        stream.write(f"<details><summary>{_escape(f'{code} {found[0].name}')}: {len(found):,}</summary>\n\n")
         for finding in shown:
             where = f"row {finding.row}" if finding.row is not None else "dataset"
             stream.write(f"- {where}: {_escape(finding.message)}\n")
-        if len(findings) > len(shown):
-            stream.write(f"- … and {len(findings) - len(shown):,} more\n")
+        if len(found) > len(shown):
+            stream.write(f"- … and {len(found) - len(shown):,} more\n")
         stream.write("\n</details>\n\n")
+
+
+def _inputs(stream: TextIO, summary: dict, tokenizer: dict) -> None:
     for source in summary["sources"]:
         stream.write(f"- {_escape(source_line(source))}\n")
         if "trainer_note" in source:
             stream.write(f"  - note: {_escape(source['trainer_note'])}\n")
-    tokenizer = result.tokenizer
     stream.write(f"- tokenizer {_escape(tokenizer['name'])}: {_escape(tokenizer['source'])}\n")
 
 
