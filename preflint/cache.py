@@ -73,6 +73,7 @@ def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
     add("preflint", __version__, _source_digest())
     options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in NOT_IN_KEY}
     add(json.dumps(options, sort_keys=True, default=str))
+    add(settings.profile().version_note() or "")  # the summary says which trainer version is installed
     tokenizer = tokenizer_identity(settings.tokenizer)
     if tokenizer is None:
         return None

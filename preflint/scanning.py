@@ -147,6 +147,7 @@ class _Tally:
                         for name, source in self.sources.items()],
             **finding_counts(findings),
             "forecast": forecast(findings, usable, self.dropped, self.failing, profile.name, profile.described_options()),
+            **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),

@@ -24,6 +24,8 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> None:
     summary = result.summary
     stream.write(f"## preflint: {_headline(summary)}\n\n{_escape(describe(summary['forecast']))}\n\n")
+    if "trainer_version_note" in summary:
+        stream.write(f"Note: {_escape(summary['trainer_version_note'])}\n\n")
     if "baseline" in summary:
         stream.write(f"{_escape(baseline_line(summary['baseline']))}\n\n")
     labels = fix_labels(result.findings)

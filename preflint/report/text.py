@@ -93,6 +93,8 @@ def _summary(console: Console, result) -> None:
     summary = result.summary
     console.print()
     console.print(f"[bold]{escape(describe(summary['forecast']))}[/]")
+    if "trainer_version_note" in summary:
+        console.print(f"[yellow]note: {escape(summary['trainer_version_note'])}[/]")
     if summary["findings"]:
         console.print(f"[bold]Found {escape(findings_line(summary))}.[/]")
     else:

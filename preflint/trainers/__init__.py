@@ -7,7 +7,9 @@ defaults; an option the trainer does not have is a configuration error, not sile
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from ..errors import ConfigError, first_line
@@ -134,6 +136,7 @@ class Profile:
     name: ClassVar[str]
     defaults: ClassVar[TrainerOptions]
     supported: ClassVar[tuple[str, ...]]  # the option names this trainer has
+    simulates: ClassVar[tuple[str, str] | None] = None  # (distribution, version) whose preprocessing it transcribes
 
     def __init__(self, options: TrainerOptions):
         self.options = options
@@ -145,9 +148,33 @@ class Profile:
         """What to say of an input's columns as this trainer reads them: None where its columns are configurable."""
         return None
 
+    def version_note(self) -> str | None:
+        """A note when another minor version of the simulated trainer is installed here (where people run preflint
+        beside their training): its preprocessing may differ from the one simulated."""
+        if self.simulates is None:
+            return None
+        package, simulated = self.simulates
+        installed = installed_version(package)
+        if installed is None or _minor(installed) == _minor(simulated):
+            return None
+        return (f"{package} {installed} is installed here, but preflint simulates {package} {simulated}'s "
+                "preprocessing: where the two differ, findings may not match what your training does")
+
     def described_options(self) -> dict:
         """The options in force that this trainer has (OpenRLHF truncates, but has no truncation mode to name)."""
         return {key: value for key, value in self.options.describe().items() if key in self.supported}
+
+
+def installed_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    """'1.16.0' -> ('1', '16'): the release a version belongs to."""
+    return tuple(re.findall(r"\d+", version)[:2])
 
 
 def truncate(ids: list[int], prompt_kept: int, max_length: int | None, mode: str) -> tuple[list[int], int]:

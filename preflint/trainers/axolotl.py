@@ -45,6 +45,7 @@ SENTINEL = "PREFLINT-AXOLOTL-REPLY"
 
 class AxolotlProfile(Profile):
     name = "axolotl"
+    simulates = ("axolotl", "0.18")
     defaults = TrainerOptions(max_length=512)
     supported = ("max_length",)
 

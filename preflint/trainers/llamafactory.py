@@ -41,6 +41,7 @@ def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int
 
 class LlamaFactoryProfile(Profile):
     name = "llamafactory"
+    simulates = ("llamafactory", "0.9.6")
     defaults = TrainerOptions(max_length=2048)
     supported = ("max_length",)
 

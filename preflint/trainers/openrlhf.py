@@ -30,6 +30,7 @@ from . import (
 
 class OpenRLHFProfile(Profile):
     name = "openrlhf"
+    simulates = ("openrlhf", "0.11")
     defaults = TrainerOptions(max_length=512)
     supported = ("max_length",)
 

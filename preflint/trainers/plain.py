@@ -16,6 +16,7 @@ from .trl import TRLProfile
 
 class PlainProfile(TRLProfile):
     name = "plain"
+    simulates = None  # no trainer: TRL's tokenization with preflint's own prompt split
     defaults = TrainerOptions()
     supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
     needs_chat_template = False  # renders conversations as preflint does, 'role: content' without a template

@@ -51,6 +51,7 @@ PROMPT_TWICE = (
 
 class TRLProfile(Profile):
     name = "trl"
+    simulates = ("trl", "1.16")
     defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
     supported = ("max_length", "truncation_mode")
     needs_chat_template = True  # TRL renders conversations with the tokenizer's template; it has no fallback
