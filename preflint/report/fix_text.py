@@ -38,6 +38,8 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     elif not result.changes:
         console.print("nothing to change")
     console.print(describe(result.before.summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1))
+    if "trainer_version_note" in result.before.summary:
+        console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
     console.print(remaining_line(result))
 
 

@@ -24,8 +24,7 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> None:
     summary = result.summary
     stream.write(f"## preflint: {_headline(summary)}\n\n{_escape(describe(summary['forecast']))}\n\n")
-    if "trainer_version_note" in summary:
-        stream.write(f"Note: {_escape(summary['trainer_version_note'])}\n\n")
+    _version_note(stream, summary)
     if "baseline" in summary:
         stream.write(f"{_escape(baseline_line(summary['baseline']))}\n\n")
     labels = fix_labels(result.findings)
@@ -45,6 +44,7 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
     stream.write(f"## preflint fix: {accounting_line(data['accounting'])}\n\n")
     forecast = describe(data["before"]["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1)
     stream.write(f"{_escape(forecast)}\n\n")
+    _version_note(stream, data["before"])
     columns = ("code", "name", "severity", "fix", "before", "dropped", "fixed", "remaining")
     rows = fix_per_rule(result, data)
     if rows:
@@ -60,6 +60,11 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
         if path:
             stream.write(f"- wrote {_escape(path)} ({quantity(count, 'row')})\n")
     _inputs(stream, data["before"], data["tokenizer"])
+
+
+def _version_note(stream: TextIO, summary: dict) -> None:
+    if "trainer_version_note" in summary:
+        stream.write(f"Note: {_escape(summary['trainer_version_note'])}\n\n")
 
 
 def _rule_blocks(stream: TextIO, findings, limit: int) -> None:
