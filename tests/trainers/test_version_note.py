@@ -17,7 +17,7 @@ def installed(monkeypatch):
     return packages
 
 
-def test_another_minor_version_of_the_trainer_gets_a_note(installed, write_jsonl, capsys):
+def test_another_minor_version_of_the_trainer_gets_a_note(installed, write_jsonl, capsys, tmp_path):
     data = str(write_jsonl([ROW]))
     installed["trl"] = "0.19.1"
     code, out, _ = run(capsys, "scan", data, "--trainer", "trl", "--no-cache")
@@ -26,8 +26,10 @@ def test_another_minor_version_of_the_trainer_gets_a_note(installed, write_jsonl
             "differ, findings may not match what your training does") in out
     code, out, _ = run(capsys, "scan", data, "--trainer", "trl", "--no-cache", "--format", "markdown")
     assert "Note: trl 0.19.1 is installed here" in out
-    code, out, _ = run(capsys, "fix", data, "--trainer", "trl", "--diff")
+    report = tmp_path / "report.md"
+    code, out, _ = run(capsys, "fix", data, "--trainer", "trl", "--out", str(tmp_path / "out.jsonl"), "--report", str(report))
     assert "note: trl 0.19.1 is installed here" in out  # fix decides by the same simulation
+    assert "Note: trl 0.19.1 is installed here" in report.read_text(encoding="utf-8")
     installed["axolotl"] = "0.12.2"
     code, out, _ = run(capsys, "scan", data, "--trainer", "axolotl", "--no-cache")
     assert "note: axolotl 0.12.2 is installed here, but preflint simulates axolotl 0.18's preprocessing" in out
