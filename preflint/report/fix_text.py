@@ -37,10 +37,14 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print("wrote " + ", ".join(written))
     elif not result.changes:
         console.print("nothing to change")
-    console.print(describe(result.before.summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1))
+    console.print(forecast_before_line(result.before.summary))
     if "trainer_version_note" in result.before.summary:
         console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
     console.print(remaining_line(result))
+
+
+def forecast_before_line(summary: dict) -> str:
+    return describe(summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1)
 
 
 def accounting_line(accounting: dict) -> str:

@@ -14,7 +14,7 @@ from typing import TextIO
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
-from .fix_text import accounting_line, fix_per_rule, remaining_line
+from .fix_text import accounting_line, fix_per_rule, forecast_before_line, remaining_line
 from .text import STATISTICS_COLUMNS, baseline_line, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
@@ -42,8 +42,7 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
     fixed and is left, and the findings left in the output."""
     data = result.to_dict()
     stream.write(f"## preflint fix: {accounting_line(data['accounting'])}\n\n")
-    forecast = describe(data["before"]["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1)
-    stream.write(f"{_escape(forecast)}\n\n")
+    stream.write(f"{_escape(forecast_before_line(data['before']))}\n\n")
     _version_note(stream, data["before"])
     columns = ("code", "name", "severity", "fix", "before", "dropped", "fixed", "remaining")
     rows = fix_per_rule(result, data)
@@ -55,8 +54,8 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
         stream.write("\n")
     stream.write(f"{_escape(remaining_line(result))}\n\n")
     _rule_blocks(stream, result.remaining, limit)
-    written = [(data["output"]["data"], data["accounting"]["rows_kept"]), (data["output"]["rejects"], data["accounting"]["rows_dropped"])]
-    for path, count in written:
+    outputs, accounting = data["output"], data["accounting"]
+    for path, count in ((outputs["data"], accounting["rows_kept"]), (outputs["rejects"], accounting["rows_dropped"])):
         if path:
             stream.write(f"- wrote {_escape(path)} ({quantity(count, 'row')})\n")
     _inputs(stream, data["before"], data["tokenizer"])
