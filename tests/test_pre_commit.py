@@ -75,3 +75,22 @@ def test_the_hooks_match_every_format_preflint_reads():
     for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
         names = [f"data{suffix}" for suffix in FORMATS] + [f"data.jsonl{suffix}" for suffix in COMPRESSIONS]
         assert [name for name in names if not re.search(hook["files"], name)] == [], hook["id"]
+
+
+def test_json_that_is_never_preference_data_is_not_scanned(repository):
+    """A baseline, dataset metadata or a tokenizer's files beside the data: the hooks pass them by."""
+    repo, sh = repository
+    (repo / "data").mkdir()
+    (repo / "data" / "train.jsonl").write_text('{"prompt": "2+2?", "chosen": "4", "rejected": "5"}\n')
+    for name in (".preflint-baseline.json", "dataset_info.json", "data/dataset_dict.json", "tokenizer_config.json"):
+        (repo / name).write_text('{"version": 1}')
+    sh("git", "add", "-A")
+    passed = sh("git", "commit", "-qm", "data and metadata", check=False)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_the_hooks_leave_out_only_metadata_names():
+    for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
+        data_names = ["train.json", "data/prefs.jsonl", "my_config_prefs.json", "tokenizer_prefs.json", "state.jsonl"]
+        assert [name for name in data_names if re.search(hook["exclude"], name)] == [], hook["id"]
+
