@@ -3,8 +3,9 @@
     python -m benchmarks                      # 10k and 100k pairs (about 15 minutes on 2 cores)
     python -m benchmarks --sizes 10000,100000,1000000 --repeat 2   # best of 2 for tokenize-only and scan
 
-Each measurement runs in its own process, timed from the outside (wall seconds, and the peak resident memory of
-the process and its worker processes together, sampled every 50 ms, or wait4's peak for the process alone when
+Each measurement runs in its own process, timed from the outside (wall seconds, and the peak memory of the
+process and its worker processes together, sampled every 50 ms: their proportional set sizes summed, so that the
+pages forked workers share with the process count once; or wait4's peak resident size for the process alone when
 that is higher), so the figures are what a user's command costs, start-up included:
 - tokenize only: every prompt, chosen and rejected text of the file through the same fast tokenizer (its Rust
   batch call, 1,000 rows at a time; repeated texts too, as a trainer's preprocessing does); the reference for
@@ -86,7 +87,7 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            tree_peak = max(tree_peak, tree_rss(process.pid))
+            tree_peak = max(tree_peak, tree_memory(process.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -96,11 +97,13 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, max(tree_peak, usage.ru_maxrss * 1024) / 2**20
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants now (0 once it is gone)."""
+def tree_memory(pid: int) -> int:
+    """Bytes of memory a process and all its descendants use now (0 once it is gone): the sum of their
+    proportional set sizes (each shared page divided among the processes that share it). Summed resident sizes
+    would count the pages forked workers share with their parent once per process."""
     try:
         root = psutil.Process(pid)
-        return sum(process.memory_info().rss for process in [root, *root.children(recursive=True)])
+        return sum(process.memory_full_info().pss for process in [root, *root.children(recursive=True)])
     except psutil.Error:
         return 0
 
@@ -149,7 +152,7 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| pairs | command | seconds | pairs/s | × tokenize-only throughput | peak RSS |",
+    lines = ["| pairs | command | seconds | pairs/s | × tokenize-only throughput | peak memory |",
              "|---:|---|---:|---:|---:|---:|"]
     for row in rows:
         reference = next(r for r in rows if r["size"] == row["size"] and r["what"] == "tokenize only")
@@ -189,8 +192,9 @@ def rewrite(rows: list[dict], repeat: int) -> None:
         (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}"
          f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}). "
          "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh "
-         "process timed from outside; peak RSS is the resident memory of the process and its worker processes "
-         "together (sampled every 50 ms), or the process's own maximum when that is higher."), "",
+         "process timed from outside; peak memory is that of the process and its worker processes together "
+         "(their proportional set sizes summed, sampled every 50 ms: pages shared by forked workers count once), or "
+         "the process's own peak resident size when that is higher."), "",
         machine(), "", table(rows), END,
     ])
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)

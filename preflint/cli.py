@@ -22,6 +22,7 @@ from .errors import PreflintError, first_line
 from .output import STDOUT, atomic_write, check_targets
 from .registry import Registry
 from .report import FORMATS
+from .speed import allow_fork
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_BASELINE = ".preflint-baseline.json"
@@ -259,13 +260,20 @@ def _progress(enabled: bool, label: str):
         TimeElapsedColumn,
     )
 
+    # drawn as each batch is done, not by a refresh thread: with no thread running, workers can be forked
     with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"),
-                  TimeElapsedColumn(), transient=True, console=None) as progress:
+                  TimeElapsedColumn(), transient=True, console=None, auto_refresh=False) as progress:
         task = progress.add_task("scan", total=None)
-        yield lambda rows: progress.advance(task, rows)
+
+        def advance(rows: int) -> None:
+            progress.advance(task, rows)
+            progress.refresh()
+
+        yield advance
 
 
 def main(argv: list[str] | None = None) -> int:
+    allow_fork()  # this process is preflint's alone: its scans may fork their workers
     try:
         code = cli.main(args=argv, prog_name="preflint", standalone_mode=False)
     except click.ClickException as exc:

@@ -23,7 +23,7 @@ from .read import RawBatch, Source, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
-from .speed import POOL_MIN_PAIRS, fewer_collections, in_workers, use_jobs
+from .speed import fewer_collections, in_workers, pool_threshold, use_jobs, worker_start
 from .text import quantity
 from .tokenizer import Tokenizer, load_tokenizer, read_chat_template
 from .trainers import Profile
@@ -184,8 +184,9 @@ def scan(
     engine, tally = Engine(rules), _Tally()
     batches = raw_batches(sources, settings, parse_map(settings.map))
     with fewer_collections():
-        pool_from = -(-POOL_MIN_PAIRS // settings.batch_size)  # batches
-        scanned = in_workers(batches, use_jobs(settings.jobs), pool_from, BatchScanner, settings, tokenizer)
+        start = worker_start() if tokenizer is None else "spawn"  # a tokenizer given here is in use here
+        scanned = in_workers(batches, use_jobs(settings.jobs), pool_threshold(start, settings.batch_size), BatchScanner,
+                             settings, tokenizer, start=start)
         for findings, partial_states, part in scanned:
             engine.absorb(findings, partial_states)
             tally.merge(part)

@@ -1,8 +1,10 @@
-"""Keep every core busy. A scan of POOL_MIN_PAIRS pairs or more runs each batch (normalize, render, tokenize,
-simulate the trainer, rules) in worker processes, one per `--jobs`, each tokenizing on one thread: the rules'
-Python work then runs on every core too, which threads cannot do under the GIL. Smaller inputs run in the scan's
-own process, the next batch prepared (read, rendered, tokenized: the Rust tokenizer releases the GIL and uses its
-own threads) in a background thread while the rules run on this one; `--jobs 1` runs everything in one thread.
+"""Keep every core busy. A scan runs each batch (normalize, render, tokenize, simulate the trainer, rules) in
+worker processes, one per `--jobs`, each tokenizing on one thread: the rules' Python work then runs on every core
+too, which threads cannot do under the GIL. Workers are forked from the command line's process, which costs next
+to nothing, from its second batch on; where forking is not safe (see `worker_start`) they are spawned, which costs
+each worker its imports and pays off only from POOL_MIN_PAIRS pairs. Smaller inputs run in the scan's own process,
+the next batch prepared (read, rendered, tokenized: the Rust tokenizer releases the GIL and uses its own threads)
+in a background thread while the rules run on this one; `--jobs 1` runs everything in one thread.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from .errors import PreflintError
 
 T = TypeVar("T")
 _DONE = object()
-# Below this many pairs a scan stays in its own process: starting the workers (imports, a tokenizer each) costs
-# about 2 s of CPU, which the threaded single process matches up to here (measured 2026-11-25, 2 cores: 10,000
-# pairs 4.5 s either way; 20,000: 7.2-7.6 s in workers, 7.6 s in one process; 30,000: 10.0 s against 10.8 s;
-# 40,000: 13.0 s against 14.7 s). Workers cost memory (a tokenizer each), so the tie at 10,000 stays in one process.
+# Below this many pairs a scan whose workers must be spawned stays in its own process: spawning them (imports, a
+# tokenizer each) costs about 2 s of CPU, which the threaded single process matches up to here (measured 2026-11-25,
+# 2 cores: 10,000 pairs 4.5 s either way; 20,000: 7.2-7.6 s in workers, 7.6 s in one process; 30,000: 10.0 s
+# against 10.8 s; 40,000: 13.0 s against 14.7 s). Forked workers skip the imports: from 2 batches on they are
+# faster than one process (2026-11-26: 5,000 pairs 3.0-3.3 s against 3.5-4.1 s; 10,000: 4.6-5.1 s against
+# 5.4-5.8 s; 20,000: 8.3-8.5 s against 10.1-10.7 s threaded and 8.9-9.8 s spawned).
 POOL_MIN_PAIRS = 20_000
+FORKED_POOL_MIN_BATCHES = 2
 _worker: Worker | None = None  # in a worker process: what each item is given to
+_fork_allowed = False  # set by the command line, whose process runs nothing but preflint
 RARE_COLLECTIONS = (50_000, 20, 100)  # garbage collector thresholds while scanning (Python's default: 700, 10, 10)
 
 
@@ -53,6 +59,32 @@ def use_jobs(jobs: int | None) -> int:
     return jobs
 
 
+def allow_fork() -> None:
+    """Let this process fork its workers: the command line's process is preflint's alone. A library caller's
+    process may run threads or use a Rust tokenizer of its own, which a fork would copy in an unusable state."""
+    global _fork_allowed
+    _fork_allowed = True
+
+
+def worker_start() -> str:
+    """How worker processes start now: forked (nearly free) where that is safe, else spawned.
+
+    Safe means: Linux (elsewhere fork is not the platform's way), `allow_fork` was called, no other Python thread
+    runs (a lock it holds at the fork would stay held in the worker; the progress bar draws without a thread for
+    this) and no tokenizer was loaded here (a Rust tokenizer's thread pool, once used, does not survive a fork: its
+    workers fall back to a slower serial path)."""
+    from .tokenizer import tokenizers_loaded
+
+    if sys.platform == "linux" and _fork_allowed and threading.active_count() == 1 and not tokenizers_loaded():
+        return "fork"
+    return "spawn"
+
+
+def pool_threshold(start: str, batch_size: int) -> int:
+    """From how many batches a scan is worth running in worker processes started the `start` way."""
+    return FORKED_POOL_MIN_BATCHES if start == "fork" else -(-POOL_MIN_PAIRS // batch_size)
+
+
 class Worker(Protocol):
     """What `in_workers` runs each item through, in two steps: `prepare` mostly waits on native code that
     releases the GIL (reading, tokenizing), `finish` is Python (the rules)."""
@@ -62,14 +94,15 @@ class Worker(Protocol):
     def finish(self, prepared) -> Any: ...
 
 
-def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Worker], *args: Any) -> Iterator:
+def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Worker], *args: Any,
+               start: str = "spawn") -> Iterator:
     """`worker.finish(worker.prepare(*item))` for each item, in order, where `worker = make(*args)`, built once
     in each process.
 
-    With `jobs` > 1 and at least `min_items` items, `jobs` worker processes (spawned: nothing of this process's
-    threads or tokenizer state is forked) each build their own worker; at most 2 × jobs items are in flight, so
-    memory does not grow with the input. Otherwise everything runs here, the next item prepared in a background
-    thread (with `jobs` > 1) while this one finishes.
+    With `jobs` > 1 and at least `min_items` items, `jobs` worker processes (started the `start` way: "spawn",
+    or "fork" where `worker_start` says it is safe) each build their own worker; at most 2 × jobs items are in
+    flight, so memory does not grow with the input. Otherwise everything runs here, the next item prepared in a
+    background thread (with `jobs` > 1) while this one finishes.
     """
     head = list(itertools.islice(items, min_items))
     items = itertools.chain(head, items)
@@ -80,12 +113,12 @@ def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable
             yield worker.finish(each)
         return
     pool = ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(make, args)
+        jobs, mp_context=multiprocessing.get_context(start), initializer=_start_worker, initargs=(make, args)
     )
     pending: deque = deque()
     try:
         for item in items:
-            with _caller_hidden():
+            with _caller_hidden(), _frozen_heap(start == "fork" and not pending):  # processes start at the 1st
                 pending.append(pool.submit(_run_worker, item))
             if len(pending) >= 2 * jobs:
                 yield pending.popleft().result()
@@ -153,6 +186,20 @@ def _caller_hidden():
     finally:
         main.__dict__.pop("__spec__", None)
         main.__dict__.update(saved)
+
+
+@contextmanager
+def _frozen_heap(forking: bool):
+    """While workers are forked: this process's objects set aside from garbage collection, so that a collection
+    in a worker does not write to (and so copy) the memory it shares with this process."""
+    if not forking:
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _start_worker(make: Callable[..., Worker], args: tuple) -> None:

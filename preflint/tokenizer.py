@@ -266,8 +266,17 @@ def _files_fingerprint(path: Path) -> tuple | None:
     return tuple((str(file), stat.st_size, stat.st_mtime_ns) for file in files if file.is_file() for stat in [file.stat()])
 
 
+_loaded_here = False  # whether this process has loaded a tokenizer (see speed.worker_start)
+
+
+def tokenizers_loaded() -> bool:
+    return _loaded_here
+
+
 @lru_cache(maxsize=2)
 def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Tokenizer:
+    global _loaded_here
+    _loaded_here = True
     alias = ALIASES.get(spec.lower())
     if alias and alias.builtin:
         return Tokenizer(spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", _llama3(cache_dir))

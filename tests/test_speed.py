@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from preflint import scanning
+from preflint import scanning, speed
 from preflint.speed import in_workers, prefetched
 
 from .conftest import shared
@@ -15,7 +15,7 @@ from .test_cli import run
 
 
 def test_jobs_do_not_change_findings(capsys, monkeypatch):
-    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)  # 300 pairs in batches of 64: workers from the 2nd batch
+    monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)  # 300 pairs in batches of 64: workers from the 2nd batch
     data = str(shared("llamafactory-dpo-en-demo.json"))
     outputs = []
     for jobs in ("1", "2"):
@@ -34,7 +34,7 @@ def test_workers_load_the_tokenizer_and_this_process_holds_none(monkeypatch):
     def not_here(spec, **_):
         raise AssertionError(f"tokenizer {spec!r} loaded in the scan's own process")
 
-    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)
+    monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)
     monkeypatch.setattr(scanning, "load_tokenizer", not_here)
     report = api.scan(str(shared("llamafactory-dpo-en-demo.json")), batch_size=50, jobs=2, cache=False)
     assert report.summary["rows"] == 300
@@ -42,7 +42,7 @@ def test_workers_load_the_tokenizer_and_this_process_holds_none(monkeypatch):
 
 
 def test_an_unknown_tokenizer_is_a_clear_error_from_the_workers(capsys, monkeypatch):
-    monkeypatch.setattr(scanning, "POOL_MIN_PAIRS", 100)
+    monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)
     data = str(shared("llamafactory-dpo-en-demo.json"))
     code, _, err = run(capsys, "scan", data, "--no-cache", "--jobs", "2", "--batch-size", "50", "-t", "no-such-model")
     assert code == 2
@@ -90,14 +90,53 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     """Spawned workers import the main module; an unguarded script would scan again in each of them."""
     script = tmp_path / "check.py"
     script.write_text(
-        "import preflint, preflint.scanning\n"
-        "preflint.scanning.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
+        "import preflint, preflint.speed\n"
+        "preflint.speed.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
         f"report = preflint.scan({str(shared('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
         "print('scanned', report.summary['rows'])\n"
     )
     process = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert process.returncode == 0, process.stderr[-2000:]
     assert process.stdout.splitlines() == ["scanned 300"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
+def test_workers_are_forked_only_where_it_is_safe():
+    """Forked from a process of preflint's own with no other thread and no tokenizer loaded; else spawned."""
+    probe = (
+        "import threading, time\n"
+        "from preflint import speed\n"
+        "from preflint.tokenizer import load_tokenizer\n"
+        "print(speed.worker_start())  # a library caller's process: spawn\n"
+        "speed.allow_fork()  # the command line's\n"
+        "print(speed.worker_start())\n"
+        "busy = threading.Thread(target=time.sleep, args=(2,))\n"
+        "busy.start()\n"
+        "print(speed.worker_start())  # another thread runs\n"
+        "busy.join()\n"
+        "print(speed.worker_start())\n"
+        "load_tokenizer('llama')\n"
+        "print(speed.worker_start())  # a tokenizer was loaded here\n"
+    )
+    process = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.split() == ["spawn", "fork", "spawn", "fork", "spawn"]
+
+
+def test_forked_workers_find_what_one_process_finds(tmp_path):
+    """The command line forks its workers from the second batch on: 300 pairs in batches of 64."""
+    data = str(shared("llamafactory-dpo-en-demo.json"))
+    results = []
+    for jobs in ("2", "1"):
+        out = tmp_path / f"jobs{jobs}.json"
+        argv = [sys.executable, "-m", "preflint", "scan", data, "--format", "json", "--no-cache", "--batch-size", "64",
+                "--jobs", jobs, "-o", str(out)]
+        process = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        assert process.returncode == 1, process.stderr[-2000:]
+        result = json.loads(out.read_text())
+        result["summary"].pop("seconds")
+        results.append(result)
+    assert results[0] == results[1] and results[0]["findings"]
 
 
 def test_prefetched_keeps_order_and_raises_the_producers_error():
