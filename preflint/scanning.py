@@ -184,7 +184,9 @@ def scan(
     engine, tally = Engine(rules), _Tally()
     batches = raw_batches(sources, settings, parse_map(settings.map))
     with fewer_collections():
-        start = worker_start() if tokenizer is None else "spawn"  # a tokenizer given here is in use here
+        start = worker_start() if tokenizer is None else "spawn"  # a tokenizer given here may be in use here
+        if start == "fork":  # loaded here once: the forked workers share it (and a fix's later passes reuse it)
+            tokenizer = load_tokenizer(settings.tokenizer)
         scanned = in_workers(batches, use_jobs(settings.jobs), pool_threshold(start, settings.batch_size), BatchScanner,
                              settings, tokenizer, start=start)
         for findings, partial_states, part in scanned:

@@ -1,8 +1,9 @@
 """Keep every core busy. A scan runs each batch (normalize, render, tokenize, simulate the trainer, rules) in
 worker processes, one per `--jobs`, each tokenizing on one thread: the rules' Python work then runs on every core
 too, which threads cannot do under the GIL. Workers are forked from the command line's process, which costs next
-to nothing, from its second batch on; where forking is not safe (see `worker_start`) they are spawned, which costs
-each worker its imports and pays off only from POOL_MIN_PAIRS pairs. Smaller inputs run in the scan's own process,
+to nothing (they share its imports and its tokenizer), from its second batch on; where forking is not safe (see
+`worker_start`) they are spawned, which costs each worker its imports and a tokenizer, and pays off only from
+POOL_MIN_PAIRS pairs. Smaller inputs run in the scan's own process,
 the next batch prepared (read, rendered, tokenized: the Rust tokenizer releases the GIL and uses its own threads)
 in a background thread while the rules run on this one; `--jobs 1` runs everything in one thread.
 """
@@ -71,11 +72,11 @@ def worker_start() -> str:
 
     Safe means: Linux (elsewhere fork is not the platform's way), `allow_fork` was called, no other Python thread
     runs (a lock it holds at the fork would stay held in the worker; the progress bar draws without a thread for
-    this) and no tokenizer was loaded here (a Rust tokenizer's thread pool, once used, does not survive a fork: its
-    workers fall back to a slower serial path)."""
-    from .tokenizer import tokenizers_loaded
+    this) and the Rust tokenizer's thread pool has not run here (its threads do not survive a fork). A tokenizer
+    loaded but not yet used is fine: forked workers share its memory instead of loading one each."""
+    from .tokenizer import tokenized_in_batches
 
-    if sys.platform == "linux" and _fork_allowed and threading.active_count() == 1 and not tokenizers_loaded():
+    if sys.platform == "linux" and _fork_allowed and threading.active_count() == 1 and not tokenized_in_batches():
         return "fork"
     return "spawn"
 

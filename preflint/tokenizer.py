@@ -88,6 +88,7 @@ class Tokenizer:
             backend.no_padding()
         slots: dict[str, int] = {}
         positions = [slots.setdefault(text, len(slots)) for text in texts]
+        _batched_here()
         encodings = backend.encode_batch_fast(list(slots), add_special_tokens=add_special_tokens)
         distinct = [encoding.ids for encoding in encodings]
         if len(distinct) == len(texts):
@@ -127,6 +128,7 @@ class Tokenizer:
         """`join_ids` through windows of `width` tokens a side; None where the window cannot settle the join."""
         tails = [left_ids[-width:] for _, left_ids, _, _ in pieces]
         heads = [right_ids[:width] for _, _, _, right_ids in pieces]
+        _batched_here()
         decoded = self._backend.decode_batch(tails + heads, skip_special_tokens=False)
         checks = []
         for k, (left, left_ids, right, right_ids) in enumerate(pieces):
@@ -266,17 +268,22 @@ def _files_fingerprint(path: Path) -> tuple | None:
     return tuple((str(file), stat.st_size, stat.st_mtime_ns) for file in files if file.is_file() for stat in [file.stat()])
 
 
-_loaded_here = False  # whether this process has loaded a tokenizer (see speed.worker_start)
+_batched = False  # whether this process has tokenized in batches, on the Rust tokenizer's thread pool
 
 
-def tokenizers_loaded() -> bool:
-    return _loaded_here
+def _batched_here() -> None:
+    global _batched
+    _batched = True
+
+
+def tokenized_in_batches() -> bool:
+    """Whether the Rust tokenizer's thread pool has run in this process: a process forked after that gets a pool
+    it cannot use (speed.worker_start)."""
+    return _batched
 
 
 @lru_cache(maxsize=2)
 def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Tokenizer:
-    global _loaded_here
-    _loaded_here = True
     alias = ALIASES.get(spec.lower())
     if alias and alias.builtin:
         return Tokenizer(spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", _llama3(cache_dir))

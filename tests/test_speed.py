@@ -102,7 +102,7 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
 
 @pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
 def test_workers_are_forked_only_where_it_is_safe():
-    """Forked from a process of preflint's own with no other thread and no tokenizer loaded; else spawned."""
+    """Forked from a process of preflint's own with no other thread, before its tokenizer ran; else spawned."""
     probe = (
         "import threading, time\n"
         "from preflint import speed\n"
@@ -115,12 +115,14 @@ def test_workers_are_forked_only_where_it_is_safe():
         "print(speed.worker_start())  # another thread runs\n"
         "busy.join()\n"
         "print(speed.worker_start())\n"
-        "load_tokenizer('llama')\n"
-        "print(speed.worker_start())  # a tokenizer was loaded here\n"
+        "tokenizer = load_tokenizer('llama')\n"
+        "print(speed.worker_start())  # loaded, not used: the workers share it\n"
+        "tokenizer.encode_many(['Hello', 'world'])\n"
+        "print(speed.worker_start())  # the tokenizer's thread pool ran here\n"
     )
     process = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert process.returncode == 0, process.stderr[-2000:]
-    assert process.stdout.split() == ["spawn", "fork", "spawn", "fork", "spawn"]
+    assert process.stdout.split() == ["spawn", "fork", "spawn", "fork", "fork", "spawn"]
 
 
 def test_forked_workers_find_what_one_process_finds(tmp_path):
