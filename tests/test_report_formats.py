@@ -65,6 +65,17 @@ def test_markdown_renders_data_as_written(tmp_path, monkeypatch, write_jsonl, ca
     assert [row.count("<td") for row in body.split("<tr>")[1:]] == [6, 6]
 
 
+def test_findings_only_about_the_dataset_are_not_said_to_be_in_no_row(tmp_path, monkeypatch, write_jsonl, capsys):
+    monkeypatch.chdir(tmp_path)
+    words = "please tell me in a few plain words what the capital city of the country of France has been since".split()
+    rows = [{"prompt": " ".join(words + [end]), "chosen": "Paris.", "rejected": "Rome."} for end in ("1800?", "1900?")]
+    write_jsonl(rows)
+    for fmt, line in (("text", "Found 1 finding (1 warning) about the dataset of 2 rows."),
+                      ("markdown", "## preflint: 1 finding (1 warning) about the dataset of 2 rows")):
+        assert main(["scan", "data.jsonl", "--select", "D004", "--format", fmt, "--no-progress"]) == 1
+        assert line in capsys.readouterr().out
+
+
 def test_github_escapes_what_would_end_a_command():
     from preflint.report.ci import _escape_data, _escape_property
 

@@ -76,11 +76,12 @@ def baseline_line(baseline: dict) -> str:
 
 
 def findings_line(summary: dict) -> str:
-    """'3 findings (2 errors, 1 warning) in 3 of 3 rows'."""
+    """'3 findings (2 errors, 1 warning) in 3 of 3 rows', or, when every finding is about the whole dataset (near
+    duplicates, label bias), '6 findings (6 warnings) about the dataset of 2,312 rows'."""
     by_severity = summary["findings_by_severity"]
     counts = ", ".join(quantity(by_severity[s], s) for s in ("error", "warning", "info") if s in by_severity)
-    return (f"{quantity(summary['findings'], 'finding')} ({counts}) in {summary['rows_with_findings']:,} "
-            f"of {quantity(summary['rows'], 'row')}")
+    where = f"in {summary['rows_with_findings']:,} of" if summary["rows_with_findings"] else "about the dataset of"
+    return f"{quantity(summary['findings'], 'finding')} ({counts}) {where} {quantity(summary['rows'], 'row')}"
 
 
 def source_line(source: dict) -> str:
