@@ -73,6 +73,11 @@ class Finding:
             "fix": self.fix.to_dict() if self.fix else None,
         }
 
+    @property
+    def where(self) -> str:
+        """Where the finding is, as reports name it: 'row 86', or 'dataset' for the data as a whole."""
+        return f"row {self.row}" if self.row is not None else "dataset"
+
     def sort_key(self) -> tuple:
         return (self.row is None, self.row if self.row is not None else 0, self.code)
 

@@ -19,17 +19,13 @@ GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _where(finding) -> str:
-    return f"row {finding.row}" if finding.row is not None else "dataset"
-
-
 def write_github(result, stream: TextIO, **_options) -> None:
     """`::error file=…,title=…::message` lines, which a GitHub Actions step turns into annotations."""
     source = result.source_of
     for finding in result.findings:
         level = GITHUB_LEVELS[finding.severity.value]
         properties = f"file={_escape_property(source(finding.row))},title={_escape_property(f'{finding.code} {finding.name}')}"
-        stream.write(f"::{level} {properties}::{_escape_data(f'{_where(finding)}: {finding.message}')}\n")
+        stream.write(f"::{level} {properties}::{_escape_data(f'{finding.where}: {finding.message}')}\n")
 
 
 def _escape_data(text: str) -> str:
@@ -58,10 +54,10 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
             "ruleId": finding.code,
             "ruleIndex": index.get(finding.code, 0),
             "level": SARIF_LEVELS[finding.severity.value],
-            "message": {"text": f"{_where(finding)}: {finding.message}"},
+            "message": {"text": f"{finding.where}: {finding.message}"},
             "locations": [{
                 "physicalLocation": {"artifactLocation": {"uri": _uri(source(finding.row))}},
-                "logicalLocations": [{"name": _where(finding), "kind": "object"}],
+                "logicalLocations": [{"name": finding.where, "kind": "object"}],
             }],
         }
         if finding.row_hash:
@@ -105,10 +101,10 @@ def write_junit(result, stream: TextIO, **_options) -> None:
     for name, findings in by_source.items():
         suite = ElementTree.SubElement(suites, "testsuite", name=name, tests=str(len(findings)), failures=str(len(findings)))
         for finding in findings:
-            case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({_where(finding)})",
+            case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({finding.where})",
                                           classname=name)
             failure = ElementTree.SubElement(case, "failure", message=finding.message, type=finding.severity.value)
-            failure.text = f"{_where(finding)}: {finding.code} {finding.name}: {finding.message}"
+            failure.text = f"{finding.where}: {finding.code} {finding.name}: {finding.message}"
     ElementTree.indent(suites)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ElementTree.tostring(suites, encoding="unicode"))

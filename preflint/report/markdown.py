@@ -8,14 +8,13 @@ from the data is escaped, so a `<|eot_id|>` or a `|` in a reply shows as written
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import TextIO
 
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
 from .fix_text import accounting_line, fix_per_rule, forecast_before_line, remaining_line
-from .text import STATISTICS_COLUMNS, baseline_line, findings_line, rule_statistics, source_line
+from .text import STATISTICS_COLUMNS, baseline_line, by_rule, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -68,15 +67,10 @@ def _version_note(stream: TextIO, summary: dict) -> None:
 
 def _rule_blocks(stream: TextIO, findings, limit: int) -> None:
     """Each rule's findings, its first `limit` rows shown, in a collapsed block."""
-    by_code = defaultdict(list)
-    for finding in findings:
-        by_code[finding.code].append(finding)
-    for code, found in sorted(by_code.items()):
-        shown = found if limit <= 0 else found[:limit]
+    for code, found, shown in by_rule(findings, limit):
         stream.write(f"<details><summary>{_escape(f'{code} {found[0].name}')}: {len(found):,}</summary>\n\n")
         for finding in shown:
-            where = f"row {finding.row}" if finding.row is not None else "dataset"
-            stream.write(f"- {where}: {_escape(finding.message)}\n")
+            stream.write(f"- {finding.where}: {_escape(finding.message)}\n")
         if len(found) > len(shown):
             stream.write(f"- … and {len(found) - len(shown):,} more\n")
         stream.write("\n</details>\n\n")

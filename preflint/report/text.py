@@ -19,24 +19,27 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool = False, limit: int = 10) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
-    by_code = defaultdict(list)
-    for finding in result.findings:
-        by_code[finding.code].append(finding)
     labels = fix_labels(result.findings)
-    for code, findings in sorted(by_code.items()):
+    for code, findings, shown in by_rule(result.findings, limit):
         first = findings[0]
         style = SEVERITY_STYLE[first.severity.value]
         fix = f", fix: {labels[code]}" if labels[code] else ""
         console.print(f"[{style}]{code}[/] [bold]{first.name}[/] ({first.severity.value}{fix}): {len(findings)}")
-        shown = findings if limit <= 0 else findings[:limit]
         for finding in shown:
-            where = f"row {finding.row}" if finding.row is not None else "dataset"
-            console.print(f"  [dim]{where}:[/] {escape(finding.message)}")
+            console.print(f"  [dim]{finding.where}:[/] {escape(finding.message)}")
         if len(findings) > len(shown):
             console.print(f"  [dim]... and {len(findings) - len(shown)} more (--limit 0 shows all)[/]")
     if statistics:
         _statistics(console, result, labels)
     _summary(console, result)
+
+
+def by_rule(findings, limit: int) -> list[tuple[str, list, list]]:
+    """Each rule's findings, by code: its code, all its findings and the first `limit` of them (all for 0)."""
+    grouped = defaultdict(list)
+    for finding in findings:
+        grouped[finding.code].append(finding)
+    return [(code, found, found if limit <= 0 else found[:limit]) for code, found in sorted(grouped.items())]
 
 
 def rule_statistics(result, labels: dict[str, str]) -> list[tuple[str, ...]]:
