@@ -29,10 +29,7 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print(f"  fixed   {count:>7,}  {code} {names.get(code, '')}")
     if not result.settled:
         console.print("[yellow]edits were still changing rows when the pass limit was reached; run fix again[/]")
-    outputs = ((result.outputs.out, accounting["rows_kept"]), (result.outputs.rejects, accounting["rows_dropped"]))
-    written = [
-        f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in outputs if path
-    ] + ([str(result.outputs.report)] if result.outputs.report else [])
+    written = written_data(result) + ([str(result.outputs.report)] if result.outputs.report else [])
     if written:
         console.print("wrote " + ", ".join(written))
     elif not result.changes:
@@ -41,6 +38,13 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     if "trainer_version_note" in result.before.summary:
         console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
     console.print(remaining_line(result))
+
+
+def written_data(result) -> list[str]:
+    """The data files the fix wrote, each with its rows: 'clean.parquet (2,308 rows)'."""
+    accounting = result.accounting()
+    outputs = ((result.outputs.out, accounting["rows_kept"]), (result.outputs.rejects, accounting["rows_dropped"]))
+    return [f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in outputs if path]
 
 
 def forecast_before_line(summary: dict) -> str:

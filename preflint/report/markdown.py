@@ -13,7 +13,7 @@ from typing import TextIO
 from ..findings import fix_labels
 from ..forecast import describe
 from ..text import quantity
-from .fix_text import accounting_line, fix_per_rule, forecast_before_line, remaining_line
+from .fix_text import accounting_line, fix_per_rule, forecast_before_line, remaining_line, written_data
 from .text import STATISTICS_COLUMNS, baseline_line, by_rule, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
@@ -53,10 +53,7 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
         stream.write("\n")
     stream.write(f"{_escape(remaining_line(result))}\n\n")
     _rule_blocks(stream, result.remaining, limit)
-    outputs, accounting = data["output"], data["accounting"]
-    for path, count in ((outputs["data"], accounting["rows_kept"]), (outputs["rejects"], accounting["rows_dropped"])):
-        if path:
-            stream.write(f"- wrote {_escape(path)} ({quantity(count, 'row')})\n")
+    stream.writelines(f"- wrote {_escape(written)}\n" for written in written_data(result))
     _inputs(stream, data["before"], data["tokenizer"])
 
 
