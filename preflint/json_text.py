@@ -34,6 +34,8 @@ class JsonText:
         self.text, self.pos = "", 0
         self.line, self.column = 1, 1  # where self.text starts in the file
         self.bytes_read, self.ended = 0, False
+        self.value_line = 1  # the line on which the value `value` gave last starts
+        self._counted = (0, 1)  # a position in self.text up to which newlines are counted, and its line
 
     def peek(self) -> str | None:
         """The next character that is not whitespace (not consumed), or None at the end of the file."""
@@ -57,6 +59,7 @@ class JsonText:
         """The next JSON value, and whether its text escapes a UTF-16 surrogate (only then can the value hold half
         of a pair without the other)."""
         self.peek()
+        self.value_line = self._line_at(self.pos)
         while True:
             try:
                 value, end = _SCAN(self.text, self.pos)
@@ -127,9 +130,16 @@ class JsonText:
         self.bytes_read += len(data)
         return True
 
+    def _line_at(self, pos: int) -> int:
+        """The line of position `pos` of the text held, at or after the last one asked (newlines counted once)."""
+        counted, line = self._counted
+        line += self.text.count("\n", counted, pos)
+        self._counted = (pos, line)
+        return line
+
     def _drop_consumed(self) -> None:
+        line = self._line_at(self.pos)
         consumed, self.text = self.text[: self.pos], self.text[self.pos :]
-        self.pos = 0
-        newlines = consumed.count("\n")
-        self.line += newlines
-        self.column = len(consumed) - consumed.rfind("\n") if newlines else self.column + len(consumed)
+        newline = consumed.rfind("\n")
+        self.column = len(consumed) - newline if newline >= 0 else self.column + len(consumed)
+        self.line, self.pos, self._counted = line, 0, (0, line)

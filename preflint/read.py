@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -233,19 +234,27 @@ def reference_spec(spec: str) -> tuple[str, str | None]:
 
 
 def _records(source: Source, dataset, batch_size: int) -> Iterator[dict | Unreadable]:
-    readers = {
-        "jsonl": _jsonl_records,
-        "json": _json_records,
-        "parquet": _parquet_records,
-        "csv": _csv_records,
-        "tsv": _csv_records,
-        "arrow": _arrow_records,
-    }
     with _read_errors(source):
-        if dataset is None:
-            yield from readers[source.kind](source, batch_size)
-        else:
+        if dataset is not None:
             yield from _dataset_records(source, dataset, batch_size)
+        elif source.kind in TEXT_READERS:
+            yield from (record for _, record in TEXT_READERS[source.kind](source))
+        else:
+            yield from BINARY_READERS[source.kind](source, batch_size)
+
+
+def record_lines(spec: str) -> array | None:
+    """The line on which each record of a text file (JSON Lines, JSON, CSV) starts, counted from 1, as its records
+    are read; None for anything else (Parquet, a compressed file, a dataset, standard input) or a file that can no
+    longer be read. For annotations that point into the file (GitHub, SARIF); the file is read again for them."""
+    try:
+        source = _classify(spec) if os.path.isfile(spec) else None
+        if source is None or source.kind not in TEXT_READERS or source.compression:
+            return None
+        with _read_errors(source):
+            return array("q", (line for line, _ in TEXT_READERS[source.kind](source)))
+    except InputError:
+        return None
 
 
 def _dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]:
@@ -286,12 +295,13 @@ def _open_binary(source: Source):
     return open(source.location, "rb")
 
 
-def _jsonl_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+def _jsonl_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
     with _open_binary(source) as handle:
         yield from _parse_json_lines(handle)
 
 
-def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
+def _parse_json_lines(lines) -> Iterator[tuple[int, dict | Unreadable]]:
+    """Each record with the number of its line; blank lines are no records."""
     for number, raw in enumerate(lines, start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark before the first record is harmless
@@ -300,7 +310,7 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield Unreadable(
+            yield number, Unreadable(
                 f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
                 raw.decode("utf-8", "backslashreplace").rstrip("\r\n"),
             )
@@ -308,12 +318,12 @@ def _parse_json_lines(lines) -> Iterator[dict | Unreadable]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
+            yield number, Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
             continue
         except (ValueError, RecursionError) as exc:
-            yield Unreadable(f"line {number} is JSON beyond what can be read ({_beyond_limits(exc)})", text.rstrip("\r\n"))
+            yield number, Unreadable(f"line {number} is JSON beyond what can be read ({_beyond_limits(exc)})", text.rstrip("\r\n"))
             continue
-        yield _as_record(value, f"line {number}", SURROGATE_ESCAPE.search(text) is not None)
+        yield number, _as_record(value, f"line {number}", SURROGATE_ESCAPE.search(text) is not None)
 
 
 def _beyond_limits(exc: ValueError | RecursionError) -> str:
@@ -355,7 +365,7 @@ def _json_type(value) -> str:
     return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
 
 
-def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+def _json_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
     """A JSON array of records, read item by item; an object holding one array of records, walked once to find
     the array and then read item by item; any other object, as one record; or JSON Lines under a .json name (as
     `Dataset.to_json` writes them), read line by line."""
@@ -379,7 +389,7 @@ def _json_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadabl
         text = JsonText(handle, source.spec)
         if member is None:  # no one array of rows in it: the object is the one record (as `datasets` reads it)
             record, escapes_surrogates = text.value()
-            yield _as_record(record, "the object", escapes_surrogates)
+            yield text.value_line, _as_record(record, "the object", escapes_surrogates)
             return
         for index, _key in enumerate(text.keys()):
             if index == member:
@@ -396,9 +406,9 @@ def _json_limits(source: Source) -> Iterator[None]:
         raise InputError(f"{source.spec!r} is JSON beyond what can be read ({_beyond_limits(exc)})") from exc
 
 
-def _array_records(text: JsonText) -> Iterator[dict | Unreadable]:
+def _array_records(text: JsonText) -> Iterator[tuple[int, dict | Unreadable]]:
     for index, (item, escapes_surrogates) in enumerate(text.items()):
-        yield _as_record(item, f"item {index}", escapes_surrogates)
+        yield text.value_line, _as_record(item, f"item {index}", escapes_surrogates)
 
 
 def _array_member(text: JsonText) -> int | None:
@@ -484,7 +494,7 @@ def _arrow_row(batch, index: int) -> dict | Unreadable:
     return Unreadable(broken, json.dumps(record, ensure_ascii=False, default=str))
 
 
-def _csv_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable]:
+def _csv_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
     """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number).
     The delimiter of a .csv is the one its header line uses most: a comma, or the semicolon of Excel in many
     locales. A row with more or fewer cells than the header is Unreadable (a cell out of place shifts the rest)."""
@@ -496,16 +506,23 @@ def _csv_records(source: Source, _batch_size: int) -> Iterator[dict | Unreadable
             delimiter = "\t" if source.kind == "tsv" else max(CSV_DELIMITERS, key=header.count)
             rows = csv.reader(itertools.chain([header], text), delimiter=delimiter)
             columns = next(rows, [])
+            start = rows.line_num + 1  # a record may span lines (a quoted cell holding newlines): where it starts
             for cells in rows:
                 if len(cells) == len(columns):
-                    yield dict(zip(columns, cells))
+                    yield start, dict(zip(columns, cells))
                 elif cells:  # a blank line is no record
-                    yield Unreadable(f"line {rows.line_num} has {len(cells)} cells where the header has {len(columns)}",
-                                     delimiter.join(cells))
+                    yield start, Unreadable(f"line {start} has {len(cells)} cells where the header has {len(columns)}",
+                                            delimiter.join(cells))
+                start = rows.line_num + 1
         except UnicodeDecodeError as exc:
             raise InputError(f"{source.spec!r} is not valid UTF-8 ({exc.reason})") from exc
         except csv.Error as exc:
             raise InputError(f"{source.spec!r} is not valid CSV ({exc})") from exc
+
+
+# Readers of files: those of text formats also give the line each record starts on (`record_lines`).
+TEXT_READERS = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records, "tsv": _csv_records}
+BINARY_READERS = {"parquet": _parquet_records, "arrow": _arrow_records}
 
 
 def _open_dataset(source: Source, *, split, subset, held_out: bool) -> list[tuple[object, str | None]]:

@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import InputError
 from .findings import Finding, finding_counts
 from .forecast import forecast
-from .read import RawBatch, Source, input_name, read_batches, resolve_sources
+from .read import RawBatch, Source, input_name, read_batches, record_lines, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
@@ -51,13 +51,33 @@ class ScanResult:
     rules: list[type[Rule]]
     distributions: dict = field(default_factory=dict)  # for reports: {name: {bin label: pairs}}
 
+    _lines: dict[str, Sequence[int] | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+
     def source_of(self, row: int | None) -> str:
         """The input a row was read from (the first input for dataset-level findings)."""
+        source = self._source(row)
+        return source["input"] if source else self.inputs[0]
+
+    def line_of(self, row: int | None) -> int | None:
+        """The line of its input on which a row starts, where the input is a text file (JSON Lines, JSON, CSV),
+        read again the first time this is asked: None for other inputs, dataset-level findings, or a file that no
+        longer holds the rows scanned."""
+        source = self._source(row)
+        if row is None or source is None:
+            return None
+        name = source["input"]
+        if name not in self._lines:
+            lines = record_lines(name)
+            self._lines[name] = lines if lines is not None and len(lines) == source["rows"] else None
+        lines = self._lines[name]
+        return lines[row - source["first_row"]] if lines else None
+
+    def _source(self, row: int | None) -> dict | None:
         sources = self.summary["sources"]
         if not sources:
-            return self.inputs[0]
+            return None
         starts = [source["first_row"] for source in sources]
-        return sources[max(bisect.bisect_right(starts, row if row is not None else 0) - 1, 0)]["input"]
+        return sources[max(bisect.bisect_right(starts, row if row is not None else 0) - 1, 0)]
 
     def to_dict(self) -> dict:
         return {

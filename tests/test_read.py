@@ -12,7 +12,7 @@ import pytest
 import zstandard
 
 from preflint.errors import InputError
-from preflint.read import Unreadable, read_batches, resolve_sources
+from preflint.read import Unreadable, read_batches, record_lines, resolve_sources
 
 ROWS = [
     {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
@@ -91,6 +91,34 @@ def test_a_csv_row_whose_cells_do_not_match_the_header_is_unreadable(tmp_path):
     assert [(r.reason, r.text) for r in found[:2]] == [("line 2 has 4 cells where the header has 3", "Hi,Hello,Go,extra"),
                                                      ("line 4 has 2 cells where the header has 3", "A,B")]
     assert found[2] == {"prompt": "x\ny", "chosen": "z", "rejected": "w"}  # a quoted cell spans lines
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "lines"),
+    [
+        ("blank.jsonl", '\n{"a": 1}\n\n  \n{"a": 2}\nnot json\n', [2, 5, 6]),  # blank lines are no records
+        ("bom.jsonl", '\ufeff{"a": 1}\n{"a": 2}', [1, 2]),
+        ("pretty.json", json.dumps([{"a": 1}, {"a": 2, "b": [1, 2]}, 3], indent=2), [2, 5, 12]),
+        ("held.json", json.dumps({"meta": {"x": "y"}, "rows": [{"a": 1}, {"a": 2}]}, indent=1), [6, 9]),
+        ("one.json", '\n\n{"a": 1}', [3]),
+        ("lines.json", '{"a": 1}\n\n{"a": 2}\n', [1, 3]),
+        ("quoted.csv", 'a,b\n"x\ny",1\n\nz,2,3\n"p","q"\n', [2, 5, 6]),  # a record starts where its first cell does
+    ],
+)
+def test_record_lines_are_where_each_record_read_starts(tmp_path, name, text, lines):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert list(record_lines(str(path))) == lines
+    assert len(records(path, batch_size=10)[0]) == len(lines)  # one line per record read, unreadable ones too
+
+
+def test_record_lines_of_what_has_no_lines_is_none(tmp_path):
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "data.parquet")
+    (tmp_path / "data.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes(ROWS)))
+    (tmp_path / "broken.json").write_text('[{"a": 1}, {"a": ')
+    for name in ("data.parquet", "data.jsonl.gz", "broken.json", "missing.jsonl"):
+        assert record_lines(str(tmp_path / name)) is None, name
+    assert record_lines(str(tmp_path)) is None  # a directory: a dataset
 
 
 def test_csv_keeps_numbers_as_text(tmp_path):

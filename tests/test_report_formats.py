@@ -41,11 +41,36 @@ def test_format_matches_its_snapshot(fmt, scanned, capsys):
 
 def test_formats_parse_as_their_consumers_expect(scanned, capsys):
     github = scanned("github", capsys).splitlines()
-    assert github[0].startswith("::error file=data.jsonl,title=P001 identical-pair::row 0: ")
+    assert github[0].startswith("::error file=data.jsonl,line=1,title=P001 identical-pair::row 0: ")
     sarif = json.loads(scanned("sarif", capsys))
     assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["P001", "W001", "P004"]
     junit = ElementTree.fromstring(scanned("junit", capsys))
     assert junit.get("failures") == "3" and len(junit.findall(".//failure")) == 3
+
+
+def test_annotations_point_at_the_line_each_row_starts_on(tmp_path, monkeypatch, capsys):
+    """GitHub shows an annotation beside the line of a pull request's diff it names: the line its row starts on in a
+    text file (here inside a pretty-printed JSON array, as LLaMA-Factory's data is written); Parquet has no lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.json").write_text(json.dumps(ROWS, indent=2))
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "data.parquet")
+
+    def run(fmt: str) -> str:
+        assert main(["scan", "data.json", "data.parquet", "--select", "P001", "--format", fmt, "--no-progress"]) == 1
+        return capsys.readouterr().out
+
+    github = run("github")
+    assert github.splitlines() == [
+        "::error file=data.json,line=2,title=P001 identical-pair::row 0: chosen and rejected are identical (2 tokens)",
+        "::error file=data.parquet,title=P001 identical-pair::row 3: chosen and rejected are identical (2 tokens)",
+    ]
+    assert run("github") == github  # the second scan is the cache's: the lines are read again
+    locations = [result["locations"][0]["physicalLocation"] for result in json.loads(run("sarif"))["runs"][0]["results"]]
+    assert [location.get("region") for location in locations] == [{"startLine": 2}, None]
+    assert [case.get("line") for case in ElementTree.fromstring(run("junit")).iter("testcase")] == ["2", None]
 
 
 def test_markdown_renders_data_as_written(tmp_path, monkeypatch, write_jsonl, capsys):

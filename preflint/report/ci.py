@@ -1,7 +1,8 @@
 """Formats for CI systems: GitHub workflow annotations, SARIF 2.1.0 (code scanning), JUnit XML (test reports).
 
-Findings point at the input file; a row has no line in most formats (JSON arrays, Parquet), so the row number
-goes in the message, and SARIF also carries it as a logical location and the row's content hash as fingerprint.
+Findings point at the input file, and in a text file (JSON Lines, JSON, CSV) at the line its row starts on, so
+GitHub shows them beside that line of a pull request's diff; the row number goes in the message too (a Parquet
+file has no lines), and SARIF also carries it as a logical location and the row's content hash as fingerprint.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def write_github(result, stream: TextIO, **_options) -> None:
     source = result.source_of
     for finding in result.findings:
         level = GITHUB_LEVELS[finding.severity.value]
-        properties = f"file={_escape_property(source(finding.row))},title={_escape_property(f'{finding.code} {finding.name}')}"
+        line = result.line_of(finding.row)
+        properties = (f"file={_escape_property(source(finding.row))}{f',line={line}' if line else ''},"
+                      f"title={_escape_property(f'{finding.code} {finding.name}')}")
         stream.write(f"::{level} {properties}::{_escape_data(f'{finding.where}: {finding.message}')}\n")
 
 
@@ -50,15 +53,15 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
     index = {rule.code: position for position, rule in enumerate(rules)}
     results = []
     for finding in result.findings:
+        physical: dict = {"artifactLocation": {"uri": _uri(source(finding.row))}}
+        if line := result.line_of(finding.row):
+            physical["region"] = {"startLine": line}
         entry = {
             "ruleId": finding.code,
             "ruleIndex": index.get(finding.code, 0),
             "level": SARIF_LEVELS[finding.severity.value],
             "message": {"text": f"{finding.where}: {finding.message}"},
-            "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": _uri(source(finding.row))}},
-                "logicalLocations": [{"name": finding.where, "kind": "object"}],
-            }],
+            "locations": [{"physicalLocation": physical, "logicalLocations": [{"name": finding.where, "kind": "object"}]}],
         }
         if finding.row_hash:
             entry["partialFingerprints"] = {"preflintRowHash/v1": f"{finding.code}:{finding.row_hash}"}
@@ -103,6 +106,8 @@ def write_junit(result, stream: TextIO, **_options) -> None:
         for finding in findings:
             case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({finding.where})",
                                           classname=name)
+            if line := result.line_of(finding.row):  # as ruff writes it
+                case.set("line", str(line))
             failure = ElementTree.SubElement(case, "failure", message=finding.message, type=finding.severity.value)
             failure.text = f"{finding.where}: {finding.code} {finding.name}: {finding.message}"
     ElementTree.indent(suites)
