@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import zstandard
 
@@ -64,6 +65,7 @@ CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platfor
 CSV_DELIMITERS = (",", ";", "\t", "|")  # for a .csv, the one its header uses most (a comma on a tie)
 SURROGATE = re.compile("[\ud800-\udfff]")
 SPLIT_SUFFIX = re.compile(r"^(?P<spec>.+)\[(?P<split>[\w.-]+)\]$")  # a reference's split: org/evals[test]
+SPLIT_READ = re.compile(r"^(?P<spec>.+) \[(?P<split>[^\]]+)\]$")  # how batches name a dataset's split: "data [train]"
 HELD_OUT_SPLITS = ("test", "valid", "eval", "dev")  # how held-out splits' names start (test_prefs, validation)
 
 
@@ -254,6 +256,63 @@ def record_lines(spec: str) -> array | None:
         with _read_errors(source):
             return array("q", (line for line, _ in TEXT_READERS[source.kind](source)))
     except InputError:
+        return None
+
+
+class FileRecords(NamedTuple):
+    """One file of an input, as `record_files` finds it."""
+
+    path: str
+    records: int
+    lines: array | None  # the line each record starts on; None for Parquet
+
+
+def record_files(name: str) -> list[FileRecords] | None:
+    """The files an input's rows were read from, in order, with the line each record starts on where the file has
+    lines: for annotations that point into a file (GitHub, SARIF, JUnit), which read the files again. `name` is how
+    batches name the input: a text file (JSON Lines, JSON, CSV) is itself; a split of a data directory read as the
+    hub reads a repository ("data [train]") is that split's data files, text or Parquet. None for anything else
+    (Parquet alone, a compressed file, standard input, a saved or hub dataset) or what can no longer be read."""
+    if (lines := record_lines(name)) is not None:
+        return [FileRecords(name, len(lines), lines)]
+    named = SPLIT_READ.match(name)
+    if named is None or not os.path.isdir(named["spec"]) or _classify(named["spec"]).kind != "hub":
+        return None
+    files = []
+    for path in _split_files(os.path.abspath(named["spec"]), named["split"]) or ():
+        shown = os.path.normpath(os.path.join(named["spec"], os.path.relpath(path, os.path.abspath(named["spec"]))))
+        if (lines := record_lines(path)) is not None:
+            files.append(FileRecords(shown, len(lines), lines))
+        elif (rows := _parquet_rows(path)) is not None:
+            files.append(FileRecords(shown, rows, None))
+        else:
+            return None
+    return files or None
+
+
+def _split_files(directory: str, split: str) -> list[str] | None:
+    """The data files `datasets` reads for a split of a data directory, in the order it reads them; None where the
+    directory has several subsets (which one was read is not known here) or `datasets` cannot resolve them."""
+    import datasets
+
+    try:
+        if len(datasets.get_dataset_config_names(directory)) != 1:
+            return None
+        data_files = datasets.load_dataset_builder(directory).config.data_files or {}
+    except Exception:  # datasets raises many unrelated types; without the files, annotations name the directory
+        return None
+    return next((list(files) for named, files in data_files.items() if str(named) == split), None)
+
+
+def _parquet_rows(path: str) -> int | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.lower().endswith((".parquet", ".pq")):
+        return None
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (OSError, pa.ArrowException):
         return None
 
 

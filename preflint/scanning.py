@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,7 @@ from .engine import Engine
 from .errors import InputError
 from .findings import Finding, finding_counts
 from .forecast import forecast
-from .read import RawBatch, Source, input_name, read_batches, record_lines, resolve_sources
+from .read import FileRecords, RawBatch, Source, input_name, read_batches, record_files, resolve_sources
 from .registry import Registry
 from .rule import Rule
 from .shapes import Fields, detect_fields, parse_map
@@ -51,26 +52,36 @@ class ScanResult:
     rules: list[type[Rule]]
     distributions: dict = field(default_factory=dict)  # for reports: {name: {bin label: pairs}}
 
-    _lines: dict[str, Sequence[int] | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _files: dict[str, tuple[list[int], list[FileRecords]] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)  # each input's files: where each ends, and them
 
     def source_of(self, row: int | None) -> str:
         """The input a row was read from (the first input for dataset-level findings)."""
         source = self._source(row)
         return source["input"] if source else self.inputs[0]
 
-    def line_of(self, row: int | None) -> int | None:
-        """The line of its input on which a row starts, where the input is a text file (JSON Lines, JSON, CSV),
-        read again the first time this is asked: None for other inputs, dataset-level findings, or a file that no
-        longer holds the rows scanned."""
+    def location_of(self, row: int | None) -> tuple[str, int | None]:
+        """The file a row was read from and the line it starts on, for annotations: a data directory's row is in
+        one of its data files, and a row of a text file (JSON Lines, JSON, CSV) has a line. The files are read
+        again the first time this is asked; an input they no longer match (or with no file to point at: standard
+        input, a hub dataset) is named as the input, with no line, as are dataset-level findings."""
         source = self._source(row)
-        if row is None or source is None:
-            return None
+        if source is None:
+            return self.inputs[0], None
         name = source["input"]
-        if name not in self._lines:
-            lines = record_lines(name)
-            self._lines[name] = lines if lines is not None and len(lines) == source["rows"] else None
-        lines = self._lines[name]
-        return lines[row - source["first_row"]] if lines else None
+        if row is None:
+            return name, None
+        if name not in self._files:
+            files = record_files(name)
+            matched = files is not None and sum(file.records for file in files) == source["rows"]
+            self._files[name] = (list(itertools.accumulate(file.records for file in files)), files) if matched else None
+        if self._files[name] is None:
+            return name, None
+        ends, files = self._files[name]
+        offset = row - source["first_row"]
+        index = bisect.bisect_right(ends, offset)
+        file = files[index]
+        return file.path, (file.lines[offset - (ends[index - 1] if index else 0)] if file.lines is not None else None)
 
     def _source(self, row: int | None) -> dict | None:
         sources = self.summary["sources"]

@@ -6,13 +6,14 @@ import json
 import lzma
 import re
 
+import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
 
 from preflint.errors import InputError
-from preflint.read import Unreadable, read_batches, record_lines, resolve_sources
+from preflint.read import Unreadable, read_batches, record_files, record_lines, resolve_sources
 
 ROWS = [
     {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
@@ -121,6 +122,19 @@ def test_record_lines_of_what_has_no_lines_is_none(tmp_path):
     assert record_lines(str(tmp_path)) is None  # a directory: a dataset
 
 
+def test_record_files_of_what_has_no_file_to_point_at_is_none(tmp_path):
+    """Annotations then name the input as given: a saved dataset, a directory of compressed shards, a split the
+    directory does not have, a name that is no split of a directory."""
+    datasets.Dataset.from_list(ROWS).save_to_disk(str(tmp_path / "saved"))
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "gz" / "train.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes(ROWS)))
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "train.jsonl").write_bytes(jsonl_bytes(ROWS))
+    assert [file.records for file in record_files(f"{tmp_path / 'plain'} [train]")] == [len(ROWS)]
+    for name in ("saved", "saved [train]", "gz [train]", "plain [test]", "plain", "missing [train]"):
+        assert record_files(str(tmp_path / name)) is None, name
+
+
 def test_csv_keeps_numbers_as_text(tmp_path):
     (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n42,4,5\n")
     assert records(tmp_path / "data.csv")[1] == [{"prompt": "42", "chosen": "4", "rejected": "5"}]
@@ -215,7 +229,6 @@ def test_damaged_compressed_data_is_a_clear_error(tmp_path, suffix):
 
 
 def test_saved_dataset_directory_and_split(tmp_path):
-    import datasets
 
     train, test = datasets.Dataset.from_list(ROWS[:2]), datasets.Dataset.from_list(ROWS[2:])
     datasets.DatasetDict({"train": train, "test": test}).save_to_disk(tmp_path / "saved")
@@ -264,8 +277,6 @@ def test_glob_without_matches_and_missing_file(tmp_path):
 
 def test_a_dataset_names_the_split_read_and_dot_is_the_current_repository(tmp_path, monkeypatch):
     """`preflint scan .` in a dataset repository: the split read is named, so a user sees test was not scanned."""
-    import datasets
-
     repo = tmp_path / "org-dataset"
     (repo / "data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(ROWS[:2]), repo / "data" / "train-00000-of-00001.parquet")

@@ -73,6 +73,31 @@ def test_annotations_point_at_the_line_each_row_starts_on(tmp_path, monkeypatch,
     assert [case.get("line") for case in ElementTree.fromstring(run("junit")).iter("testcase")] == ["2", None]
 
 
+@pytest.mark.parametrize("layout", ["jsonl", "parquet"])
+def test_annotations_in_a_data_directory_point_at_its_data_files(layout, tmp_path, monkeypatch, capsys):
+    """A dataset repository scanned whole (`preflint scan .`): each annotation names the data file its row came from
+    (the split's shards, in the order they are read), with its line in a JSON Lines shard; test is not read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    shards = {"train-00000-of-00002": ROWS[:2], "train-00001-of-00002": ROWS, "test-00000-of-00001": ROWS}
+    for name, rows in shards.items():
+        if layout == "jsonl":
+            Path(f"data/{name}.jsonl").write_text("\n\n".join(json.dumps(row) for row in rows) + "\n")
+        else:
+            pq.write_table(pa.Table.from_pylist(rows), f"data/{name}.parquet")
+
+    assert main(["scan", ".", "--select", "P001,P004", "--format", "github", "--no-progress"]) == 1
+    where = [line.split(",title=")[0] for line in capsys.readouterr().out.splitlines()]
+    first, second = (f"::error file=data/train-0000{shard}-of-00002.{layout}" for shard in (0, 1))
+    if layout == "jsonl":  # rows 0, then 2 and 4 of the split, with a blank line between records
+        assert where == [f"{first},line=1", f"{second},line=1", f"{second},line=5"]
+    else:
+        assert where == [first, second, second]
+
+
 def test_markdown_renders_data_as_written(tmp_path, monkeypatch, write_jsonl, capsys):
     """HTML tags, emphasis and special-token text quoted from the data show as written: none becomes markup."""
     from markdown_it import MarkdownIt

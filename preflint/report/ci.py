@@ -1,8 +1,9 @@
 """Formats for CI systems: GitHub workflow annotations, SARIF 2.1.0 (code scanning), JUnit XML (test reports).
 
-Findings point at the input file, and in a text file (JSON Lines, JSON, CSV) at the line its row starts on, so
-GitHub shows them beside that line of a pull request's diff; the row number goes in the message too (a Parquet
-file has no lines), and SARIF also carries it as a logical location and the row's content hash as fingerprint.
+Findings point at the file their row was read from (a data directory's data file), and in a text file (JSON Lines,
+JSON, CSV) at the line the row starts on, so GitHub shows them beside that line of a pull request's diff; the row
+number goes in the message too (a Parquet file has no lines), and SARIF also carries it as a logical location and
+the row's content hash as fingerprint.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 def write_github(result, stream: TextIO, **_options) -> None:
     """`::error file=…,title=…::message` lines, which a GitHub Actions step turns into annotations."""
-    source = result.source_of
     for finding in result.findings:
         level = GITHUB_LEVELS[finding.severity.value]
-        line = result.line_of(finding.row)
-        properties = (f"file={_escape_property(source(finding.row))}{f',line={line}' if line else ''},"
+        path, line = result.location_of(finding.row)
+        properties = (f"file={_escape_property(path)}{f',line={line}' if line else ''},"
                       f"title={_escape_property(f'{finding.code} {finding.name}')}")
         stream.write(f"::{level} {properties}::{_escape_data(f'{finding.where}: {finding.message}')}\n")
 
@@ -48,13 +48,13 @@ def _uri(name: str) -> str:
 
 
 def write_sarif(result, stream: TextIO, **_options) -> None:
-    source = result.source_of
     rules = sorted(result.rules, key=lambda rule: rule.code)
     index = {rule.code: position for position, rule in enumerate(rules)}
     results = []
     for finding in result.findings:
-        physical: dict = {"artifactLocation": {"uri": _uri(source(finding.row))}}
-        if line := result.line_of(finding.row):
+        path, line = result.location_of(finding.row)
+        physical: dict = {"artifactLocation": {"uri": _uri(path)}}
+        if line:
             physical["region"] = {"startLine": line}
         entry = {
             "ruleId": finding.code,
@@ -92,21 +92,21 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
 
 def write_junit(result, stream: TextIO, **_options) -> None:
     """One test case per finding, failed, grouped in a test suite per input (as ruff does)."""
-    source = result.source_of
     suites = ElementTree.Element("testsuites", name="preflint", tests=str(len(result.findings)),
                                  failures=str(len(result.findings)))
     by_source: dict[str, list] = {}
     for finding in result.findings:
-        by_source.setdefault(source(finding.row), []).append(finding)
+        path, line = result.location_of(finding.row)
+        by_source.setdefault(path, []).append((finding, line))
     if not by_source:  # a clean scan still reports one passing case, so CI shows the check ran
         suite = ElementTree.SubElement(suites, "testsuite", name=", ".join(result.inputs), tests="1", failures="0")
         ElementTree.SubElement(suite, "testcase", name="preflint", classname="preflint")
     for name, findings in by_source.items():
         suite = ElementTree.SubElement(suites, "testsuite", name=name, tests=str(len(findings)), failures=str(len(findings)))
-        for finding in findings:
+        for finding, line in findings:
             case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({finding.where})",
                                           classname=name)
-            if line := result.line_of(finding.row):  # as ruff writes it
+            if line:  # as ruff writes it
                 case.set("line", str(line))
             failure = ElementTree.SubElement(case, "failure", message=finding.message, type=finding.severity.value)
             failure.text = f"{finding.where}: {finding.code} {finding.name}: {finding.message}"
