@@ -1,5 +1,6 @@
 from preflint.findings import Severity
 from preflint.rule import RowRule
+from preflint.text import quoted_start
 
 
 class PromptMismatch(RowRule):
@@ -56,5 +57,5 @@ def _divergence(chosen_prompt, rejected_prompt) -> str:
 
 def _excerpt(rest) -> str:
     if isinstance(rest, str):
-        return repr(rest[:40] + ("…" if len(rest) > 40 else ""))
-    return f"{rest[0]['role']} message {rest[0]['content'][:40]!r}"
+        return quoted_start(rest, 40)
+    return f"{rest[0]['role']} message {quoted_start(rest[0]['content'], 40)}"
