@@ -51,6 +51,7 @@ ASSISTANT_MARKERS = (
     "\nAssistant:",
 )
 TOOL_KEYS = ("tool_calls", "tool_call_id", "name")  # OpenAI's: an assistant's calls, the call a tool result answers
+MESSAGE_KEYS = frozenset(("role", "from", "content", "value"))  # any of them makes an object a message (or a broken one)
 ROLE_NAMES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
     "model": "assistant", "chatgpt": "assistant", "function_call": "assistant", "system": "system",
@@ -400,14 +401,16 @@ def as_content(value, name: str) -> Content:
     if isinstance(value, Mapping):
         if "messages" in value:
             return as_content(value["messages"], name)
-        return [_as_message(value, name, 0)]
+        if MESSAGE_KEYS.isdisjoint(value):  # {"text": ...}: no message either
+            raise RecordDefect("S003", f"{name} is {_describe(value)}, not text or messages")
+        return [_as_message(value, name)]
     if isinstance(value, list):
-        return [_as_message(item, name, index) for index, item in enumerate(value)]
+        return [_as_message(item, f"{name}[{index}]") for index, item in enumerate(value)]
     raise RecordDefect("S003", f"{name} is {_describe(value)}, not text or messages")
 
 
-def _as_message(item, name: str, index: int) -> Message:
-    where = f"{name}[{index}]"
+def _as_message(item, where: str) -> Message:
+    """One message, named `where` in what is said of it (`chosen[1]`, or `chosen` for a lone message)."""
     if not isinstance(item, Mapping):
         raise RecordDefect("S003", f"{where} is {_describe(item)}, not a message")
     role = item.get("role", item.get("from"))
@@ -441,6 +444,8 @@ def _describe(value) -> str:
         return f"{value[:20]!r}"
     if isinstance(value, bytes | bytearray):  # a binary column: text the writer did not decode
         return f"bytes ({bytes(value[:20])!r})"
+    if isinstance(value, Mapping):
+        return f"an object with keys {', '.join(map(repr, list(value)[:5]))}{', …' if len(value) > 5 else ''}"
     return f"a {type(value).__name__}"
 
 
