@@ -30,7 +30,7 @@ def scanned(tmp_path, monkeypatch, write_jsonl):
     return run
 
 
-@pytest.mark.parametrize("fmt", ["github", "sarif", "junit", "markdown"])
+@pytest.mark.parametrize("fmt", ["github", "sarif", "gitlab", "junit", "markdown"])
 def test_format_matches_its_snapshot(fmt, scanned, capsys):
     output = scanned(fmt, capsys)
     snapshot = SNAPSHOTS / f"scan.{fmt}"
@@ -46,6 +46,29 @@ def test_formats_parse_as_their_consumers_expect(scanned, capsys):
     assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["P001", "W001", "P004"]
     junit = ElementTree.fromstring(scanned("junit", capsys))
     assert junit.get("failures") == "3" and len(junit.findall(".//failure")) == 3
+    gitlab = json.loads(scanned("gitlab", capsys))  # the keys GitLab's Code Quality widget requires
+    assert [(issue["check_name"], issue["severity"], issue["location"]) for issue in gitlab] == [
+        ("P001", "major", {"path": "data.jsonl", "lines": {"begin": 1}}),
+        ("W001", "minor", {"path": "data.jsonl", "lines": {"begin": 2}}),
+        ("P004", "major", {"path": "data.jsonl", "lines": {"begin": 3}}),
+    ]
+    assert all(issue["description"] and issue["fingerprint"] for issue in gitlab)
+
+
+def test_gitlab_fingerprints_are_unique_and_survive_rows_moving(tmp_path, monkeypatch, write_jsonl, capsys):
+    """GitLab tells a merge request's new findings from fixed ones by fingerprint: two identical rows still make two
+    issues, and a row added above the others changes no fingerprint of theirs (their lines do change)."""
+    monkeypatch.chdir(tmp_path)
+
+    def fingerprints(rows) -> list[str]:
+        write_jsonl(rows)
+        assert main(["scan", "data.jsonl", "--select", "P001", "--format", "gitlab", "--no-progress"]) == 1
+        return [issue["fingerprint"] for issue in json.loads(capsys.readouterr().out)]
+
+    before = fingerprints([ROWS[0], ROWS[0]])
+    assert len(set(before)) == 2
+    after = fingerprints([{"prompt": "New?", "chosen": "Yes.", "rejected": "Yes!"}, ROWS[0], ROWS[0]])
+    assert after == before
 
 
 def test_annotations_point_at_the_line_each_row_starts_on(tmp_path, monkeypatch, capsys):

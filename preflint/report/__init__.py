@@ -1,6 +1,6 @@
 """Output formats. Each writes a ScanResult to a text stream; the CLI picks one by name."""
 
-from .ci import write_github, write_junit, write_sarif
+from .ci import write_github, write_gitlab, write_junit, write_sarif
 from .json import write_json, write_jsonl
 from .markdown import write_markdown
 from .text import write_text
@@ -11,6 +11,7 @@ FORMATS = {
     "jsonl": write_jsonl,
     "github": write_github,
     "sarif": write_sarif,
+    "gitlab": write_gitlab,
     "junit": write_junit,
     "markdown": write_markdown,
 }

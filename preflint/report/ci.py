@@ -1,4 +1,5 @@
-"""Formats for CI systems: GitHub workflow annotations, SARIF 2.1.0 (code scanning), JUnit XML (test reports).
+"""Formats for CI systems: GitHub workflow annotations, SARIF 2.1.0 (code scanning), GitLab Code Quality reports,
+JUnit XML (test reports).
 
 Findings point at the file their row was read from (a data directory's data file), and in a text file (JSON Lines,
 JSON, CSV) at the line the row starts on, so GitHub shows them beside that line of a pull request's diff; the row
@@ -8,8 +9,10 @@ the row's content hash as fingerprint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
@@ -19,6 +22,7 @@ from .. import __version__
 
 GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+GITLAB_SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}  # of info, minor, major, critical, blocker
 
 
 def write_github(result, stream: TextIO, **_options) -> None:
@@ -87,6 +91,26 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
         }],
     }
     json.dump(sarif, stream, ensure_ascii=False, indent=2)
+    stream.write("\n")
+
+
+def write_gitlab(result, stream: TextIO, **_options) -> None:
+    """GitLab's Code Quality report: a JSON array of issues, which a job's `artifacts: reports: codequality:` turns
+    into a merge request's Code Quality widget. GitLab tells new findings from fixed ones by fingerprint, so each is
+    the row's content hash (it survives rows moving), made unique among identical rows by counting them."""
+    issues, seen = [], Counter()
+    for finding in result.findings:
+        path, line = result.location_of(finding.row)
+        identity = f"{path}\0{finding.code}\0{finding.row_hash or finding.message}"
+        seen[identity] += 1
+        issues.append({
+            "description": f"{finding.code} {finding.name} ({finding.where}): {finding.message}",
+            "check_name": finding.code,
+            "fingerprint": hashlib.blake2b(f"{identity}\0{seen[identity]}".encode(), digest_size=16).hexdigest(),
+            "severity": GITLAB_SEVERITIES[finding.severity.value],
+            "location": {"path": path, "lines": {"begin": line or 1}},  # a line is required: Parquet has none
+        })
+    json.dump(issues, stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
 
