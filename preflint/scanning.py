@@ -321,7 +321,8 @@ def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> Field
         return detect_fields(columns, mapping, raw.source)
     except InputError:
         record = raw.records[0] if len(raw.records) == 1 and isinstance(raw.records[0], dict) else {}
-        lists = [key for key, value in record.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+        lists = [key for key, value in record.items() if isinstance(value, list) and value and isinstance(value[0], dict)
+                 and not {"role", "from"} & value[0].keys()]  # message lists are one record's sides, not records
         if len(lists) < 2:
             raise
         raise InputError(

@@ -157,6 +157,8 @@ def test_bad_records_are_findings(capsys, tmp_path, content, expected_code, expe
          ["--tokenizer", "no-such-model-anywhere"], "unknown tokenizer 'no-such-model-anywhere'"),
         (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
          ["--map", "prompt=nothere"], "no column 'nothere'"),
+        (lambda d: _write(d / "chat.jsonl", b'{"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "b"}]}\n'),
+         ["--map", "chosen=nothere"], "no column 'nothere'"),  # one pair of message lists: not lists of records
         (lambda d: _write(d / "bad.parquet", b"not parquet at all"), [], "is not a readable Parquet file"),
         (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
          ["--chat-template", "no-such-template.jinja"], "cannot read chat template 'no-such-template.jinja': No such file"),
