@@ -130,6 +130,10 @@ def test_unknown_and_broken_tokenizers_are_clear_errors(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(TokenizerError, match="cannot load a tokenizer from"):
         load_tokenizer(str(tmp_path / "broken.json"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "tokenizer.json").write_text('{"not": "a tokenizer"}')  # transformers raises KeyError
+    with pytest.raises(TokenizerError, match="cannot load a tokenizer from .*other': 'added_tokens' is missing$"):
+        load_tokenizer(str(tmp_path / "other"))
     with pytest.raises(TokenizerError, match="no tokenizer named"):  # an empty `tokenizer = ""` in a config
         load_tokenizer(" ")
 
