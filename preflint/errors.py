@@ -32,6 +32,4 @@ class OutputError(PreflintError):
 def first_line(exc: BaseException) -> str:
     """The part of a third-party exception worth showing a user: its first non-empty line."""
     text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, KeyError) and len(exc.args) == 1:  # str() of a KeyError is the bare key: 'added_tokens'
-        text = f"{exc.args[0]!r} is missing"
     return text.splitlines()[0]

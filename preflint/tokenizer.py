@@ -305,7 +305,8 @@ def _from_path(path: Path):
         else:
             tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path))
     except Exception as exc:  # transformers raises OSError, ValueError, JSON and Rust errors alike
-        raise TokenizerError(f"cannot load a tokenizer from {str(path)!r}: {first_line(exc)}") from exc
+        why = f"{first_line(exc)} is missing" if isinstance(exc, KeyError) else first_line(exc)  # a file it lacks
+        raise TokenizerError(f"cannot load a tokenizer from {str(path)!r}: {why}") from exc
     return _require_fast(tokenizer, str(path))
 
 
