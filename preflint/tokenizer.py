@@ -1,17 +1,21 @@
 """Resolve `--tokenizer` to one fast tokenizer: an alias, a local directory, a tokenizer.json, or a hub model id.
 
 Nothing a tokenizer ships runs as code: `trust_remote_code` is always off, and chat templates are rendered by
-transformers in jinja2's immutable sandbox.
+transformers in jinja2's immutable sandbox, under a time limit (the sandbox bounds ranges, not loops over them).
 """
 
 from __future__ import annotations
 
 import copy
+import ctypes
 import hashlib
 import os
 import re
+import signal
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -34,6 +38,8 @@ LLAMA3_CHAT_TEMPLATE = (
 
 JOIN_WINDOW = 4  # tokens each side of a join that are tokenized again to check it
 WIDE_WINDOW = 16  # tokens each side tokenized again where a token merges across the join
+RENDER_SECONDS = 10.0  # one chat takes well under a millisecond to render: a template past this loops (or attacks)
+RENDERS_STOPPED = 3  # stopped this often, a template is not run again in the process: every row would wait as long
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Tokenizer:
     source: str
     hf: object  # transformers.PreTrainedTokenizerFast
     template_chosen: bool = False  # the chat template was given (--chat-template), not the one the tokenizer ships
+    renders_stopped: int = field(default=0, compare=False)  # renders stopped at the time limit, in this process
 
     @property
     def has_chat_template(self) -> bool:
@@ -209,11 +216,23 @@ class Tokenizer:
 
     def render_chat(self, messages: list[dict], *, add_generation_prompt: bool, **template_args) -> str:
         """The chat as the model sees it: through the chat template (given a row's tools and other arguments, as
-        TRL gives them: `Pair.template_args`), or as `plain_chat` when there is none."""
+        TRL gives them: `Pair.template_args`), or as `plain_chat` when there is none. A template still running
+        after RENDER_SECONDS is stopped, and the row's rendering fails as if the template had raised."""
         if not self.has_chat_template:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
+        if self.renders_stopped >= RENDERS_STOPPED:
+            raise TemplateError(f"not run again after it was stopped at {RENDER_SECONDS:g} s on {RENDERS_STOPPED} "
+                                "earlier renders (a loop that does not end?)")
+        thread = _render_watch.start(RENDER_SECONDS)
         try:
-            return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
+            try:
+                return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
+            finally:
+                _render_watch.end(thread)
+        except _TimeUp:  # raised in the render, or just after it
+            _render_watch.end(thread)
+            self.renders_stopped += 1
+            raise TemplateError(f"stopped after running for {RENDER_SECONDS:g} s (a loop that does not end?)") from None
         except Exception as exc:  # Jinja's errors, the template's own raise_exception, transformers' checks
             raise TemplateError(str(exc).strip() or type(exc).__name__) from exc
 
@@ -225,6 +244,88 @@ class Tokenizer:
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "vocab_size": len(self.hf)}
+
+
+class _TimeUp(BaseException):
+    """Raised in a render at its time limit; a BaseException, so no `except Exception` in a library swallows it."""
+
+
+class _RenderWatch:
+    """Stops chat template renders that run past their deadline, in whichever thread they run (scans render in a
+    prefetch thread below 20,000 pairs). While renders happen SIGALRM fires every second, and its handler, which
+    Python runs in the main thread, raises `_TimeUp` in each late render's thread: its own, or another through
+    PyThreadState_SetAsyncExc. A render costs a dict entry; the handler disarms the timer once none runs.
+
+    Only where SIGALRM is preflint's: `install` takes it from the main thread (`load_tokenizer` does) when nothing
+    else handles it, since its default ends the process; a program using the API with its own handler keeps it,
+    and renders without a limit."""
+
+    def __init__(self):
+        self.deadlines: dict[int, float] = {}  # thread id -> when its render is late
+        self.sent: set[int] = set()  # threads sent a _TimeUp, which may not have been raised yet
+        self.ending = threading.Lock()  # held while a render ends, so no _TimeUp is sent to it then
+        self.armed = False
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:  # a child has neither the parent's timer nor its other threads (nor their locks)
+        self.deadlines.clear()
+        self.sent.clear()
+        self.ending = threading.Lock()
+        self.armed = False
+
+    def install(self) -> bool:
+        if not hasattr(signal, "setitimer"):
+            return False
+        handler = signal.getsignal(signal.SIGALRM)
+        if handler is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGALRM, handler := self._stop_late)
+        return handler == self._stop_late
+
+    def start(self, seconds: float) -> int | None:
+        """Watch this thread's render; what `end` takes (None: no limit here)."""
+        if not self.install():
+            return None
+        thread = threading.get_ident()
+        self.deadlines[thread] = time.monotonic() + seconds
+        if not self.armed:
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, 1.0, 1.0)
+        return thread
+
+    def end(self, thread: int | None) -> None:
+        if thread is None:
+            return
+        with self.ending:
+            self.deadlines.pop(thread, None)
+            if thread in self.sent:  # a _TimeUp sent to the render may still be pending: take it back
+                self.sent.discard(thread)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
+
+    def _stop_late(self, signum, frame) -> None:
+        if not self.deadlines:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if not self.deadlines:  # else a render started meanwhile, and saw the timer armed: arm it again
+                return
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, 1.0, 1.0)
+        if not self.ending.acquire(blocking=False):  # a render is ending, in this very thread maybe: next tick
+            return
+        try:
+            now, main = time.monotonic(), threading.main_thread().ident
+            late = [thread for thread, deadline in self.deadlines.items() if deadline <= now]
+            for thread in late:
+                if thread != main:
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(_TimeUp))
+                    self.sent.add(thread)
+        finally:
+            self.ending.release()
+        if main in late:
+            raise _TimeUp
+
+
+_render_watch = _RenderWatch()
 
 
 def read_chat_template(path: str) -> str:
@@ -257,6 +358,7 @@ def load_tokenizer(spec: str, *, cache_dir: Path | None = None) -> Tokenizer:
     processes each load their own. A local tokenizer whose files changed since is loaded again."""
     if not spec.strip():  # Path("") is the current directory
         raise TokenizerError("no tokenizer named: give an alias (llama), a path or a hub id")
+    _render_watch.install()  # here, in the main thread as a rule: threads that render later cannot install it
     return _load(spec, cache_dir, _files_fingerprint(Path(spec).expanduser()))
 
 

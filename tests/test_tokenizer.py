@@ -170,3 +170,43 @@ def test_truncation_left_on_the_backend_by_transformers_does_not_cut_our_ids(lla
     llama.hf(text, max_length=3, truncation=True)  # transformers leaves truncation set on the Rust backend
     assert llama._backend.truncation is not None
     assert llama.encode_many([text])[0] == full
+
+
+# 3e8 loop steps, several seconds a render (the limit in the test is 0.2 s); the sandbox allows each range
+LOOPING_TEMPLATE = "{% set xs = range(99999) | list %}{% for a in range(3000) %}{% for b in xs %}{% endfor %}{% endfor %}x"
+
+
+def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, monkeypatch, capsys):
+    """A template is data, and the sandbox bounds ranges, not loops over them: one that loops for long (from a
+    downloaded tokenizer, say: nested loops run for hours) is stopped at the time limit, each row it stopped on gets S005, and after a few it is
+    not run again, so the scan ends. The rows render in a prefetch thread here, which the limit reaches too."""
+    import preflint.tokenizer
+
+    from preflint.cli import main
+
+    monkeypatch.setattr(preflint.tokenizer, "RENDER_SECONDS", 0.2)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.jinja").write_text(LOOPING_TEMPLATE)
+    chat = [{"role": "user", "content": "Hi"}]
+    rows = [{"prompt": chat, "chosen": [{"role": "assistant", "content": f"Hello {i}"}],
+             "rejected": [{"role": "assistant", "content": "Go away."}]} for i in range(4)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["scan", "data.jsonl", "--chat-template", "loop.jinja", "--format", "jsonl", "--no-cache"]) == 1
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["row"] for f in findings if f["code"] == "S005"] == [0, 1, 2, 3]
+    messages = [f["message"] for f in findings if f["code"] == "S005"]
+    assert "stopped after running for 0.2 s" in messages[0] and "not run again" in messages[-1]
+
+
+def test_the_render_time_limit_stops_its_timer_once_renders_end():
+    """The limit's timer ticks only while chats are rendered: left running, it would wake the process every
+    second for as long as it lives (a program using the API, say)."""
+    import signal
+    import time
+
+    tokenizer = load_tokenizer("llama")
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    assert tokenizer.render_chat(chat, add_generation_prompt=False).endswith("Hello<|eot_id|>")
+    assert signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)  # armed by the render
+    time.sleep(1.5)  # its next tick finds no render running
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
