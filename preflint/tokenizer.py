@@ -6,6 +6,7 @@ transformers in jinja2's immutable sandbox, under a time limit (the sandbox boun
 
 from __future__ import annotations
 
+import atexit
 import copy
 import ctypes
 import hashlib
@@ -267,6 +268,12 @@ class _RenderWatch:
         self.armed = False
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forked)
+        atexit.register(self._disarm)  # at exit Python gives SIGALRM back its default, which ends the process
+
+    def _disarm(self) -> None:
+        if self.armed:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def _forked(self) -> None:  # a child has neither the parent's timer nor its other threads (nor their locks)
         self.deadlines.clear()
@@ -304,8 +311,7 @@ class _RenderWatch:
 
     def _stop_late(self, signum, frame) -> None:
         if not self.deadlines:
-            self.armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            self._disarm()
             if not self.deadlines:  # else a render started meanwhile, and saw the timer armed: arm it again
                 return
             self.armed = True

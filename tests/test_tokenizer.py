@@ -210,3 +210,16 @@ def test_the_render_time_limit_stops_its_timer_once_renders_end():
     assert signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)  # armed by the render
     time.sleep(1.5)  # its next tick finds no render running
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_process_that_renders_then_exits_keeps_its_exit_code():
+    """At exit Python gives SIGALRM back its default, which ends the process: the limit's timer, still ticking
+    within a second of the last render, is stopped first, or the process ends with 'Alarm clock' (code 142)
+    instead of its own code. A whole test run did, once it had rendered a chat in its last second."""
+    import subprocess
+    import sys
+
+    program = ("import sys, time\nfrom preflint.tokenizer import load_tokenizer\n"
+               "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
+               "time.sleep(0.9)\nsys.exit(3)\n")
+    assert subprocess.run([sys.executable, "-c", program]).returncode == 3
