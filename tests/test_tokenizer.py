@@ -223,3 +223,17 @@ def test_a_process_that_renders_then_exits_keeps_its_exit_code():
                "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
                "time.sleep(0.9)\nsys.exit(3)\n")
     assert subprocess.run([sys.executable, "-c", program]).returncode == 3
+
+
+def test_a_program_with_its_own_sigalrm_handler_keeps_it():
+    """The Python API in a program that uses SIGALRM itself: preflint neither replaces its handler nor sets a timer
+    that would call it (its chats render without a time limit)."""
+    import subprocess
+    import sys
+
+    program = ("import signal\nfrom preflint.tokenizer import load_tokenizer\n"
+               "def mine(signum, frame): raise SystemExit(5)\n"
+               "signal.signal(signal.SIGALRM, mine)\n"
+               "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
+               "assert signal.getsignal(signal.SIGALRM) is mine and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)\n")
+    assert subprocess.run([sys.executable, "-c", program]).returncode == 0
