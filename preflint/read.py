@@ -278,9 +278,9 @@ def record_files(name: str) -> list[FileRecords] | None:
     named = SPLIT_READ.match(name)
     if named is None or not os.path.isdir(named["spec"]) or _classify(named["spec"]).kind != "hub":
         return None
-    files = []
-    for path in _split_files(os.path.abspath(named["spec"]), named["split"]) or ():
-        shown = os.path.normpath(os.path.join(named["spec"], os.path.relpath(path, os.path.abspath(named["spec"]))))
+    files, directory = [], os.path.abspath(named["spec"])
+    for path in _split_files(directory, named["split"]) or ():
+        shown = os.path.normpath(os.path.join(named["spec"], os.path.relpath(path, directory)))
         if (lines := record_lines(path)) is not None:
             files.append(FileRecords(shown, len(lines), lines))
         elif (rows := _parquet_rows(path)) is not None:
@@ -308,7 +308,7 @@ def _parquet_rows(path: str) -> int | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not path.lower().endswith((".parquet", ".pq")):
+    if FORMATS.get(Path(path).suffix.lower()) != "parquet":
         return None
     try:
         return pq.ParquetFile(path).metadata.num_rows

@@ -229,7 +229,6 @@ def test_damaged_compressed_data_is_a_clear_error(tmp_path, suffix):
 
 
 def test_saved_dataset_directory_and_split(tmp_path):
-
     train, test = datasets.Dataset.from_list(ROWS[:2]), datasets.Dataset.from_list(ROWS[2:])
     datasets.DatasetDict({"train": train, "test": test}).save_to_disk(tmp_path / "saved")
     assert records(tmp_path / "saved")[1] == ROWS[:2]  # train by default
