@@ -19,9 +19,9 @@ from benchmarks.data import write
 from preflint.batch import to_pairs
 from preflint.config import Settings
 from preflint.engine import Engine
-from preflint.read import read_batches, resolve_sources
+from preflint.read import resolve_sources
 from preflint.registry import Registry
-from preflint.shapes import detect_fields
+from preflint.scanning import raw_batches
 
 RULES = ("D001", "D002", "D003", "D004", "L001", "L002", "L003")
 
@@ -32,9 +32,7 @@ def run(rows: int) -> dict:
         rules = [rule() for rule in Registry.load().select(Settings(select=RULES).select)]
         engine = Engine(rules)
         started = time.perf_counter()
-        fields = None
-        for raw in read_batches(resolve_sources([str(data)]), batch_size=1000):
-            fields = fields or detect_fields(raw.records[0], {})
+        for raw, fields in raw_batches(resolve_sources([str(data)]), Settings(batch_size=1000), {}):
             engine.feed(to_pairs(raw, fields))
         findings = engine.finish()
         seconds = time.perf_counter() - started

@@ -14,10 +14,10 @@ from pathlib import Path
 from benchmarks.data import write
 from preflint.batch import render, to_pairs, tokenize
 from preflint.config import Settings
-from preflint.read import read_batches, resolve_sources
+from preflint.read import resolve_sources
 from preflint.registry import Registry
 from preflint.rule import DatasetRule
-from preflint.shapes import detect_fields
+from preflint.scanning import raw_batches
 from preflint.tokenizer import load_tokenizer
 
 
@@ -28,15 +28,13 @@ def profile(rows: int) -> dict[str, float]:
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
         data = write(rows, Path(tmp) / "pairs.jsonl")
-        fields = None
         states = {rule.code: rule.start() for rule in rules if isinstance(rule, DatasetRule)}
-        batches = read_batches(resolve_sources([str(data)]), batch_size=1000)
+        batches = raw_batches(resolve_sources([str(data)]), Settings(batch_size=1000), {})
         while True:
             started = time.perf_counter()
-            raw = next(batches, None)
+            raw, fields = next(batches, (None, None))
             if raw is None:
                 break
-            fields = fields or detect_fields(raw.records[0], {})
             batch = to_pairs(raw, fields)
             seconds["read + normalize"] += time.perf_counter() - started
             for stage, run in (("render", render), ("tokenize", tokenize), ("trainer", lambda b, t: setattr(b, "trainer", trainer.encode(b, t)))):
