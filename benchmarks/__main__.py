@@ -189,6 +189,19 @@ def machine() -> str:
             f"{platform.system()}; {packages}.")
 
 
+def commit() -> str:
+    """The checkout measured, as the results name it: ", commit abc1234", marked when the measured code differs
+    from that commit; nothing outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        measured = ["preflint", "benchmarks/__main__.py", "benchmarks/data.py"]
+        changed = subprocess.run(["git", "status", "--porcelain", "--", *measured], cwd=ROOT, capture_output=True, text=True,
+                                 check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f", commit {head.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
+
+
 def rewrite(rows: list[dict], repeat: int) -> None:
     rows = sorted(rows, key=lambda row: row["size"])  # stable: each size's commands stay in order
     sizes = sorted({row["size"] for row in rows})
@@ -196,7 +209,7 @@ def rewrite(rows: list[dict], repeat: int) -> None:
     generated = "\n".join([
         BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
         (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}"
-         f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}). "
+         f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}{commit()}). "
          "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh "
          "process timed from outside; peak memory is that of the process and its worker processes together "
          "(their proportional set sizes summed, sampled every second: pages shared by forked workers count once), or "
