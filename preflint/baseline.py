@@ -21,17 +21,13 @@ from .findings import Finding, finding_counts
 FORMAT = 1
 
 
-def entry_of(finding: Finding) -> tuple[str, str]:
-    return finding.code, finding.row_hash if finding.row_hash else f"message:{finding.message}"
-
-
 @dataclass
 class Baseline:
     entries: Counter  # (code, row hash or "message:…") -> how many findings it covers
 
     @classmethod
     def of(cls, findings: list[Finding]) -> Baseline:
-        return cls(Counter(entry_of(finding) for finding in findings))
+        return cls(Counter(finding.identity for finding in findings))
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
@@ -54,7 +50,7 @@ class Baseline:
         budget = Counter(self.entries)
         kept = []
         for finding in result.findings:
-            entry = entry_of(finding)
+            entry = finding.identity
             if budget[entry] > 0:
                 budget[entry] -= 1
             else:

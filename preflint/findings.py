@@ -74,6 +74,12 @@ class Finding:
         }
 
     @property
+    def identity(self) -> tuple[str, str]:
+        """What the finding is across runs, wherever its row moves: its code and the row's content hash, or its
+        message for the dataset as a whole. Baselines count findings by it; GitLab reports fingerprint it."""
+        return self.code, self.row_hash if self.row_hash else f"message:{self.message}"
+
+    @property
     def where(self) -> str:
         """Where the finding is, as reports name it: 'row 86', or 'dataset' for the data as a whole."""
         return f"row {self.row}" if self.row is not None else "dataset"

@@ -101,7 +101,7 @@ def write_gitlab(result, stream: TextIO, **_options) -> None:
     issues, seen = [], Counter()
     for finding in result.findings:
         path, line = result.location_of(finding.row)
-        identity = f"{path}\0{finding.code}\0{finding.row_hash or finding.message}"
+        identity = "\0".join((path, *finding.identity))
         seen[identity] += 1
         issues.append({
             "description": f"{finding.code} {finding.name} ({finding.where}): {finding.message}",
