@@ -178,8 +178,9 @@ LOOPING_TEMPLATE = "{% set xs = range(99999) | list %}{% for a in range(3000) %}
 
 def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, monkeypatch, capsys):
     """A template is data, and the sandbox bounds ranges, not loops over them: one that loops for long (from a
-    downloaded tokenizer, say: nested loops run for hours) is stopped at the time limit, each row it stopped on gets S005, and after a few it is
-    not run again, so the scan ends. The rows render in a prefetch thread here, which the limit reaches too."""
+    downloaded tokenizer, say: nested loops run for hours) is stopped at the time limit, each row it stopped on
+    gets S005, and after a few it is not run again, so the scan ends. The rows render in a prefetch thread here,
+    which the limit reaches too."""
     import preflint.tokenizer
 
     from preflint.cli import main
