@@ -210,7 +210,7 @@ def rewrite(rows: list[dict], repeat: int) -> None:
         BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
         (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}"
          f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}{commit()}). "
-         "Data: `benchmarks/data.py` (the shared real rows, cycled with variations). Each command is a fresh "
+         "Data: `benchmarks/data.py` (the real rows in tests/data, cycled with variations). Each command is a fresh "
          "process timed from outside; peak memory is that of the process and its worker processes together "
          "(their proportional set sizes summed, sampled every second: pages shared by forked workers count once), or "
          "the process's own peak resident size when that is higher."), "",

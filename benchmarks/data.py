@@ -1,4 +1,4 @@
-"""Build benchmark datasets of any size from the shared real rows, with variations so rows are not all copies.
+"""Build benchmark datasets of any size from the real rows in tests/data, with variations so rows are not all copies.
 
     python -m benchmarks.data 100000 /tmp/pairs-100k.jsonl
 """
@@ -10,18 +10,18 @@ import random
 import sys
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
 
 def real_rows() -> list[dict]:
     """HH-RLHF dialogues as explicit pairs, plus the LLaMA-Factory conversations, as {prompt, chosen, rejected}."""
     rows = []
-    for line in (SHARED / "hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (DATA / "hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         cut = record["chosen"].rfind("\n\nAssistant:") + len("\n\nAssistant:")
         rows.append({"prompt": record["chosen"][:cut], "chosen": record["chosen"][cut:], "rejected": record["rejected"][cut:]})
     for name in ("llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"):
-        for record in json.loads((SHARED / name).read_text(encoding="utf-8")):
+        for record in json.loads((DATA / name).read_text(encoding="utf-8")):
             prompt = "\n".join(turn["value"] for turn in record["conversations"])
             rows.append({"prompt": prompt, "chosen": record["chosen"]["value"], "rejected": record["rejected"]["value"]})
     return rows

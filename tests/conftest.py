@@ -14,7 +14,7 @@ def _own_cache_dir(tmp_path_factory):
     os.environ["PREFLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("preflint-cache"))
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"  # real public preference data, with provenance and licenses in its README.md
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +34,9 @@ def write_jsonl(tmp_path):
     return write
 
 
-def shared(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.fail(f"shared test data missing: {path} (the project expects ../shared/data beside the checkout)")
-    return path
+def data_file(name: str) -> Path:
+    """A real data file kept in tests/data."""
+    return DATA / name
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from preflint.cli import main
 from preflint.config import Settings
 from preflint.scanning import scan
 
-from .conftest import shared
+from .conftest import data_file
 
 POEM = (
     "Write a short poem about the sea at night in the style of John Keats. It should have four stanzas, mention the "
@@ -19,7 +19,7 @@ POEM = (
 def mixed_rows():
     """Real LLaMA-Factory rows (with their 5 duplicates) plus every kind of dataset-level defect."""
     rows = []
-    for record in json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))[:120]:
+    for record in json.loads(data_file("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))[:120]:
         prompt = "\n".join(turn["value"] for turn in record["conversations"])
         rows.append({"prompt": prompt, "chosen": record["chosen"]["value"], "rejected": record["rejected"]["value"]})
     rows += [
@@ -58,7 +58,7 @@ def test_first_occurrence_follows_the_order_of_the_inputs(tmp_path, llama):
 
 @pytest.mark.parametrize(("name", "rows"), [("llamafactory-dpo-en-demo.json", 5), ("llamafactory-dpo-zh-demo.json", 11)])
 def test_llamafactory_demo_duplicates(name, rows, llama):
-    result = scan([str(shared(name))], Settings(select=("D001",)), tokenizer=llama)
+    result = scan([str(data_file(name))], Settings(select=("D001",)), tokenizer=llama)
     assert len(result.findings) == rows
 
 
@@ -79,13 +79,13 @@ def test_against_reports_train_test_leakage(tmp_path, capsys, write_jsonl):
 def test_against_finds_an_evaluation_question_asked_inside_real_multi_turn_dialogues(llama, write_jsonl):
     """HH-RLHF dialogues hold several human turns; an evaluation set made of some of their questions (8 words or
     more, without the dialogue around them) must be found in every dialogue that asks one, and only there."""
-    rows = [json.loads(line) for line in shared("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in data_file("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
     turns = [row["chosen"].split("\n\nHuman: ")[1:] for row in rows]
     asked = sorted({turn.split("\n\nAssistant:")[0] for row_turns in turns if len(row_turns) > 2 for turn in row_turns[1:2]
                     if len(turn.split("\n\nAssistant:")[0].split()) >= 8})[:25]
     assert len(asked) == 25
     test = write_jsonl([{"question": question} for question in asked], name="eval.jsonl")
-    result = scan([str(shared("hh-rlhf-harmless-test.jsonl"))], Settings(select=("D005",), rules={"D005": {"against": [str(test)]}}),
+    result = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], Settings(select=("D005",), rules={"D005": {"against": [str(test)]}}),
                   tokenizer=llama)
     found = {f.row for f in result.findings}
     asking = {row for row, row_turns in enumerate(turns)

@@ -5,14 +5,14 @@ import json
 from preflint.cli import main
 from preflint.forecast import LN2, describe
 
-from .conftest import shared
+from .conftest import data_file
 
 
 def long_reply_dataset(path):
     """Real LLaMA-Factory rows; half get a rejected reply that is the chosen one with a new last sentence (the
     two agree for hundreds of tokens, as regenerated endings do)."""
     rows = []
-    for index, record in enumerate(json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))):
+    for index, record in enumerate(json.loads(data_file("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))):
         prompt = "\n".join(turn["value"] for turn in record["conversations"])
         chosen = record["chosen"]["value"]
         rejected = chosen.rsplit(".", 2)[0] + ". That is all I can say." if index % 2 else record["rejected"]["value"]

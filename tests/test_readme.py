@@ -5,7 +5,7 @@ from pathlib import Path
 from preflint.cli import main, rules_markdown
 from preflint.registry import Registry
 
-from .conftest import shared
+from .conftest import data_file
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -30,6 +30,6 @@ def test_readme_scan_example_is_what_the_scan_prints(capsys, monkeypatch):
     command = "$ preflint scan hh-rlhf-harmless-test.jsonl --tokenizer llama --limit 1\n"
     shown = text[text.index(command) + len(command):]
     shown = shown[:shown.index("```")]
-    monkeypatch.chdir(shared("hh-rlhf-harmless-test.jsonl").parent)
+    monkeypatch.chdir(data_file("hh-rlhf-harmless-test.jsonl").parent)
     assert main(["scan", "hh-rlhf-harmless-test.jsonl", "--tokenizer", "llama", "--limit", "1", "--no-cache"]) == 1
     assert capsys.readouterr().out.startswith(shown), "paste the scan's output into the README"

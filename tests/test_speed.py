@@ -10,13 +10,13 @@ import pytest
 from preflint import scanning, speed
 from preflint.speed import in_workers, prefetched
 
-from .conftest import shared
+from .conftest import data_file
 from .test_cli import run
 
 
 def test_jobs_do_not_change_findings(capsys, monkeypatch):
     monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)  # 300 pairs in batches of 64: workers from the 2nd batch
-    data = str(shared("llamafactory-dpo-en-demo.json"))
+    data = str(data_file("llamafactory-dpo-en-demo.json"))
     outputs = []
     for jobs in ("1", "2"):
         code, out, _ = run(capsys, "scan", data, "--format", "json", "--no-cache", "--jobs", jobs, "--batch-size", "64")
@@ -36,14 +36,14 @@ def test_workers_load_the_tokenizer_and_this_process_holds_none(monkeypatch):
 
     monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)
     monkeypatch.setattr(scanning, "load_tokenizer", not_here)
-    report = api.scan(str(shared("llamafactory-dpo-en-demo.json")), batch_size=50, jobs=2, cache=False)
+    report = api.scan(str(data_file("llamafactory-dpo-en-demo.json")), batch_size=50, jobs=2, cache=False)
     assert report.summary["rows"] == 300
     assert report.result.tokenizer["vocab_size"] == 128256  # described by the workers that loaded it
 
 
 def test_an_unknown_tokenizer_is_a_clear_error_from_the_workers(capsys, monkeypatch):
     monkeypatch.setattr(speed, "POOL_MIN_PAIRS", 100)
-    data = str(shared("llamafactory-dpo-en-demo.json"))
+    data = str(data_file("llamafactory-dpo-en-demo.json"))
     code, _, err = run(capsys, "scan", data, "--no-cache", "--jobs", "2", "--batch-size", "50", "-t", "no-such-model")
     assert code == 2
     assert "unknown tokenizer 'no-such-model'" in err
@@ -92,7 +92,7 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     script.write_text(
         "import preflint, preflint.speed\n"
         "preflint.speed.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
-        f"report = preflint.scan({str(shared('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
+        f"report = preflint.scan({str(data_file('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
         "print('scanned', report.summary['rows'])\n"
     )
     process = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
@@ -127,7 +127,7 @@ def test_workers_are_forked_only_where_it_is_safe():
 
 def test_forked_workers_find_what_one_process_finds(tmp_path):
     """The command line forks its workers from the second batch on: 300 pairs in batches of 64."""
-    data = str(shared("llamafactory-dpo-en-demo.json"))
+    data = str(data_file("llamafactory-dpo-en-demo.json"))
     results = []
     for jobs in ("2", "1"):
         out = tmp_path / f"jobs{jobs}.json"

@@ -7,7 +7,7 @@ import pytest
 from preflint.config import Settings
 from preflint.read import resolve_sources
 from preflint.trainers import make_profile
-from tests.conftest import shared
+from tests.conftest import data_file
 
 from . import pair_batches
 
@@ -16,11 +16,11 @@ FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamaf
 
 
 def as_trl_reads_it(name: str, write_jsonl) -> str:
-    """A shared file as TRL takes it: LLaMA-Factory's replies are single messages, on which TRL raises, so they
+    """A test data file as TRL takes it: LLaMA-Factory's replies are single messages, on which TRL raises, so they
     become lists of one message, as a TRL user would write them (TRL's `prompt` column holding the conversation)."""
     if not name.startswith("llamafactory"):
-        return str(shared(name))
-    records = json.loads(shared(name).read_text(encoding="utf-8"))
+        return str(data_file(name))
+    records = json.loads(data_file(name).read_text(encoding="utf-8"))
     return str(write_jsonl([{"prompt": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]}
                             for r in records], name=name + "l"))
 
@@ -32,7 +32,7 @@ def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_nam
     profile = make_profile(trainer)
     joined_pairs = 0
     for name in FILES:
-        path = as_trl_reads_it(name, write_jsonl) if trainer == "trl" else str(shared(name))
+        path = as_trl_reads_it(name, write_jsonl) if trainer == "trl" else str(data_file(name))
         for batch, _ in pair_batches(resolve_sources([path]), Settings(), {}, tokenizer):
             joined = profile._joined(batch, tokenizer)
             assert joined == profile._tokenized(batch, list(joined), tokenizer)
@@ -57,7 +57,7 @@ def test_join_ids_is_tokenizing_the_concatenation(llama, sentencepiece, left, ri
 def test_join_ids_where_tokens_merge_across_the_join(llama, sentencepiece, name):
     """LLaMA-Factory's turns written as text pairs (as a user flattening them would): a prompt ending "part." and a
     response starting "That" merge into one token, the case the wide window re-tokenizes locally."""
-    records = json.loads(shared(name).read_text(encoding="utf-8"))
+    records = json.loads(data_file(name).read_text(encoding="utf-8"))
     pairs = [("\n".join(turn["value"] for turn in r["conversations"]), r[side]["value"]) for r in records for side in ("chosen", "rejected")]
     for tokenizer in (llama, sentencepiece):
         lefts = tokenizer.encode_many([left for left, _ in pairs])

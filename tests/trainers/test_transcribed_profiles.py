@@ -1,5 +1,5 @@
 """The `openrlhf` and `llamafactory` profiles against transcriptions of those trainers' own functions, run row by
-row with the tokenizer's ordinary per-text API on the shared real data. (Importing either trainer needs its whole
+row with the tokenizer's ordinary per-text API on the real test data. (Importing either trainer needs its whole
 training stack: Ray and DeepSpeed, or LLaMA-Factory's model loaders.)"""
 
 import json
@@ -12,7 +12,7 @@ import pytest
 from preflint.config import Settings
 from preflint.read import resolve_sources
 
-from ..conftest import CHATML_TEMPLATE, shared
+from ..conftest import CHATML_TEMPLATE, data_file
 from . import pair_batches
 
 FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"]
@@ -20,17 +20,17 @@ ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 
 
 def preflint_rows(name, tokenizer, trainer, max_length):
-    """`name`: a shared file, or a path."""
+    """`name`: a file in tests/data, or a path."""
     settings = Settings(trainer=trainer, max_length=max_length)
     rows = {}
-    path = name if isinstance(name, Path) else shared(name)
+    path = name if isinstance(name, Path) else data_file(name)
     for batch, _ in pair_batches(resolve_sources([str(path)]), settings, {}, tokenizer, settings.profile()):
         rows.update(zip(batch.rows, batch.trainer))
     return rows
 
 
 def records(name):
-    path = shared(name)
+    path = data_file(name)
     if name.endswith(".jsonl"):
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return json.loads(path.read_text(encoding="utf-8"))
@@ -80,7 +80,7 @@ def openrlhf_row(data, tokenizer, max_length, apply_chat_template, prompt_key):
 
 
 def openrlhf_input(name, record):
-    """How a user feeds each shared file to OpenRLHF: HH with no prompt key, LLaMA-Factory files as chats."""
+    """How a user feeds each test data file to OpenRLHF: HH with no prompt key, LLaMA-Factory files as chats."""
     if name.endswith(".jsonl"):
         return record, None, None
     chat = {
@@ -305,7 +305,7 @@ def trl_1_8_row(example, tokenizer, max_length):
 
 
 def axolotl_input(name, record):
-    """How a user feeds each shared file to chat_template.default: the LLaMA-Factory files with their ShareGPT
+    """How a user feeds each test data file to chat_template.default: the LLaMA-Factory files with their ShareGPT
     fields mapped (message_property_mappings, roles), HH-RLHF split at its last assistant turn into text fields."""
     if name.endswith(".jsonl"):
         marker = "\n\nAssistant:"

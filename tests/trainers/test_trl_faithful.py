@@ -1,5 +1,5 @@
 """The `trl` profile against TRL itself: TRL's own DPO preprocessing (`DPOTrainer._prepare_dataset`) and collator
-(`DataCollatorForPreference`) run on every row of the shared real files, and preflint must produce the same
+(`DataCollatorForPreference`) run on every row of the real files in tests/data, and preflint must produce the same
 prompt/chosen/rejected ids, the same input ids and completion masks, and drop the same rows."""
 
 import json
@@ -16,14 +16,14 @@ from preflint.config import Settings
 from preflint.read import resolve_sources
 from preflint.shapes import parse_map
 
-from ..conftest import shared
+from ..conftest import data_file
 from . import pair_batches
 
 ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 
 
 def hh_records():
-    return [json.loads(line) for line in shared("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in data_file("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def llamafactory_records(name):
@@ -34,16 +34,16 @@ def llamafactory_records(name):
             "chosen": [{"role": "assistant", "content": record["chosen"]["value"]}],
             "rejected": [{"role": "assistant", "content": record["rejected"]["value"]}],
         }
-        for record in json.loads(shared(name).read_text(encoding="utf-8"))
+        for record in json.loads(data_file(name).read_text(encoding="utf-8"))
     ]
 
 
 def torchtune_records():
-    records = json.loads(shared("torchtune-stack-exchange-paired-tiny.json").read_text(encoding="utf-8"))
+    records = json.loads(data_file("torchtune-stack-exchange-paired-tiny.json").read_text(encoding="utf-8"))
     return [{"prompt": r["question"], "chosen": r["response_j"], "rejected": r["response_k"]} for r in records]
 
 
-CASES = {  # the shared file preflint reads (None: the records TRL is given, as a file), its --map, TRL's records
+CASES = {  # the test data file preflint reads (None: the records TRL is given, as a file), its --map, TRL's records
     "hh-rlhf": ("hh-rlhf-harmless-test.jsonl", None, hh_records),
     # LLaMA-Factory's own file stops TRL (its replies are single messages): both read the records in TRL's format
     "llamafactory-en": (None, None, lambda: llamafactory_records("llamafactory-dpo-en-demo.json")),
@@ -75,11 +75,11 @@ def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
 
 
 def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
-    """`name`: a shared file, or a path."""
+    """`name`: a file in tests/data, or a path."""
     settings = Settings(trainer="trl", max_length=max_length, truncation_mode=truncation_mode)
     profile = settings.profile()
     out, dropped = {}, set()
-    path = name if "/" in str(name) else shared(name)
+    path = name if "/" in str(name) else data_file(name)
     for batch, _ in pair_batches(resolve_sources([str(path)]), settings, parse_map(mapping), tokenizer, profile):
         for row, trainer_row in zip(batch.rows, batch.trainer):
             if trainer_row.dropped:
@@ -187,7 +187,7 @@ def _reply(text):
     return [{"role": "assistant", "content": text}]
 
 
-EDGE_ROWS = {  # shapes and texts beyond the shared data; each goes through TRL alone (TRL reads a dataset's shape from its first row)
+EDGE_ROWS = {  # shapes and texts beyond the test data; each goes through TRL alone (TRL reads a dataset's shape from its first row)
     "text, empty chosen": {"prompt": "Hi", "chosen": "", "rejected": " Bye."},
     "text, chosen ends with EOS already": {"prompt": "Hi", "chosen": " Bye.<|eot_id|>", "rejected": " No."},
     "text, the prompt fills max_length": {"prompt": "word " * 80, "chosen": " a", "rejected": " b"},
