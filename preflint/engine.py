@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from .batch import PairBatch
-from .errors import PreflintError, RuleError, first_line
+from .errors import PreflintError, RuleError, one_line
 from .findings import Finding
 from .rule import DatasetRule, RowRule, Rule
 
@@ -73,6 +73,6 @@ def _failures_of(rule: Rule) -> Iterator[None]:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         ours = type(rule).__module__.startswith("preflint.")
         raise RuleError(
-            f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {first_line(exc)} "
+            f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {one_line(exc)} "
             f"(at {frame.filename}, line {frame.lineno}){'; a bug in preflint: please report it' if ours else ''}"
         ) from exc

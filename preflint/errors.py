@@ -29,7 +29,11 @@ class OutputError(PreflintError):
     """An output cannot be written as asked (it exists, it is an input, its format is unknown)."""
 
 
-def first_line(exc: BaseException) -> str:
-    """The part of a third-party exception worth showing a user: its first non-empty line."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+MESSAGE_CHARACTERS = 400  # of a third-party message shown in one of ours
+
+
+def one_line(exc: BaseException) -> str:
+    """A third-party exception's message for a user, on one line: whitespace and line breaks collapsed (libraries
+    write messages of several lines, whose first stops mid-sentence), cut after MESSAGE_CHARACTERS."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= MESSAGE_CHARACTERS else text[:MESSAGE_CHARACTERS] + "…"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from .errors import OutputError, first_line
+from .errors import OutputError, one_line
 from .read import parquet_batches
 
 DATA_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -201,7 +201,7 @@ class ParquetSink:
                     pass  # an edit changed a value's type: infer it
             return pa.Table.from_pydict({name: [record.get(name) for record in records] for name in names})
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise OutputError(f"cannot write these rows as Parquet: {first_line(exc)}; write JSON Lines instead") from exc
+            raise OutputError(f"cannot write these rows as Parquet: {one_line(exc)}; write JSON Lines instead") from exc
 
     def _close_part(self) -> None:
         if self.writer is not None:
@@ -218,7 +218,7 @@ class ParquetSink:
             schema = pa.unify_schemas(schemas, promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise OutputError(
-                f"the rows do not share one Parquet schema ({first_line(exc)}); write JSON Lines instead"
+                f"the rows do not share one Parquet schema ({one_line(exc)}); write JSON Lines instead"
             ) from exc
         schema = pa.schema([  # lists that were empty in every row (no fixes applied) hold text, not nulls
             field.with_type(pa.list_(pa.string())) if field.type == pa.list_(pa.null()) else field for field in schema

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import zstandard
 
-from .errors import InputError, first_line
+from .errors import InputError, one_line
 from .hub import out_of_reach
 from .json_text import SURROGATE_ESCAPE, JsonText
 
@@ -218,6 +218,22 @@ def read_batches(
                 next_row += len(records)
 
 
+def check_dataset_options(specs: Sequence[str], *, split: str | None, subset: str | None) -> None:
+    """A split or subset asked on the command line of inputs that have none is an error, not an option silently
+    ignored. (One set in a config file is a default for the datasets among the inputs, if any.)"""
+    if split is None and subset is None:
+        return
+    sources = resolve_sources(specs)
+    options = (
+        ("--split", split, DATASET_KINDS, "a dataset (a hub id, a saved dataset or a directory of data files) has splits"),
+        ("--subset", subset, ("hub",), "a hub dataset or a directory of data files has subsets"),
+    )
+    for option, value, kinds, which in options:
+        if value is not None and not any(source.kind in kinds for source in sources):
+            names = ", ".join(repr(source.display) for source in sources[:3]) + (", …" if len(sources) > 3 else "")
+            raise InputError(f"{option} {value!r} does nothing for {names}: only {which}; drop {option}")
+
+
 def reference_batches(specs: Sequence[str], batch_size: int = 1000) -> Iterator[RawBatch]:
     """Batches of reference data (D005's test sets): a spec may name its split (`org/evals[test]`); a dataset of
     several splits is read in its held-out ones unless it does."""
@@ -326,8 +342,7 @@ def _dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]
         except StopIteration:
             return
         except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
-            why = " ".join(str(exc).split()) or type(exc).__name__  # its messages span lines ("Couldn't cast\n...")
-            raise InputError(f"cannot read dataset {source.spec!r}: {why[:400]}") from exc
+            raise InputError(f"cannot read dataset {source.spec!r}: {one_line(exc)}") from exc
         names = list(columns)
         yield from (dict(zip(names, values)) for values in zip(*columns.values()))
 
@@ -342,7 +357,7 @@ def _read_errors(source: Source) -> Iterator[None]:
     except UnicodeDecodeError as exc:  # a dataset's Arrow data: its rows cannot be read one by one here
         raise InputError(f"{source.spec!r} holds text that is not valid UTF-8 ({exc.reason})") from exc
     except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:  # the last two: damaged compressed data
-        reason = (exc.strerror if isinstance(exc, OSError) else None) or first_line(exc)
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or one_line(exc)
         raise InputError(f"cannot read {source.spec!r}: {reason}") from exc
 
 
@@ -600,7 +615,7 @@ def _open_dataset(source: Source, *, split, subset, held_out: bool) -> list[tupl
             spec = os.path.abspath(source.spec) if local else source.spec
             loaded = datasets.load_dataset(spec, name=subset, split=split, streaming=True)
     except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
-        why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
+        why = f"{offline}; the local cache does not hold it" if offline else one_line(exc)
         raise InputError(f"cannot load dataset {source.spec!r}: {why}") from exc
     if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         return [(loaded[picked], picked) for picked in _pick_splits(list(loaded), split, source.spec, held_out)]

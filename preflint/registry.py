@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConfigError, first_line
+from .errors import ConfigError, one_line
 from .rule import DatasetRule, DefectRule, RowRule, Rule
 
 ENTRY_POINT_GROUP = "preflint.rules"
@@ -40,7 +40,7 @@ class Registry:
             try:
                 rules += _rules_in(entry_point.load())
             except Exception as exc:  # a broken plugin must not take the CLI down with a traceback
-                raise ConfigError(f"cannot load rule plugin {entry_point.name!r}: {first_line(exc)}") from exc
+                raise ConfigError(f"cannot load rule plugin {entry_point.name!r}: {one_line(exc)}") from exc
         for plugin in plugins:
             rules += _rules_in(_import_file(Path(base_dir or ".") / plugin))
         return cls(sorted(rules, key=lambda rule: rule.code))
@@ -115,5 +115,5 @@ def _import_file(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise ConfigError(f"cannot import rule plugin {str(path)!r}: {first_line(exc)}") from exc
+        raise ConfigError(f"cannot import rule plugin {str(path)!r}: {one_line(exc)}") from exc
     return module

@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was not found" is noise here
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # else transformers may switch it off
 
-from .errors import ConfigError, TemplateError, TokenizerError, first_line  # noqa: E402
+from .errors import ConfigError, TemplateError, TokenizerError, one_line  # noqa: E402
 from .hub import out_of_reach  # noqa: E402
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
@@ -41,6 +41,10 @@ JOIN_WINDOW = 4  # tokens each side of a join that are tokenized again to check 
 WIDE_WINDOW = 16  # tokens each side tokenized again where a token merges across the join
 RENDER_SECONDS = 10.0  # one chat takes well under a millisecond to render: a template past this loops (or attacks)
 RENDERS_STOPPED = 3  # stopped this often, a template is not run again in the process: every row would wait as long
+# The files a tokenizer's vocabulary is read from, by transformers' names: a directory with none of them has none
+# (transformers then builds an empty tokenizer from a tokenizer_config.json alone, which encodes text to nothing).
+VOCABULARY_FILES = ("tokenizer.json", "*.model", "vocab.*", "merges.txt", "*.tiktoken")
+VOCABULARY_PROBE = "The quick brown fox."
 
 
 @dataclass(frozen=True)
@@ -398,24 +402,50 @@ def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Token
     path = Path(spec).expanduser()
     if path.exists():
         return Tokenizer(spec, str(path.resolve()), _from_path(path))
+    if alias is None and _names_a_path(spec):
+        raise TokenizerError(f"no such tokenizer directory or file: {spec!r}")
     hub_id = alias.hub_id if alias else spec
     return Tokenizer(spec, f"{hub_id} (Hugging Face hub or local cache)", _from_hub(spec, hub_id))
+
+
+def _names_a_path(spec: str) -> bool:
+    """Whether `spec` can only be a path, never a hub id (`org/name`): it starts with `.`, `/` or `~`, has more than
+    one `/` or a backslash, or its first part is a directory here. Such a spec that does not exist is not looked up
+    on the hub."""
+    return (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1
+            or ("/" in spec and Path(spec).parent.is_dir()))
 
 
 def _from_path(path: Path):
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+    where = str(path)
+    if path.is_dir() and not any(next(path.glob(pattern), None) for pattern in VOCABULARY_FILES):
+        present = sorted(child.name for child in path.iterdir())
+        has = f"it holds only {', '.join(present[:5])}{', …' if len(present) > 5 else ''}" if present else "it is empty"
+        raise TokenizerError(f"cannot load a tokenizer from {where!r}: it has no vocabulary file (tokenizer.json, "
+                             f"tokenizer.model, vocab.json with merges.txt, or vocab.txt); {has}")
     try:
         if path.is_dir():
-            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False, use_fast=True)
+            tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=False, use_fast=True)
         elif path.name == "tokenizer.json" and (path.parent / "tokenizer_config.json").exists():
             tokenizer = AutoTokenizer.from_pretrained(str(path.parent), trust_remote_code=False, use_fast=True)
         else:
-            tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path))
+            tokenizer = PreTrainedTokenizerFast(tokenizer_file=where)
     except Exception as exc:  # transformers raises OSError, ValueError, JSON and Rust errors alike
-        why = f"{first_line(exc)} is missing" if isinstance(exc, KeyError) else first_line(exc)  # a file it lacks
-        raise TokenizerError(f"cannot load a tokenizer from {str(path)!r}: {why}") from exc
-    return _require_fast(tokenizer, str(path))
+        why = f"{one_line(exc)} is missing" if isinstance(exc, KeyError) else one_line(exc)  # a file it lacks
+        if path.is_file():  # a data file or a model's other file, given by mistake
+            detail = f" ({why})" if path.suffix.lower() == ".json" else ""
+            raise TokenizerError(
+                f"cannot load a tokenizer from {where!r}: it is not a tokenizer.json{detail}; --tokenizer takes a "
+                "model directory, its tokenizer.json, an alias (llama) or a hub id"
+            ) from exc
+        raise TokenizerError(f"cannot load a tokenizer from {where!r}: {why}") from exc
+    tokenizer = _require_fast(tokenizer, where)
+    if not tokenizer.backend_tokenizer.encode(VOCABULARY_PROBE, add_special_tokens=False).ids:
+        raise TokenizerError(f"cannot load a tokenizer from {where!r}: its vocabulary is empty (it encodes text to "
+                             "no tokens at all)")
+    return tokenizer
 
 
 def _from_hub(spec: str, hub_id: str):
@@ -425,7 +455,7 @@ def _from_hub(spec: str, hub_id: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(hub_id, trust_remote_code=False, use_fast=True)
     except Exception as exc:
-        why = f"{offline}; the local cache does not hold it" if offline else first_line(exc)
+        why = f"{offline}; the local cache does not hold it" if offline else one_line(exc)
         if hub_id != spec:  # an alias of a hub model
             raise TokenizerError(
                 f"tokenizer {spec!r} is {hub_id!r}, which could not be loaded from the Hugging Face hub or its local "

@@ -238,3 +238,52 @@ def test_a_program_with_its_own_sigalrm_handler_keeps_it():
                "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
                "assert signal.getsignal(signal.SIGALRM) is mine and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)\n")
     assert subprocess.run([sys.executable, "-c", program]).returncode == 0
+
+
+def test_a_directory_without_a_vocabulary_says_so_in_one_line(tmp_path):
+    """transformers stops mid-sentence on an empty directory, and builds a tokenizer that encodes text to nothing
+    from a tokenizer_config.json alone: both are one line that says what is missing."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(TokenizerError) as raised:
+        load_tokenizer(str(empty))
+    assert str(raised.value).endswith("it has no vocabulary file (tokenizer.json, tokenizer.model, vocab.json with "
+                                      "merges.txt, or vocab.txt); it is empty")
+    config_only = tmp_path / "config-only"
+    config_only.mkdir()
+    (config_only / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer"}))
+    with pytest.raises(TokenizerError, match="no vocabulary file .*; it holds only tokenizer_config.json$"):
+        load_tokenizer(str(config_only))
+
+
+def test_a_data_file_given_as_the_tokenizer_is_named_as_such(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"prompt": "Q?", "chosen": "A.", "rejected": "B."}\n')
+    with pytest.raises(TokenizerError, match="'.*data.jsonl': it is not a tokenizer.json; --tokenizer takes a model directory"):
+        load_tokenizer(str(data))
+    array = tmp_path / "pairs.json"
+    array.write_text('[{"prompt": "Q?", "chosen": "A.", "rejected": "B."}]')
+    with pytest.raises(TokenizerError, match=r"it is not a tokenizer.json \(.*\); --tokenizer takes"):
+        load_tokenizer(str(array))
+
+
+@pytest.mark.parametrize("spec", ["./no/such/dir", "/no/such/dir", "~/no-such-dir-here", "no/such/dir", "models/none"])
+def test_a_path_that_does_not_exist_is_not_looked_up_on_the_hub(spec, tmp_path, monkeypatch):
+    from transformers import AutoTokenizer
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    asked = []
+
+    def hub(name, **kwargs):
+        asked.append(name)
+        raise OSError("not on the hub")
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", hub)
+    with pytest.raises(TokenizerError, match=f"^no such tokenizer directory or file: '{spec}'$"):
+        load_tokenizer(spec)
+    assert asked == []
+    with pytest.raises(TokenizerError, match="could not be loaded from the Hugging Face hub"):
+        load_tokenizer("some-org/some-model")
+    assert asked == ["some-org/some-model"]  # a hub id still goes to the hub

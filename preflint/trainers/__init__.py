@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from ..errors import ConfigError, first_line
+from ..errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     from ..batch import PairBatch
@@ -90,7 +90,7 @@ def system_ignored(trainer: str, *, as_text: bool) -> str:
 
 def template_raised(trainer: str, error: Exception) -> Unprocessable:
     """The chat template raised on a message list only the trainer renders: the trainer fails on the row."""
-    return Unprocessable(f"{trainer}'s chat template raised {first_line(error)}")
+    return Unprocessable(f"{trainer}'s chat template raised {one_line(error)}")
 
 
 def replies_not_lists(trainer: str, given: str, how: str) -> Unprocessable:
