@@ -18,8 +18,9 @@ import click
 from . import __version__
 from .baseline import Baseline
 from .config import load_settings
-from .errors import PreflintError, first_line
+from .errors import PreflintError, one_line
 from .output import STDOUT, atomic_write, check_targets
+from .read import check_dataset_options
 from .registry import Registry
 from .report import FORMATS
 from .speed import allow_fork
@@ -70,7 +71,8 @@ def _data_options(command):
     return command
 
 
-def _settings(config_path, against, **overrides):
+def _settings(data, config_path, against, **overrides):
+    check_dataset_options(data, split=overrides["split"], subset=overrides["subset"])
     settings = load_settings(config_path).override(**overrides)
     if against:
         settings = settings.with_rule_options("reference-overlap", against=list(against))
@@ -84,8 +86,8 @@ def _settings(config_path, against, **overrides):
               help="Write the report here (-: standard output, the default).")
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text and markdown formats (0: all).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline).")
-@click.option("--write-baseline", is_flag=True, help=f"Record the current findings as the baseline (in --baseline, default {DEFAULT_BASELINE}) and exit 0.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline; default: the config's baseline).")
+@click.option("--write-baseline", is_flag=True, help=f"Record the current findings as the baseline (in --baseline, or the config's, or {DEFAULT_BASELINE}) and exit 0.")
 @click.option("--no-cache", is_flag=True, help="Scan again even if an identical scan's result is cached.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).")
 def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, baseline,
@@ -94,9 +96,10 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     input)."""
     from .cache import cached_scan
 
-    settings = _settings(config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    settings = _settings(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
     if output_file == STDOUT:
         output_file = None
+    baseline = baseline or (Path(settings.baseline) if settings.baseline else None)
     target = baseline or Path(DEFAULT_BASELINE)
     if write_baseline:
         check_targets([(target, "--baseline")], [*data, *settings.references], force=True)
@@ -109,8 +112,9 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     if write_baseline:
         with atomic_write(target, text=True) as stream:
             stream.write(Baseline.of(result.findings).to_json())
-        click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; later scans with "
-                   f"--baseline {target} report only new ones")
+        later = "later scans" if settings.baseline else f"later scans with --baseline {target} (or baseline = " \
+            f"{json.dumps(str(target))} in the config)"
+        click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; {later} report only new ones")
         return EXIT_CLEAN
     if known:
         known.apply(result)
@@ -147,7 +151,7 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
         raise click.UsageError(f"--diff writes nothing: drop {given}")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
-    settings = _settings(config_path, against, **_renamed(overrides))
+    settings = _settings(data, config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
     with tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch:
         if to_stdout:
@@ -276,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     allow_fork()  # this process is preflint's alone: its scans may fork their workers
     try:
         code = cli.main(args=argv, prog_name="preflint", standalone_mode=False)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:  # `preflint` alone: its help
         exc.show()
+        return EXIT_ERROR
+    except click.ClickException as exc:  # a usage error: one line, as every other error
+        click.echo(f"preflint: error: {_usage_message(exc)}", err=True)
         return EXIT_ERROR
     except click.Abort:
         click.echo("preflint: aborted", err=True)
@@ -292,13 +299,21 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("PREFLINT_TRACEBACK"):
             raise
         click.echo(
-            f"preflint: internal error: {type(exc).__name__}: {first_line(exc)}\n"
+            f"preflint: internal error: {type(exc).__name__}: {one_line(exc)}\n"
             "This is a bug in preflint. Please report it with the command you ran (PREFLINT_TRACEBACK=1 shows "
             "where it happened); your data was not changed.",
             err=True,
         )
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_CLEAN
+
+
+def _usage_message(exc: click.ClickException) -> str:
+    """Click's message in preflint's style (lower case, no full stop), with where to read the usage."""
+    message = exc.format_message().strip().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    context = getattr(exc, "ctx", None)
+    return f"{message} (see '{context.command_path} --help')" if context else message
 
 
 def run() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from preflint.cli import main
 
-from .conftest import CHATML_TEMPLATE, shared
+from .conftest import CHATML_TEMPLATE, data_file
 
 GOOD = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
 CHAT = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
@@ -208,9 +208,32 @@ def _write(path, content: bytes):
     return path
 
 
-def test_usage_error_exits_2(capsys):
-    code, _, err = run(capsys, "scan")
-    assert code == 2 and "Missing argument" in err
+@pytest.mark.parametrize("argv, expected", [
+    (["scan"], "missing argument 'DATA...' (see 'preflint scan --help')"),
+    (["scan", "{data}", "--bogus"], "no such option '--bogus'"),
+    (["scan", "{data}", "--max-length", "0"], "invalid value for '--max-length': 0 is not in the range x>=1"),
+    (["fix", "{data}"], "give --out PATH to write the fixed data, or --diff to see the changes (see 'preflint fix --help')"),
+    (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--report", "{tmp}/r.txt"], "--report {tmp}/r.txt: write .html, .md or .json"),
+    (["frob"], "no such command 'frob' (see 'preflint --help')"),
+    (["scan", "{data}", "--split", "test"], "--split 'test' does nothing for '{data}': only a dataset (a hub id, a saved "
+                                            "dataset or a directory of data files) has splits; drop --split"),
+    (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--subset", "en"], "--subset 'en' does nothing for '{data}'"),
+])
+def test_every_usage_error_is_one_line_with_exit_2(capsys, write_jsonl, tmp_path, argv, expected):
+    """Click's own usage errors read as preflint's other errors: one `preflint: error:` line, exit 2."""
+    data = str(write_jsonl([{"prompt": "a", "chosen": "b", "rejected": "c"}]))
+    code, out, err = run(capsys, *(arg.format(data=data, tmp=tmp_path) for arg in argv))
+    assert code == 2 and out == ""
+    assert err.startswith("preflint: error: ") and expected.format(data=data, tmp=tmp_path) in err
+    assert err.count("\n") == 1 and "Usage:" not in err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_split_of_a_dataset_directory_is_still_taken(capsys, tmp_path):
+    (tmp_path / "data").mkdir()
+    _write(tmp_path / "data" / "test.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "b"}\n')
+    code, out, _ = run(capsys, "scan", str(tmp_path), "--split", "test", "--no-cache")
+    assert code == 1 and "P001" in out and "[test]" in out
 
 
 def test_rules_lists_the_catalog(capsys):
@@ -241,7 +264,7 @@ def test_rule_shows_documentation(capsys):
 
 
 def test_scan_real_hh_file_from_the_command_line(capsys):
-    code, out, _ = run(capsys, "scan", str(shared("hh-rlhf-harmless-test.jsonl")), "--tokenizer", "llama", "--format", "json")
+    code, out, _ = run(capsys, "scan", str(data_file("hh-rlhf-harmless-test.jsonl")), "--tokenizer", "llama", "--format", "json")
     assert code == 1
     report = json.loads(out)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
