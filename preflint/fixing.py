@@ -39,6 +39,7 @@ from .read import Source, Unreadable, input_name, read_batches, resolve_sources
 from .registry import Registry
 from .scanning import ScanResult, normalized_batches, scan, settings_tokenizer
 from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
+from .text import ending
 from .tokenizer import Tokenizer
 from .trainers import common_prefix_length
 
@@ -335,7 +336,7 @@ class _Run:
                 "row": row,
                 "findings": [{"code": f.code, "name": f.name, "severity": f.severity.value, "message": f.message,
                               "fix": f.fix.to_dict() if f.fix else None} for f in self.sampled[row]],
-                "prompt": batch.prompt[i][-400:],
+                "prompt": ending(batch.prompt[i], 400),
                 "chosen": chosen_parts,
                 "rejected": rejected_parts,
                 "tokens": {"chosen": len(chosen), "rejected": len(rejected)},
@@ -350,7 +351,7 @@ class _Run:
                                 split=self.settings.split, subset=self.settings.subset):
             for row, record in zip(raw.rows, raw.records):
                 if row in self.drops:
-                    lines.append(f"{raw.source}:{row}: dropped")
+                    lines.append(f"{self._place(row)}: dropped")
                     lines += [f"    {message}" for message in self.drops[row]]
                     continue
                 new = next(fixed)
@@ -358,9 +359,14 @@ class _Run:
                     old_lines = _pretty(record).splitlines()
                     new_lines = _pretty(new).splitlines()
                     codes = ", ".join(dict.fromkeys(self.applied[row]))
-                    lines += difflib.unified_diff(old_lines, new_lines, f"{raw.source}:{row}", f"fixed ({codes})",
+                    lines += difflib.unified_diff(old_lines, new_lines, self._place(row), f"fixed ({codes})",
                                                   lineterm="", n=1)
         return lines
+
+    def _place(self, row: int) -> str:
+        """Where --diff says a row is: `file:line (row N)` where the file has lines, else `input row N`."""
+        path, line = self.before.location_of(row)
+        return f"{path}:{line} (row {row})" if line is not None else f"{path} row {row}"
 
 
 def _rewrite(record: dict, fields: Fields, pair: Pair, found: list[Finding]) -> tuple[dict, list[Finding]]:

@@ -83,6 +83,16 @@ def quoted_start(text: str, width: int) -> str:
     return repr(text) if len(text) <= width else repr(text[:width]) + "…"
 
 
+def ending(text: str, width: int) -> str:
+    """The last `width` characters or so of a text, for context: when cut, from the start of a word (in text with
+    spaces near the cut) with a "…" before it, never in mid-word."""
+    if len(text) <= width:
+        return text
+    piece = text[-width:]
+    space = next((i for i, char in enumerate(piece[: width // 4]) if char.isspace()), None)
+    return "…" + (piece[space:].lstrip() if space is not None else piece)
+
+
 def quantity(number: int, noun: str) -> str:
     """`number` `noun`s, or one `noun`: "1 row", "2,312 rows", "3 unsafe fixes"."""
     return f"{number:,} {noun}{'es' if noun.endswith('x') and number != 1 else 's' if number != 1 else ''}"

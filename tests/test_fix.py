@@ -1,4 +1,4 @@
-"""`preflint fix`: accounting, idempotence on the shared real data, shapes kept, outputs atomic and never over an input."""
+"""`preflint fix`: accounting, idempotence on the real test data, shapes kept, outputs atomic and never over an input."""
 
 import json
 import os
@@ -14,7 +14,7 @@ from preflint.cli import main
 from preflint.config import Settings
 from preflint.fixing import FixPolicy, Outputs, fix
 from preflint.scanning import scan
-from tests.conftest import read_jsonl, shared
+from tests.conftest import read_jsonl, data_file
 
 SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
           "torchtune-stack-exchange-paired-tiny.json"]
@@ -45,7 +45,7 @@ def _fix(data, out, llama, **options):
 
 @pytest.mark.parametrize("name", SHARED + ["defective"])
 def test_every_row_read_is_kept_or_dropped_with_a_reason(name, tmp_path, llama, request):
-    data = request.getfixturevalue("defective") if name == "defective" else shared(name)
+    data = request.getfixturevalue("defective") if name == "defective" else data_file(name)
     out, rejects = tmp_path / "clean.parquet", tmp_path / "dropped.jsonl"
     result = _fix(data, out, llama, rejects=rejects, unsafe=True)
     accounting = result.accounting()
@@ -82,9 +82,9 @@ def test_defective_rows_are_fixed_as_each_rule_declares(defective, tmp_path, lla
 
 
 @pytest.mark.parametrize("name", SHARED)
-def test_fix_is_idempotent_on_the_shared_real_data(name, tmp_path, llama):
+def test_fix_is_idempotent_on_the_real_test_data(name, tmp_path, llama):
     out, again = tmp_path / "clean.parquet", tmp_path / "again.parquet"
-    _fix(shared(name), out, llama)
+    _fix(data_file(name), out, llama)
     second = _fix(out, again, llama)
     assert second.accounting()["rows_dropped"] == 0 and second.accounting()["rows_fixed_by_code"] == {}
     assert pq.read_table(again).equals(pq.read_table(out))
@@ -97,10 +97,10 @@ def test_output_keeps_shape_and_columns_and_loads_with_datasets(tmp_path, llama)
     import datasets
 
     out = tmp_path / "clean.parquet"
-    result = _fix(shared("llamafactory-dpo-en-demo.json"), out, llama, provenance=True)
+    result = _fix(data_file("llamafactory-dpo-en-demo.json"), out, llama, provenance=True)
     assert result.dropped == {"D001": 5}
     loaded = datasets.load_dataset("parquet", data_files=str(out), split="train")
-    original = json.loads(shared("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))
+    original = json.loads(data_file("llamafactory-dpo-en-demo.json").read_text(encoding="utf-8"))
     assert loaded.column_names == [*original[0].keys(), "preflint_row", "preflint_fixes"]
     assert len(loaded) == 295
     first = loaded[0]
@@ -116,8 +116,19 @@ def test_diff_shows_changes_and_writes_nothing(defective, tmp_path, capsys):
     assert main(["fix", str(defective), "--diff", "--no-progress"]) == 1
     shown = capsys.readouterr().out
     assert '-  "rejected": "Rome."' in shown and '+  "rejected": " Rome."' in shown
-    assert "defective.jsonl:1: dropped" in shown and "P001: chosen and rejected are identical" in shown
+    assert f"--- {defective}:1 (row 0)\n+++ fixed (W001)" in shown  # the line the row is on, and its number
+    assert "defective.jsonl:2 (row 1): dropped" in shown and "defective.jsonl:4 (row 3): dropped" in shown and "P001: chosen and rejected are identical" in shown
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_diff_names_a_row_of_a_file_without_lines_by_its_number(tmp_path, capsys):
+    import pyarrow as pa
+
+    data = tmp_path / "pairs.parquet"
+    pq.write_table(pa.Table.from_pylist([row for row in DEFECTIVE[:2]]), data)
+    assert main(["fix", str(data), "--diff", "--no-progress"]) == 1
+    shown = capsys.readouterr().out
+    assert f"{data} row 1: dropped" in shown and f"--- {data} row 0\n" in shown
 
 
 def test_diff_with_an_output_says_which_output_to_drop(defective, tmp_path, capsys):

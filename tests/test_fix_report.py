@@ -8,7 +8,7 @@ import pytest
 
 from preflint.cli import main
 from preflint.fixing import token_diff
-from tests.conftest import shared
+from tests.conftest import data_file
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -19,9 +19,9 @@ def reports(tmp_path_factory):
     directory = tmp_path_factory.mktemp("report")
     html, data = directory / "report.html", directory / "report.json"
     out = directory / "clean.parquet"
-    data_file = str(shared("hh-rlhf-harmless-test.jsonl"))
-    assert main(["fix", data_file, "--out", str(out), "--report", str(html), "--no-progress", "--exit-zero"]) == 0
-    assert main(["fix", data_file, "--out", str(directory / "again.parquet"), "--report", str(data), "--no-progress",
+    hh = str(data_file("hh-rlhf-harmless-test.jsonl"))
+    assert main(["fix", hh, "--out", str(out), "--report", str(html), "--no-progress", "--exit-zero"]) == 0
+    assert main(["fix", hh, "--out", str(directory / "again.parquet"), "--report", str(data), "--no-progress",
                  "--exit-zero"]) == 0
     return html, json.loads(data.read_text(encoding="utf-8"))
 
@@ -107,7 +107,7 @@ def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_p
     """M003's fix is to drop a row, but a pair the trainer made identical (axolotl trains HH-RLHF's replies as '>')
     is kept: display-only. Counts are written with thousands separators."""
     report = tmp_path / "report.html"
-    argv = ["fix", str(shared("hh-rlhf-harmless-test.jsonl")), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl")]
+    argv = ["fix", str(data_file("hh-rlhf-harmless-test.jsonl")), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl")]
     assert main([*argv, "--report", str(report), "--no-progress"]) == 1
     html = report.read_text(encoding="utf-8")
     assert "<td><code>M003</code></td><td>identical-after-truncation</td><td class=\"severity-error\">error</td><td>display-only</td>" in html
@@ -133,3 +133,15 @@ def test_markdown_report_shows_what_each_rule_found_dropped_fixed_and_left(tmp_p
     assert "remaining: 1 finding (P003 1): 1 unsafe fix available with --unsafe-fixes" in html
     assert "<li>row 2: chosen and rejected differ only in punctuation: 'Hello &lt;b&gt;there&lt;/b&gt;.'" in html
     assert f"<li>wrote {tmp_path / 'out.parquet'} (2 rows)</li>" in html
+
+
+def test_html_samples_count_tokens_in_words_and_cut_the_prompt_between_words(tmp_path, write_jsonl):
+    """A one-token reply is '1 token', and a long prompt's context starts at a word, after an ellipsis."""
+    prompt = " ".join(f"word{n}" for n in range(300)) + " Which is it?"
+    data = write_jsonl([{"prompt": prompt, "chosen": " Yes", "rejected": " Yes!"}])  # P003: shown as a sample
+    report = tmp_path / "report.html"
+    assert main(["fix", str(data), "--out", str(tmp_path / "out.jsonl"), "--report", str(report), "--exit-zero"]) == 0
+    html = report.read_text(encoding="utf-8")
+    assert '<span class="muted">1 token</span>' in html and '<span class="muted">2 tokens</span>' in html
+    shown = html[html.index('<div class="prompt">') + len('<div class="prompt">'):].split("</div>")[0]
+    assert shown.startswith("…word") and shown.endswith("Which is it?") and len(shown) <= 401

@@ -8,6 +8,7 @@ from typing import TextIO
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..forecast import describe
+from ..text import quantity
 from .fix_text import fix_per_rule
 
 COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
@@ -33,6 +34,7 @@ def write_html(result, stream: TextIO) -> None:
         ),
     }
     environment = Environment(loader=PackageLoader("preflint", "report/templates"), autoescape=select_autoescape(["html"]))
+    environment.filters["quantity"] = quantity
     stream.write(environment.get_template("fix.html").render(
         data=data, per_rule=per_rule, plots=plots, forecast=describe(data["before"]["forecast"]),
         names={code: rule.name for code, rule in rules.items()},
