@@ -29,7 +29,7 @@ from .tokenizer import ALIASES, default_cache_dir, llama3_model_file, read_chat_
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
 # Settings that change how fast a scan runs or where it looks for the cache, never what it finds.
-NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source")
+NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source", "baseline")
 
 
 def cached_scan(inputs: Sequence[str], settings: Settings, progress: Callable[[int], None] | None = None):

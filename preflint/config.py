@@ -3,7 +3,7 @@
 Keys (kebab-case, as in the TOML):
   tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, plugins,
   trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
-  fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies),
+  fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies), baseline,
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
 """
 
@@ -49,6 +49,7 @@ class Settings:
     extend_safe_fixes: tuple[str, ...] = ()  # unsafe fixes of these rules are applied without --unsafe-fixes
     extend_unsafe_fixes: tuple[str, ...] = ()  # safe fixes of these rules wait for --unsafe-fixes
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baseline: str | None = None  # the baseline `scan` reports against (and --write-baseline writes)
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
 
@@ -133,7 +134,8 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
             not isinstance(value, int) or isinstance(value, bool) or value < 1
         ):
             raise ConfigError(f"{path}: {key} must be a positive integer")
-        elif name in ("tokenizer", "chat_template", "split", "subset", "trainer", "truncation_mode", "cache_dir") and not isinstance(value, str):
+        elif name in ("tokenizer", "chat_template", "split", "subset", "trainer", "truncation_mode", "cache_dir",
+                      "baseline") and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string")
         values[name] = _relative_to(path.parent, name, value)
     return Settings(**values, base_dir=path.parent, source=str(path))
@@ -147,7 +149,7 @@ def _relative_to(directory: Path, name: str, value: Any) -> Any:
         return str(directory / os.path.expanduser(value))
     if name == "tokenizer" and ("/" in value or value.startswith(".")):
         return _existing(directory, value)
-    if name == "chat_template":
+    if name in ("chat_template", "baseline"):
         return os.path.relpath(directory / os.path.expanduser(value))
     if name == "rules":
         return {

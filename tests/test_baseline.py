@@ -48,3 +48,20 @@ def test_a_missing_or_foreign_baseline_is_a_clear_error(capsys, write_jsonl, tmp
     foreign.write_text('{"hello": 1}')
     code, _, err = run(capsys, "scan", str(data), "--baseline", str(foreign))
     assert code == 2 and "not a preflint baseline" in err
+
+
+def test_a_baseline_named_in_the_config_is_written_and_used_from_any_subdirectory(capsys, tmp_path, monkeypatch):
+    """`baseline = ...` in preflint.toml: --write-baseline writes it beside the config, later scans (the pre-commit
+    hook's included) report only new findings, without --baseline."""
+    (tmp_path / "preflint.toml").write_text('baseline = "accepted.json"\n')
+    (tmp_path / "data").mkdir()
+    data = tmp_path / "data" / "prefs.jsonl"
+    data.write_text(json.dumps(IDENTICAL) + "\n" + json.dumps(GOOD) + "\n")
+    monkeypatch.chdir(tmp_path / "data")
+    code, out, _ = run(capsys, "scan", "prefs.jsonl", "--write-baseline", "--no-cache")
+    assert code == 0 and "recorded" in out and (tmp_path / "accepted.json").is_file()
+    code, out, _ = run(capsys, "scan", "prefs.jsonl", "--no-cache")
+    assert code == 0 and "covered by the baseline" in out
+    data.write_text(data.read_text() + json.dumps(NEW) + "\n")
+    code, out, _ = run(capsys, "scan", "prefs.jsonl", "--no-cache", "--format", "json")
+    assert code == 1 and [(f["code"], f["row"]) for f in json.loads(out)["findings"]] == [("P001", 2)]

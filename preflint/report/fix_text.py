@@ -38,6 +38,9 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     if "trainer_version_note" in result.before.summary:
         console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
     console.print(remaining_line(result))
+    if result.remaining:
+        console.print("  to accept some as they are: `preflint scan --write-baseline` on the fixed data records them "
+                      "(later scans report only new findings), or `ignore` their rule in the config")
 
 
 def written_data(result) -> list[str]:
