@@ -48,7 +48,7 @@ COMPARED = ("tokenize only", "preflint scan")  # the lint-overhead ratio: run --
 
 TOKENIZE_ONLY = """
 import json, sys
-from preflint.tokenizer import load_tokenizer
+from preflint.tokenizer.loading import load_tokenizer
 backend = load_tokenizer("llama").hf.backend_tokenizer  # the Rust tokenizer itself, called as preflint calls it
 
 def tokenize(rows):
@@ -72,7 +72,7 @@ from types import SimpleNamespace
 from datasets import load_dataset
 from trl import DPOConfig
 from trl.trainer.dpo_trainer import DPOTrainer
-from preflint.tokenizer import load_tokenizer
+from preflint.tokenizer.loading import load_tokenizer
 tokenizer = load_tokenizer("llama").hf
 with tempfile.TemporaryDirectory() as cache:
     dataset = load_dataset("json", data_files=sys.argv[1], split="train", cache_dir=cache)

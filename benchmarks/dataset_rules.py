@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.data import write
-from preflint.batch import to_pairs
+from preflint.pipeline.batch import to_pairs
 from preflint.config import Settings
-from preflint.engine import Engine
-from preflint.read import resolve_sources
+from preflint.pipeline.engine import Engine
+from preflint.io.read import resolve_sources
 from preflint.registry import Registry
-from preflint.scanning import raw_batches
+from preflint.pipeline.scan import raw_batches
 
 RULES = ("D001", "D002", "D003", "D004", "L001", "L002", "L003")
 

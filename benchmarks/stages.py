@@ -12,13 +12,13 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks.data import write
-from preflint.batch import render, to_pairs, tokenize
+from preflint.pipeline.batch import render, to_pairs, tokenize
 from preflint.config import Settings
-from preflint.read import resolve_sources
+from preflint.io.read import resolve_sources
 from preflint.registry import Registry
 from preflint.rule import DatasetRule
-from preflint.scanning import raw_batches
-from preflint.tokenizer import load_tokenizer
+from preflint.pipeline.scan import raw_batches
+from preflint.tokenizer.loading import load_tokenizer
 
 
 def profile(rows: int) -> dict[str, float]:

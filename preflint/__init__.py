@@ -16,13 +16,13 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 def scan(data, **options):
     """Scan preference data: see `preflint.api.scan`."""
-    from .api import scan as scan_data
+    from preflint.api import scan as scan_data
 
     return scan_data(data, **options)
 
 
 def fix(data, **options):
     """Repair preference data: see `preflint.api.fix`."""
-    from .api import fix as fix_data
+    from preflint.api import fix as fix_data
 
     return fix_data(data, **options)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import SETTING_NAMES, Settings, load_settings
-from .errors import InputError
-from .read import Source
-from .tokenizer import Tokenizer
+from preflint.config import SETTING_NAMES, Settings, load_settings
+from preflint.errors import InputError
+from preflint.io.read import Source
+from preflint.tokenizer.loading import Tokenizer
 
 FINDING_COLUMNS = ["code", "name", "severity", "row", "hash", "message", "fix"]
 
@@ -41,8 +41,8 @@ class Report:
 
 def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None = None, **settings: Any) -> Report:
     """Scan preference data; `settings` are the CLI's options by name (select=["P", "W001"], trainer="trl", ...)."""
-    from .cache import cached_scan
-    from .scanning import scan as run_scan
+    from preflint.pipeline.cache import cached_scan
+    from preflint.pipeline.scan import scan as run_scan
 
     chosen, loaded = _settings(config, tokenizer, settings)
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
@@ -61,8 +61,8 @@ def fix(data, *, unsafe_fixes: bool = False, tokenizer: str | Any = None, config
     import datasets
     import pyarrow.parquet as pq
 
-    from .fixing import Outputs
-    from .fixing import fix as run_fix
+    from preflint.fixing.run import Outputs
+    from preflint.fixing.run import fix as run_fix
 
     chosen, loaded = _settings(config, tokenizer, settings)
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:

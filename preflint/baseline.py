@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .errors import ConfigError
-from .findings import Finding, finding_counts
+from preflint import __version__
+from preflint.errors import ConfigError
+from preflint.findings import Finding, finding_counts
 
 FORMAT = 1
 

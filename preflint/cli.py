@@ -15,15 +15,15 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .baseline import Baseline
-from .config import load_settings
-from .errors import PreflintError, one_line
-from .output import STDOUT, atomic_write, check_targets
-from .read import check_dataset_options
-from .registry import Registry
-from .report import FORMATS
-from .speed import allow_fork
+from preflint import __version__
+from preflint.baseline import Baseline
+from preflint.config import load_settings
+from preflint.errors import PreflintError, one_line
+from preflint.io.outputs import STDOUT, atomic_write, check_targets
+from preflint.io.read import check_dataset_options
+from preflint.registry import Registry
+from preflint.report import FORMATS
+from preflint.pipeline.workers import allow_fork
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_BASELINE = ".preflint-baseline.json"
@@ -94,7 +94,7 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
          write_baseline, no_cache, **overrides) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, a hub dataset id, or - for standard
     input)."""
-    from .cache import cached_scan
+    from preflint.pipeline.cache import cached_scan
 
     settings = _settings(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
     if output_file == STDOUT:
@@ -141,8 +141,8 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
 def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, force, exit_zero, config_path, against,
                 no_progress, **overrides) -> int:
     """Write a repaired copy of preference DATA: safe fixes by default, unsafe ones on request."""
-    from .fixing import Outputs, fix
-    from .report.fix_text import write_fix_summary
+    from preflint.fixing.run import Outputs, fix
+    from preflint.report.fix_text import write_fix_summary
 
     if not diff and not out:
         raise click.UsageError("give --out PATH to write the fixed data, or --diff to see the changes")
@@ -168,11 +168,11 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
                 json.dump(result.to_dict(), stream, ensure_ascii=False, indent=2)
                 stream.write("\n")
             elif report.suffix.lower() == ".md":
-                from .report.markdown import write_fix_markdown
+                from preflint.report.markdown import write_fix_markdown
 
                 write_fix_markdown(result, stream)
             else:
-                from .report.html import write_html
+                from preflint.report.html import write_html
 
                 write_html(result, stream)
     summary = sys.stderr if to_stdout else sys.stdout

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .read import reference_spec
+from preflint.errors import ConfigError
+from preflint.io.read import reference_spec
 
 DEFAULT_TOKENIZER = "llama"
 REFERENCES = "against"  # the rule option that names data read besides the input (D005's test sets)
@@ -63,7 +63,7 @@ class Settings:
 
     def profile(self):
         """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
-        from .trainers import make_profile
+        from preflint.trainers import make_profile
 
         return make_profile(
             self.trainer,

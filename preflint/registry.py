@@ -13,8 +13,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConfigError, one_line
-from .rule import DatasetRule, DefectRule, RowRule, Rule
+from preflint.errors import ConfigError, one_line
+from preflint.rule import DatasetRule, DefectRule, RowRule, Rule
 
 ENTRY_POINT_GROUP = "preflint.rules"
 CODE = re.compile(r"^[A-Z]+[0-9]{3}$")

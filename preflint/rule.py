@@ -11,11 +11,11 @@ import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import ConfigError
-from .findings import DROP, Applicability, Finding, Fix, Severity
+from preflint.errors import ConfigError
+from preflint.findings import DROP, Applicability, Finding, Fix, Severity
 
 if TYPE_CHECKING:
-    from .batch import PairBatch
+    from preflint.pipeline.batch import PairBatch
 
 FAMILIES = {
     "S": "structure",

@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"  # real public preference data, with provenance a
 
 @pytest.fixture(scope="session")
 def llama():
-    from preflint.tokenizer import load_tokenizer
+    from preflint.tokenizer.loading import load_tokenizer
 
     return load_tokenizer("llama")
 
@@ -47,7 +47,7 @@ def sentencepiece(tmp_path_factory):
 
     import mistral_common
 
-    from preflint.tokenizer import load_tokenizer
+    from preflint.tokenizer.loading import load_tokenizer
 
     directory = tmp_path_factory.mktemp("sentencepiece")
     shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", directory / "tokenizer.model")
@@ -71,7 +71,7 @@ def chatml(llama, tmp_path_factory):
     '<|im_end|>\\n'. Saved and loaded as a model directory, as a user's checkpoint would be."""
     import copy
 
-    from preflint.tokenizer import load_tokenizer
+    from preflint.tokenizer.loading import load_tokenizer
 
     hf = copy.deepcopy(llama.hf)
     hf.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})

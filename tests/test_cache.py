@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from preflint.cache import scan_key, tokenizer_identity
+from preflint.pipeline.cache import scan_key, tokenizer_identity
 from preflint.config import Settings
 
 from .test_cli import run

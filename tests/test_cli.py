@@ -192,7 +192,7 @@ def test_a_bug_in_preflint_is_one_line_that_says_how_to_report_it(capsys, monkey
     def broken_scan(*args, **kwargs):
         raise KeyError("chosen")
 
-    monkeypatch.setattr("preflint.cache.cached_scan", broken_scan)
+    monkeypatch.setattr("preflint.pipeline.cache.cached_scan", broken_scan)
     data = str(write_jsonl([{"prompt": "a", "chosen": "b", "rejected": "c"}]))
     code, out, err = run(capsys, "scan", data)
     assert code == 2 and out == ""

@@ -6,7 +6,7 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.scanning import scan
+from preflint.pipeline.scan import scan
 
 from .conftest import data_file
 

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from preflint.dedup import _NFKC_SPACES, COMMON_RUN, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
+from preflint.rules._dedup import _NFKC_SPACES, COMMON_RUN, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
 from preflint.text import normalized
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.fixing import FixPolicy, Outputs, fix
-from preflint.scanning import scan
+from preflint.fixing.run import FixPolicy, Outputs, fix
+from preflint.pipeline.scan import scan
 from tests.conftest import read_jsonl, data_file
 
 SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
@@ -232,7 +232,7 @@ def test_a_killed_write_leaves_no_partial_file(tmp_path):
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from preflint.output import atomic_write\n"
+        "from preflint.io.outputs import atomic_write\n"
         "with atomic_write(Path(sys.argv[1])) as handle:\n"
         "    handle.write(b'half of a file' * 100000)\n"
         "    handle.flush()\n"

@@ -6,10 +6,10 @@ import tracemalloc
 
 import pytest
 
-from preflint import json_text
+from preflint.io import json_text
 from preflint.errors import InputError
-from preflint.json_text import JsonText
-from preflint.read import read_batches, resolve_sources
+from preflint.io.json_text import JsonText
+from preflint.io.read import read_batches, resolve_sources
 
 DOCUMENTS = [
     "[]",

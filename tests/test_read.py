@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from preflint.errors import InputError
-from preflint.read import Unreadable, read_batches, record_files, record_lines, resolve_sources
+from preflint.io.read import Unreadable, read_batches, record_files, record_lines, resolve_sources
 
 ROWS = [
     {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},

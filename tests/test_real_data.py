@@ -4,7 +4,7 @@ from collections import Counter
 
 from preflint.config import Settings
 from preflint.findings import Severity
-from preflint.scanning import scan
+from preflint.pipeline.scan import scan
 
 from .conftest import data_file
 

@@ -7,7 +7,7 @@ import pytest
 from preflint.config import Settings
 from preflint.errors import ConfigError
 from preflint.registry import Registry
-from preflint.scanning import scan
+from preflint.pipeline.scan import scan
 
 LOCAL_RULES = textwrap.dedent(
     '''

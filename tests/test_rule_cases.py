@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from preflint.config import Settings
-from preflint.fixing import Outputs
-from preflint.fixing import fix as run_fix
+from preflint.fixing.run import Outputs
+from preflint.fixing.run import fix as run_fix
 from preflint.registry import Registry
-from preflint.scanning import scan
+from preflint.pipeline.scan import scan
 from tests.conftest import read_jsonl
 
 CASE_DIR = Path(__file__).resolve().parent.parent / "rules"

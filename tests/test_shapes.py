@@ -3,7 +3,7 @@
 import pytest
 
 from preflint.errors import ConfigError, InputError
-from preflint.shapes import RecordDefect, detect_fields, normalize, parse_map
+from preflint.shapes.pairs import RecordDefect, detect_fields, normalize, parse_map
 
 USER = {"role": "user", "content": "Capital of France?"}
 GOOD = {"role": "assistant", "content": "Paris."}

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from preflint import scanning, speed
-from preflint.speed import in_workers, prefetched
+from preflint.pipeline import scan as scanning
+from preflint.pipeline import workers as speed
+from preflint.pipeline.workers import in_workers, prefetched
 
 from .conftest import data_file
 from .test_cli import run
@@ -90,8 +91,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     """Spawned workers import the main module; an unguarded script would scan again in each of them."""
     script = tmp_path / "check.py"
     script.write_text(
-        "import preflint, preflint.speed\n"
-        "preflint.speed.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
+        "import preflint, preflint.pipeline.workers\n"
+        "preflint.pipeline.workers.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
         f"report = preflint.scan({str(data_file('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
         "print('scanned', report.summary['rows'])\n"
     )
@@ -105,8 +106,8 @@ def test_workers_are_forked_only_where_it_is_safe():
     """Forked from a process of preflint's own with no other thread, before its tokenizer ran; else spawned."""
     probe = (
         "import threading, time\n"
-        "from preflint import speed\n"
-        "from preflint.tokenizer import load_tokenizer\n"
+        "from preflint.pipeline import workers as speed\n"
+        "from preflint.tokenizer.loading import load_tokenizer\n"
         "print(speed.worker_start())  # a library caller's process: spawn\n"
         "speed.allow_fork()  # the command line's\n"
         "print(speed.worker_start())\n"

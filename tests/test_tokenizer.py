@@ -8,7 +8,7 @@ from tokenizers import Tokenizer as RustTokenizer
 from tokenizers import models, pre_tokenizers, trainers
 
 from preflint.errors import TokenizerError
-from preflint.tokenizer import ALIASES, load_tokenizer
+from preflint.tokenizer.loading import ALIASES, load_tokenizer
 
 TEXTS = [
     "Hello world!  \n\n  indented\tand tabbed",
@@ -60,7 +60,7 @@ def test_llama_alias_renders_the_llama3_chat_template(llama):
 
 def test_tool_calls_reach_the_chat_template_as_a_trainer_passes_them(llama):
     """TRL hands the messages to apply_chat_template whole: a template with tool support renders the calls."""
-    from preflint.shapes import detect_fields, normalize
+    from preflint.shapes.pairs import detect_fields, normalize
 
     template = ("{% for m in messages %}[{{ m.role }}: {{ m.content }}{% for c in m.tool_calls or [] %}(call "
                 "{{ c.function.name }}){% endfor %}{% if m.tool_call_id %}(for {{ m.tool_call_id }}){% endif %}]{% endfor %}")
@@ -181,11 +181,11 @@ def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, mon
     downloaded tokenizer, say: nested loops run for hours) is stopped at the time limit, each row it stopped on
     gets S005, and after a few it is not run again, so the scan ends. The rows render in a prefetch thread here,
     which the limit reaches too."""
-    import preflint.tokenizer
+    import preflint.tokenizer.loading
 
     from preflint.cli import main
 
-    monkeypatch.setattr(preflint.tokenizer, "RENDER_SECONDS", 0.2)
+    monkeypatch.setattr(preflint.tokenizer.loading, "RENDER_SECONDS", 0.2)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loop.jinja").write_text(LOOPING_TEMPLATE)
     chat = [{"role": "user", "content": "Hi"}]
@@ -220,7 +220,7 @@ def test_a_process_that_renders_then_exits_keeps_its_exit_code():
     import subprocess
     import sys
 
-    program = ("import sys, time\nfrom preflint.tokenizer import load_tokenizer\n"
+    program = ("import sys, time\nfrom preflint.tokenizer.loading import load_tokenizer\n"
                "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
                "time.sleep(0.9)\nsys.exit(3)\n")
     assert subprocess.run([sys.executable, "-c", program]).returncode == 3
@@ -232,7 +232,7 @@ def test_a_program_with_its_own_sigalrm_handler_keeps_it():
     import subprocess
     import sys
 
-    program = ("import signal\nfrom preflint.tokenizer import load_tokenizer\n"
+    program = ("import signal\nfrom preflint.tokenizer.loading import load_tokenizer\n"
                "def mine(signum, frame): raise SystemExit(5)\n"
                "signal.signal(signal.SIGALRM, mine)\n"
                "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"

@@ -1,9 +1,9 @@
 """Output formats. Each writes a ScanResult to a text stream; the CLI picks one by name."""
 
-from .ci import write_github, write_gitlab, write_junit, write_sarif
-from .json import write_json, write_jsonl
-from .markdown import write_markdown
-from .text import write_text
+from preflint.report.ci import write_github, write_gitlab, write_junit, write_sarif
+from preflint.report.json import write_json, write_jsonl
+from preflint.report.markdown import write_markdown
+from preflint.report.text import write_text
 
 FORMATS = {
     "text": write_text,

@@ -8,9 +8,9 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from ..forecast import describe
-from ..output import STDOUT
-from ..text import quantity
+from preflint.forecast import describe
+from preflint.io.outputs import STDOUT
+from preflint.text import quantity
 
 
 def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:

@@ -7,9 +7,9 @@ from typing import TextIO
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..forecast import describe
-from ..text import quantity
-from .fix_text import fix_per_rule
+from preflint.forecast import describe
+from preflint.text import quantity
+from preflint.report.fix_text import fix_per_rule
 
 COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
 

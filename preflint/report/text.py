@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..findings import fix_labels
-from ..forecast import describe
-from ..text import quantity
+from preflint.findings import fix_labels
+from preflint.forecast import describe
+from preflint.text import quantity
 
 STATISTICS_COLUMNS = ("count", "% rows", "code", "name", "severity", "fix")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

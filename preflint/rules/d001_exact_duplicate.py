@@ -1,4 +1,4 @@
-from preflint.dedup import FirstSeen
+from preflint.rules._dedup import FirstSeen
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 

@@ -1,5 +1,5 @@
-from preflint.batch import digest, plain_text
-from preflint.dedup import FirstSeen, loose
+from preflint.pipeline.batch import digest, plain_text
+from preflint.rules._dedup import FirstSeen, loose
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 

@@ -1,7 +1,7 @@
 import struct
 
-from preflint.batch import digest
-from preflint.dedup import FirstSeen
+from preflint.pipeline.batch import digest
+from preflint.rules._dedup import FirstSeen
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
 

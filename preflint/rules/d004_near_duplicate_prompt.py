@@ -1,4 +1,4 @@
-from preflint.dedup import PromptIndex, prompt_text, signatures, words
+from preflint.rules._dedup import PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
 

@@ -1,5 +1,5 @@
-from preflint.batch import key, plain_text
-from preflint.dedup import RUN, ContainedIndex, PromptIndex, prompt_text, signatures, words
+from preflint.pipeline.batch import key, plain_text
+from preflint.rules._dedup import RUN, ContainedIndex, PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -44,8 +44,8 @@ class ReferenceOverlap(RowRule):
     def reference(self):
         """Exact prompt keys and a near-duplicate index of the reference prompts, built on first use."""
         if self._reference is None:
-            from preflint.read import reference_batches
-            from preflint.shapes import reference_prompts
+            from preflint.io.read import reference_batches
+            from preflint.shapes.pairs import reference_prompts
 
             exact, index, labels, contained = {}, PromptIndex(self.settings["threshold"]), [], ContainedIndex()
             for raw in reference_batches(self.settings["against"]):

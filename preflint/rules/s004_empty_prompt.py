@@ -1,4 +1,4 @@
-from preflint.batch import plain_text
+from preflint.pipeline.batch import plain_text
 from preflint.findings import Severity
 from preflint.rule import RowRule
 from preflint.text import blank

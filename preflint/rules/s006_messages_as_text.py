@@ -4,7 +4,7 @@ import re
 
 from preflint.findings import Severity
 from preflint.rule import RowRule
-from preflint.shapes import RecordDefect, as_content
+from preflint.shapes.pairs import RecordDefect, as_content
 
 # A list of messages, or one message, as JSON or Python's repr writes it: `[{"role": ...` or `{'from': ...`.
 WRITTEN_OUT = re.compile(r"\s*(?:\[\s*)?\{\s*['\"](?:role|from|content|value|messages)['\"]\s*:")

@@ -4,7 +4,7 @@ from collections import Counter
 
 import regex
 
-from preflint.batch import plain_text
+from preflint.pipeline.batch import plain_text
 from preflint.findings import Applicability, Edit, Fix, Severity
 from preflint.rule import RowRule
 

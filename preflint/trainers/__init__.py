@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from ..errors import ConfigError, one_line
+from preflint.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
-    from ..batch import PairBatch
-    from ..shapes import Fields
-    from ..tokenizer import Tokenizer
+    from preflint.pipeline.batch import PairBatch
+    from preflint.shapes.pairs import Fields
+    from preflint.tokenizer.loading import Tokenizer
 
 TRUNCATION_MODES = ("keep_start", "keep_end")
 
@@ -231,11 +231,11 @@ def turn_ending(tokenizer: Tokenizer, *, strip: str | None, joiner: str = "") ->
 
 
 def profiles() -> dict[str, type[Profile]]:
-    from .axolotl import AxolotlProfile
-    from .llamafactory import LlamaFactoryProfile
-    from .openrlhf import OpenRLHFProfile
-    from .plain import PlainProfile
-    from .trl import TRLProfile
+    from preflint.trainers.axolotl import AxolotlProfile
+    from preflint.trainers.llamafactory import LlamaFactoryProfile
+    from preflint.trainers.openrlhf import OpenRLHFProfile
+    from preflint.trainers.plain import PlainProfile
+    from preflint.trainers.trl import TRLProfile
 
     return {profile.name: profile for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)}
 

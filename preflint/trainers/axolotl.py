@@ -22,8 +22,8 @@ completion is prompt+reply's ids after len(prompt ids), whatever the prompt's ow
 
 from __future__ import annotations
 
-from ..errors import TemplateError
-from . import (
+from preflint.errors import TemplateError
+from preflint.trainers import (
     Altered,
     Profile,
     TrainerOptions,

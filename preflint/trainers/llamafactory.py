@@ -16,9 +16,9 @@ choice), that chat template stands in for LLaMA-Factory's template.
 
 from __future__ import annotations
 
-from ..errors import TemplateError
-from ..shapes import FORMAT_NAMES
-from . import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, template_raised
+from preflint.errors import TemplateError
+from preflint.shapes.pairs import FORMAT_NAMES
+from preflint.trainers import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, template_raised
 
 LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 LLAMA3_ASSISTANT = "{}<|eot_id|>"

@@ -13,8 +13,8 @@ loss mask is every attended position from prompt_id_len on. Default max_len 512 
 
 from __future__ import annotations
 
-from ..errors import TemplateError
-from . import (
+from preflint.errors import TemplateError
+from preflint.trainers import (
     Profile,
     SideInput,
     TrainerOptions,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from . import SideInput, TrainerOptions, TrainerRow, common_prefix_length, truncate
-from .trl import TRLProfile
+from preflint.trainers import SideInput, TrainerOptions, TrainerRow, common_prefix_length, truncate
+from preflint.trainers.trl import TRLProfile
 
 
 class PlainProfile(TRLProfile):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import TemplateError
-from . import (
+from preflint.errors import TemplateError
+from preflint.trainers import (
     Altered,
     Profile,
     TrainerOptions,

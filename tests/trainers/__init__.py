@@ -1,6 +1,6 @@
 """Helpers for the trainer tests."""
 
-from preflint.scanning import normalized_batches, prepare
+from preflint.pipeline.scan import normalized_batches, prepare
 
 
 def pair_batches(sources, settings, mapping, tokenizer, profile=None):

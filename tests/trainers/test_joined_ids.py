@@ -5,7 +5,7 @@ import json
 import pytest
 
 from preflint.config import Settings
-from preflint.read import resolve_sources
+from preflint.io.read import resolve_sources
 from preflint.trainers import make_profile
 from tests.conftest import data_file
 

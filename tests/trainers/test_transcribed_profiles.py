@@ -10,7 +10,7 @@ import jinja2
 import pytest
 
 from preflint.config import Settings
-from preflint.read import resolve_sources
+from preflint.io.read import resolve_sources
 
 from ..conftest import CHATML_TEMPLATE, data_file
 from . import pair_batches

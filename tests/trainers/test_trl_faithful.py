@@ -13,8 +13,8 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 import preflint
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.read import resolve_sources
-from preflint.shapes import parse_map
+from preflint.io.read import resolve_sources
+from preflint.shapes.pairs import parse_map
 
 from ..conftest import data_file
 from . import pair_batches

@@ -2,7 +2,7 @@
 
 import pytest
 
-from preflint.cache import scan_key
+from preflint.pipeline.cache import scan_key
 from preflint.config import Settings
 from tests.test_cli import run
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from .read import RawBatch, Unreadable
-from .shapes import Content, Fields, Pair, RecordDefect, normalize
-from .text import blank
-from .tokenizer import Tokenizer
-from .trainers import TrainerRow
+from preflint.io.read import RawBatch, Unreadable
+from preflint.shapes.pairs import Content, Fields, Pair, RecordDefect, normalize
+from preflint.text import blank
+from preflint.tokenizer.loading import Tokenizer
+from preflint.trainers import TrainerRow
 
 
 @dataclass

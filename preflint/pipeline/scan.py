@@ -13,21 +13,21 @@ from operator import itemgetter
 
 from rapidfuzz.distance import Levenshtein
 
-from . import __version__
-from .batch import PairBatch, render, to_pairs, tokenize
-from .config import Settings
-from .engine import Engine
-from .errors import InputError
-from .findings import Finding, finding_counts
-from .forecast import forecast
-from .read import FileRecords, RawBatch, Source, input_name, read_batches, record_files, resolve_sources
-from .registry import Registry
-from .rule import Rule
-from .shapes import Fields, detect_fields, parse_map
-from .speed import fewer_collections, in_workers, pool_threshold, use_jobs, worker_start
-from .text import quantity
-from .tokenizer import Tokenizer, load_tokenizer, read_chat_template
-from .trainers import Profile
+from preflint import __version__
+from preflint.pipeline.batch import PairBatch, render, to_pairs, tokenize
+from preflint.config import Settings
+from preflint.pipeline.engine import Engine
+from preflint.errors import InputError
+from preflint.findings import Finding, finding_counts
+from preflint.forecast import forecast
+from preflint.io.read import FileRecords, RawBatch, Source, input_name, read_batches, record_files, resolve_sources
+from preflint.registry import Registry
+from preflint.rule import Rule
+from preflint.shapes.pairs import Fields, detect_fields, parse_map
+from preflint.pipeline.workers import fewer_collections, in_workers, pool_threshold, use_jobs, worker_start
+from preflint.text import quantity
+from preflint.tokenizer.loading import Tokenizer, load_tokenizer, read_chat_template
+from preflint.trainers import Profile
 
 SHAPE_NAMES = {
     "text": "text (prompt, chosen, rejected)",

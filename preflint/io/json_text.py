@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import NoReturn
 
-from .errors import InputError
+from preflint.errors import InputError
 
 CHUNK = 1 << 20  # characters read at a time (more for a value longer than what is held)
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a UTF-16 pair

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from .findings import Edit
-from .shapes import Fields, Pair
+from preflint.findings import Edit
+from preflint.shapes.pairs import Fields, Pair
 
 Transform = Callable[[str], str]
 

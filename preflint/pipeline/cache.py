@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
-from .config import Settings
-from .findings import Applicability, Finding, Fix, Severity
-from .read import resolve_sources
-from .registry import Registry
-from .tokenizer import ALIASES, default_cache_dir, llama3_model_file, read_chat_template
+from preflint import __version__
+from preflint.config import Settings
+from preflint.findings import Applicability, Finding, Fix, Severity
+from preflint.io.read import resolve_sources
+from preflint.registry import Registry
+from preflint.tokenizer.loading import ALIASES, default_cache_dir, llama3_model_file, read_chat_template
 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
@@ -34,7 +34,7 @@ NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source", 
 
 def cached_scan(inputs: Sequence[str], settings: Settings, progress: Callable[[int], None] | None = None):
     """`scan(inputs, settings)`, answered from the cache when an identical scan has run before."""
-    from .scanning import ScanResult, scan
+    from preflint.pipeline.scan import ScanResult, scan
 
     if not settings.cache:
         return scan(inputs, settings, progress=progress)

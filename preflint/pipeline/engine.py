@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from .batch import PairBatch
-from .errors import PreflintError, RuleError, one_line
-from .findings import Finding
-from .rule import DatasetRule, RowRule, Rule
+from preflint.pipeline.batch import PairBatch
+from preflint.errors import PreflintError, RuleError, one_line
+from preflint.findings import Finding
+from preflint.rule import DatasetRule, RowRule, Rule
 
 
 class Engine:

@@ -16,7 +16,7 @@ import unicodedata
 import numpy as np
 import rensa
 
-from .batch import plain_text
+from preflint.pipeline.batch import plain_text
 
 NUM_PERM = 64
 BANDS = 16  # 4 rows per band: pairs at Jaccard 0.8 become candidates with probability 0.9998, then are verified

@@ -23,8 +23,8 @@ from pathlib import Path
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # "PyTorch was not found" is noise here
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # else transformers may switch it off
 
-from .errors import ConfigError, TemplateError, TokenizerError, one_line  # noqa: E402
-from .hub import out_of_reach  # noqa: E402
+from preflint.errors import ConfigError, TemplateError, TokenizerError, one_line  # noqa: E402
+from preflint.io.hub import out_of_reach  # noqa: E402
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
 # was released with.

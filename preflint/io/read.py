@@ -31,9 +31,9 @@ from typing import NamedTuple
 
 import zstandard
 
-from .errors import InputError, one_line
-from .hub import out_of_reach
-from .json_text import SURROGATE_ESCAPE, JsonText
+from preflint.errors import InputError, one_line
+from preflint.io.hub import out_of_reach
+from preflint.io.json_text import SURROGATE_ESCAPE, JsonText
 
 STDLIB_DECOMPRESSORS = {"gzip": gzip.open, "xz": lzma.open, "bzip2": bz2.open}
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".xz": "xz", ".bz2": "bzip2"}

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import regex
 
-from . import __version__
-from .batch import PairBatch, render, tokenize
-from .config import Settings
-from .edit import apply_edit, swap_sides
-from .findings import DROP, SWAP, Applicability, Edit, Finding, Severity, fix_labels
-from .output import (
+from preflint import __version__
+from preflint.pipeline.batch import PairBatch, render, tokenize
+from preflint.config import Settings
+from preflint.fixing.edit import apply_edit, swap_sides
+from preflint.findings import DROP, SWAP, Applicability, Edit, Finding, Severity, fix_labels
+from preflint.io.outputs import (
     JsonlSink,
     ParquetSink,
     check_targets,
@@ -35,13 +35,13 @@ from .output import (
     data_format,
     to_json,
 )
-from .read import Source, Unreadable, input_name, read_batches, resolve_sources
-from .registry import Registry
-from .scanning import ScanResult, normalized_batches, scan, settings_tokenizer
-from .shapes import Fields, Pair, RecordDefect, normalize, parse_map
-from .text import ending
-from .tokenizer import Tokenizer
-from .trainers import common_prefix_length
+from preflint.io.read import Source, Unreadable, input_name, read_batches, resolve_sources
+from preflint.registry import Registry
+from preflint.pipeline.scan import ScanResult, normalized_batches, scan, settings_tokenizer
+from preflint.shapes.pairs import Fields, Pair, RecordDefect, normalize, parse_map
+from preflint.text import ending
+from preflint.tokenizer.loading import Tokenizer
+from preflint.trainers import common_prefix_length
 
 MAX_PASSES = 4
 SAMPLES_PER_CODE = 3

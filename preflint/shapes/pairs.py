@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from .errors import ConfigError, InputError
+from preflint.errors import ConfigError, InputError
 
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
