@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.data import write
-from preflint.pipeline.batch import to_pairs
 from preflint.config import Settings
+from preflint.io.sources import resolve_sources
 from preflint.pipeline.engine import Engine
-from preflint.io.read import resolve_sources
-from preflint.registry import Registry
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import raw_batches
+from preflint.pipeline.steps import to_pairs
 
 RULES = ("D001", "D002", "D003", "D004", "L001", "L002", "L003")
 
@@ -29,10 +29,10 @@ RULES = ("D001", "D002", "D003", "D004", "L001", "L002", "L003")
 def run(rows: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = write(rows, Path(tmp) / "pairs.jsonl")
-        rules = [rule() for rule in Registry.load().select(Settings(select=RULES).select)]
-        engine = Engine(rules)
+        plan = RunPlan.build(Settings(select=RULES, batch_size=1000))
+        engine = Engine(plan.rules)
         started = time.perf_counter()
-        for raw, fields in raw_batches(resolve_sources([str(data)]), Settings(batch_size=1000), {}):
+        for raw, fields in raw_batches(resolve_sources([str(data)]), plan):
             engine.feed(to_pairs(raw, fields))
         findings = engine.finish()
         seconds = time.perf_counter() - started

@@ -1,4 +1,5 @@
-"""Where a scan's time goes: read + normalize, render, tokenize, and each rule, on N generated pairs.
+"""Where a scan's time goes: read, each step of the pipeline (normalize, render, tokenize, simulate the trainer)
+and each rule, on N generated pairs, in one process.
 
     python -m benchmarks.stages 100000
 """
@@ -12,41 +13,42 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks.data import write
-from preflint.pipeline.batch import render, to_pairs, tokenize
 from preflint.config import Settings
-from preflint.io.read import resolve_sources
-from preflint.registry import Registry
-from preflint.rule import DatasetRule
+from preflint.io.sources import resolve_sources
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import raw_batches
-from preflint.tokenizer.loading import load_tokenizer
+from preflint.pipeline.steps import PREPARE, Pipeline, Work
+from preflint.rule import DatasetRule
 
 
 def profile(rows: int) -> dict[str, float]:
-    tokenizer = load_tokenizer("llama")
-    trainer = Settings().profile()
-    rules = [rule() for rule in Registry.load().select(Settings().select)]
+    """Seconds per stage: reading, each of the pipeline's preparing steps, and each rule (the `examine` step, rule
+    by rule)."""
+    plan = RunPlan.build(Settings(batch_size=1000))
+    pipeline = Pipeline(plan)
+    pipeline.profile = plan.profile  # the trainer is simulated, as for the rules that need it
+    states = {rule.code: rule.start() for rule in plan.rules if isinstance(rule, DatasetRule)}
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
         data = write(rows, Path(tmp) / "pairs.jsonl")
-        states = {rule.code: rule.start() for rule in rules if isinstance(rule, DatasetRule)}
-        batches = raw_batches(resolve_sources([str(data)]), Settings(batch_size=1000), {})
+        batches = raw_batches(resolve_sources([str(data)]), plan)
         while True:
             started = time.perf_counter()
             raw, fields = next(batches, (None, None))
+            seconds["read"] += time.perf_counter() - started
             if raw is None:
                 break
-            batch = to_pairs(raw, fields)
-            seconds["read + normalize"] += time.perf_counter() - started
-            for stage, run in (("render", render), ("tokenize", tokenize), ("trainer", lambda b, t: setattr(b, "trainer", trainer.encode(b, t)))):
+            work = Work(raw, fields)
+            for step in PREPARE:
                 started = time.perf_counter()
-                run(batch, tokenizer)
-                seconds[stage] += time.perf_counter() - started
-            for rule in rules:
+                pipeline.run(work, (step,))
+                seconds[step.name] += time.perf_counter() - started
+            for rule in plan.rules:
                 started = time.perf_counter()
                 if isinstance(rule, DatasetRule):
-                    states[rule.code] = rule.update(states[rule.code], batch)
+                    states[rule.code] = rule.update(states[rule.code], work.batch)
                 else:
-                    list(rule.check(batch))
+                    list(rule.check(work.batch))
                 seconds[f"rule {rule.code}"] += time.perf_counter() - started
     return dict(seconds)
 

@@ -6,12 +6,9 @@
     fixed = preflint.fix(dataset).data   # a datasets.Dataset
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from preflint.version import __version__
 
-try:
-    __version__ = version("preflint")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+__all__ = ["__version__", "fix", "scan"]
 
 
 def scan(data, **options):

@@ -16,8 +16,9 @@ from typing import Any
 
 from preflint.config import SETTING_NAMES, Settings, load_settings
 from preflint.errors import InputError
-from preflint.io.read import Source
-from preflint.tokenizer.loading import Tokenizer
+from preflint.io.sources import Source
+from preflint.pipeline.plan import RunPlan
+from preflint.tokenizer.wrapper import Tokenizer
 
 FINDING_COLUMNS = ["code", "name", "severity", "row", "hash", "message", "fix"]
 
@@ -44,13 +45,10 @@ def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None 
     from preflint.pipeline.cache import cached_scan
     from preflint.pipeline.scan import scan as run_scan
 
-    chosen, loaded = _settings(config, tokenizer, settings)
+    plan = _plan(config, tokenizer, settings)
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
-        inputs, in_memory = _inputs(data, Path(scratch), chosen.split)
-        if loaded is None and not in_memory:
-            result = cached_scan(inputs, chosen)
-        else:
-            result = run_scan(inputs, chosen, tokenizer=loaded)
+        inputs, in_memory = _inputs(data, Path(scratch), plan.settings.split)
+        result = run_scan(inputs, plan) if in_memory else cached_scan(inputs, plan)
     return Report(result.summary, _frame(result.findings), result=result)
 
 
@@ -64,23 +62,23 @@ def fix(data, *, unsafe_fixes: bool = False, tokenizer: str | Any = None, config
     from preflint.fixing.run import Outputs
     from preflint.fixing.run import fix as run_fix
 
-    chosen, loaded = _settings(config, tokenizer, settings)
+    plan = _plan(config, tokenizer, settings)
     with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
-        inputs, _ = _inputs(data, Path(scratch), chosen.split)
+        inputs, _ = _inputs(data, Path(scratch), plan.settings.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
-        result = run_fix(inputs, chosen, Outputs(out, rejects=rejects), unsafe=unsafe_fixes, tokenizer=loaded)
+        result = run_fix(inputs, plan, Outputs(out, rejects=rejects), unsafe=unsafe_fixes)
         fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
         dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
     return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)
 
 
-def _settings(config, tokenizer, options: dict) -> tuple[Settings, Tokenizer | None]:
-    """Settings from the config file (or defaults) and the options given; a tokenizer object is used as given."""
+def _plan(config, tokenizer, options: dict) -> RunPlan:
+    """The plan for the config file's settings (or the defaults) and the options given; a tokenizer object is used
+    as given."""
     base = load_settings(Path(config)) if config is not None else Settings()
     unknown = sorted(set(options) - set(SETTING_NAMES))
     if unknown:
         raise TypeError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(SETTING_NAMES))})")
-    options = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
     loaded = None
     if isinstance(tokenizer, Tokenizer):
         loaded = tokenizer
@@ -90,7 +88,7 @@ def _settings(config, tokenizer, options: dict) -> tuple[Settings, Tokenizer | N
         loaded = Tokenizer(getattr(tokenizer, "name_or_path", "") or "given", "tokenizer object given to preflint", tokenizer)
     elif tokenizer is not None:
         options["tokenizer"] = str(tokenizer)
-    return base.override(**options), loaded
+    return RunPlan.build(base.override(**options), loaded)
 
 
 def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str | Source], bool]:

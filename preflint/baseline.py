@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflint import __version__
+from preflint.version import __version__
 from preflint.errors import ConfigError
 from preflint.findings import Finding, finding_counts
 

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import click
 
-from preflint import __version__
+from preflint.version import __version__
 from preflint.baseline import Baseline
 from preflint.config import load_settings
 from preflint.errors import PreflintError, one_line
 from preflint.io.outputs import STDOUT, atomic_write, check_targets
-from preflint.io.read import check_dataset_options
+from preflint.io.sources import check_dataset_options
+from preflint.pipeline.plan import RunPlan, registry_for
+from preflint.pipeline.workers import allow_fork
 from preflint.registry import Registry
 from preflint.report import FORMATS
-from preflint.pipeline.workers import allow_fork
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_BASELINE = ".preflint-baseline.json"
@@ -58,12 +59,12 @@ def _data_options(command):
         click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml)."),
         click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable. A dataset is read in its held-out splits; DATASET[SPLIT] names one."),
         click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory, axolotl."),
-        click.option("--max-length", type=click.IntRange(min=1), help="Trainer max length (default: the trainer's own)."),
-        click.option("--max-prompt-length", type=click.IntRange(min=1), help="Prompt limit (trainers that have one)."),
-        click.option("--max-completion-length", type=click.IntRange(min=1), help="Completion limit (trainers that have one)."),
-        click.option("--truncation-mode", type=click.Choice(["keep_start", "keep_end"]), help="Which end of a long sequence is kept."),
-        click.option("--batch-size", type=click.IntRange(min=1), help="Rows per batch (default 1000)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process."),
+        click.option("--max-length", type=int, help="Trainer max length (default: the trainer's own)."),
+        click.option("--max-prompt-length", type=int, help="Prompt limit (trainers that have one)."),
+        click.option("--max-completion-length", type=int, help="Completion limit (trainers that have one)."),
+        click.option("--truncation-mode", help="Which end of a long sequence is kept: keep_start or keep_end."),
+        click.option("--batch-size", type=int, help="Rows per batch (default 1000)."),
+        click.option("-j", "--jobs", type=int, help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process."),
         click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."),
     ]
     for option in reversed(options):
@@ -71,12 +72,13 @@ def _data_options(command):
     return command
 
 
-def _settings(data, config_path, against, **overrides):
+def _plan(data, config_path, against, **overrides) -> RunPlan:
+    """The run's plan: the config file's settings with the command line's on top, resolved once."""
     check_dataset_options(data, split=overrides["split"], subset=overrides["subset"])
     settings = load_settings(config_path).override(**overrides)
     if against:
         settings = settings.with_rule_options("reference-overlap", against=list(against))
-    return settings
+    return RunPlan.build(settings)
 
 
 @cli.command()
@@ -96,7 +98,8 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     input)."""
     from preflint.pipeline.cache import cached_scan
 
-    settings = _settings(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    plan = _plan(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    settings = plan.settings
     if output_file == STDOUT:
         output_file = None
     baseline = baseline or (Path(settings.baseline) if settings.baseline else None)
@@ -108,7 +111,7 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
         check_targets([(output_file, "--output-file")], reads, force=True)
     known = Baseline.load(baseline) if baseline and not write_baseline else None  # a bad baseline fails before the scan
     with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
-        result = cached_scan(data, settings, progress=advance)
+        result = cached_scan(data, plan, progress=advance)
     if write_baseline:
         with atomic_write(target, text=True) as stream:
             stream.write(Baseline.of(result.findings).to_json())
@@ -151,14 +154,14 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
         raise click.UsageError(f"--diff writes nothing: drop {given}")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
-    settings = _settings(data, config_path, against, **_renamed(overrides))
+    plan = _plan(data, config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
     with tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch:
         if to_stdout:
             out = Path(scratch) / "fixed.jsonl"
         outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report)
         with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
-            result = fix(data, settings, outputs, unsafe=unsafe_fixes, progress=advance)
+            result = fix(data, plan, outputs, unsafe=unsafe_fixes, progress=advance)
         if to_stdout:
             _write_to_stdout(out)
             result.outputs.out = STDOUT
@@ -200,7 +203,7 @@ def _renamed(overrides: dict) -> dict:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def list_rules(output_format: str) -> int:
     """List every rule: code, name, family, severity, fix."""
-    registry = Registry.load(load_settings().plugins)
+    registry = registry_for(load_settings())
     if output_format == "markdown":
         click.echo(rules_markdown(registry), nl=False)
         return EXIT_CLEAN
@@ -242,7 +245,7 @@ def rules_markdown(registry: Registry) -> str:
 @click.argument("selector")
 def show_rule(selector: str) -> int:
     """Show one rule's documentation (by code or name)."""
-    rule = Registry.load(load_settings().plugins).get(selector)
+    rule = registry_for(load_settings()).get(selector)
     fix = f"{rule.fix_label()} ({rule.fix.description})" if rule.fix else "none"
     header = f"# {rule.code} {rule.name}\n\nFamily: {rule.family} · Severity: {rule.severity.value} · Fix: {fix}\n"
     options = "".join(f"- `{name}` (default `{value!r}`)\n" for name, value in rule.options.items())

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from preflint.errors import ConfigError
-from preflint.io.read import reference_spec
+from preflint.io.sources import reference_spec
+from preflint.shapes.fields import parse_map
+from preflint.trainers import TRUNCATION_MODES
 
 DEFAULT_TOKENIZER = "llama"
 REFERENCES = "against"  # the rule option that names data read besides the input (D005's test sets)
@@ -30,7 +32,7 @@ class Settings:
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
-    map: dict[str, str] = field(default_factory=dict)
+    map: dict[str, str] = field(default_factory=dict)  # --map: field -> column (its text is parsed)
     split: str | None = None
     subset: str | None = None
     batch_size: int = 1000
@@ -53,6 +55,12 @@ class Settings:
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
 
+    def __post_init__(self):
+        for name in SETTING_NAMES:
+            value = getattr(self, name)
+            if value is not None or not _OPTIONAL[name]:
+                object.__setattr__(self, name, checked(name, value))
+
     @property
     def references(self) -> list[str]:
         """Inputs the rules read besides the data (the `against` option: a test set for D005), as given, without
@@ -60,18 +68,6 @@ class Settings:
         against = [options.get(REFERENCES) for options in self.rules.values() if isinstance(options, dict)]
         # a value of the wrong type is left out: the rule says what is wrong with it when it is built
         return [reference_spec(spec)[0] for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
-
-    def profile(self):
-        """The trainer profile these settings ask for, with the trainer's defaults for options not given."""
-        from preflint.trainers import make_profile
-
-        return make_profile(
-            self.trainer,
-            max_length=self.max_length,
-            max_prompt_length=self.max_prompt_length,
-            max_completion_length=self.max_completion_length,
-            truncation_mode=self.truncation_mode,
-        )
 
     def with_rule_options(self, rule: str, **options: Any) -> Settings:
         """These settings with options set for one rule (named as in [rules.<name>])."""
@@ -84,7 +80,40 @@ class Settings:
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name not in ("base_dir", "source"))  # what users set
 _KEYS = {name.replace("_", "-"): name for name in SETTING_NAMES}
-_LISTS = ("select", "ignore", "extend_select", "plugins", "fixable", "unfixable", "extend_safe_fixes", "extend_unsafe_fixes")
+_TYPES = {f.name: f.type.removesuffix(" | None") for f in fields(Settings)}  # annotations, as text
+_OPTIONAL = {f.name: f.type.endswith(" | None") for f in fields(Settings)}
+CHOICES = {"truncation_mode": TRUNCATION_MODES}
+
+
+def checked(name: str, value: Any) -> Any:
+    """A setting's value checked against the type its field declares, and its range: the one place settings are
+    validated, whether they come from a config file, the command line or the Python API. A lone string is a list
+    of one where a list is expected; a list becomes a tuple."""
+    key, kind = name.replace("_", "-"), _TYPES[name]
+    if kind == "tuple[str, ...]":
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{key} must be a list of strings")
+        return tuple(value)
+    if kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigError(f"{key} must be a positive integer")
+    if kind == "bool" and not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false")
+    if kind == "str" and not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string")
+    if name == "map" and isinstance(value, str):  # the command line's prompt=question,chosen=response_j
+        return parse_map(value)
+    if kind.startswith("dict") and not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table")
+    if name == "map" and (column := next((c for c, source in value.items() if not isinstance(source, str)), None)):
+        raise ConfigError(f"map.{column} must be a string (the column that holds it)")
+    if name == "map":
+        return parse_map(value)
+    if name == "rules" and (rule := next((r for r, options in value.items() if not isinstance(options, dict)), None)):
+        raise ConfigError(f"rules.{rule} must be a table of the rule's options")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(f"{key} must be one of {', '.join(CHOICES[name])}")
+    return value
 
 
 def find_config(start: Path) -> Path | None:
@@ -116,27 +145,10 @@ def load_settings(path: Path | None = None, *, start: Path | None = None) -> Set
         if key not in _KEYS:
             raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(_KEYS))})")
         name = _KEYS[key]
-        if name in _LISTS:
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise ConfigError(f"{path}: {key} must be a list of strings")
-            value = tuple(value)
-        elif name in ("map", "rules") and not isinstance(value, dict):
-            raise ConfigError(f"{path}: {key} must be a table")
-        elif name == "map" and (column := next((c for c, source in value.items() if not isinstance(source, str)), None)):
-            raise ConfigError(f"{path}: map.{column} must be a string (the column that holds it)")
-        elif name == "rules" and (rule := next((r for r, options in value.items() if not isinstance(options, dict)), None)):
-            raise ConfigError(f"{path}: rules.{rule} must be a table of the rule's options")
-        elif name == "cache" and not isinstance(value, bool):
-            raise ConfigError(f"{path}: {key} must be true or false")
-        elif name in ("jobs", "batch_size", "max_length", "max_prompt_length", "max_completion_length") and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
-        ):
-            raise ConfigError(f"{path}: {key} must be a positive integer")
-        elif name in ("tokenizer", "chat_template", "split", "subset", "trainer", "truncation_mode", "cache_dir",
-                      "baseline") and not isinstance(value, str):
-            raise ConfigError(f"{path}: {key} must be a string")
+        try:
+            value = checked(name, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         values[name] = _relative_to(path.parent, name, value)
     return Settings(**values, base_dir=path.parent, source=str(path))
 
@@ -178,3 +190,11 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def default_cache_dir() -> Path:
+    """Where scan results and converted tokenizers are cached: $PREFLINT_CACHE_DIR, else the XDG cache."""
+    root = os.environ.get("PREFLINT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflint"
+    )
+    return Path(root)

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
+from preflint.defects import Defect
 from preflint.errors import ConfigError, one_line
 from preflint.rule import DatasetRule, DefectRule, RowRule, Rule
 
@@ -53,6 +54,10 @@ class Registry:
         if len(matches) != 1:
             raise ConfigError(f"no rule {selector!r}{self._suggestion(selector)} (see `preflint rules`)")
         return matches[0]
+
+    def reporting(self, defect: Defect) -> type[DefectRule]:
+        """The rule that reports records with this kind of defect."""
+        return next(rule for rule in self.rules.values() if issubclass(rule, DefectRule) and rule.defect is defect)
 
     def select(
         self, select: Sequence[str] = ("ALL",), ignore: Sequence[str] = (), extend_select: Sequence[str] = ()

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from preflint.defects import Defect
 from preflint.errors import ConfigError
 from preflint.findings import DROP, Applicability, Finding, Fix, Severity
 
@@ -95,12 +96,14 @@ class DatasetRule(Rule):
 
 
 class DefectRule(RowRule):
-    """Reports the records the reader or normalizer could not turn into a pair, under this rule's code."""
+    """Reports the records the pipeline could not turn into a pair because of one kind of defect (`defect`)."""
+
+    defect: ClassVar[Defect]
 
     def check(self, batch: PairBatch) -> Iterable[Finding]:
-        for row, defect in zip(batch.rows, batch.defects):
-            if defect is not None and defect.code == self.code:
-                yield self.finding(row, defect.message)
+        for row, found in zip(batch.rows, batch.defects):
+            if found is not None and found.kind is self.defect:
+                yield self.finding(row, found.message)
 
 
 DROP_ROW = Fix(Applicability.SAFE, "drop the row: it carries no preference signal", DROP)

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from preflint.pipeline.cache import scan_key, tokenizer_identity
 from preflint.config import Settings
+from preflint.pipeline.cache import scan_key, tokenizer_identity
+from preflint.pipeline.plan import RunPlan
 
 from .test_cli import run
 
@@ -89,8 +90,8 @@ def test_key_follows_tokenizer_files_and_references(tmp_path, write_jsonl):
 
     reference = write_jsonl(ROWS[:1], name="test.jsonl")
     with_reference = Settings().with_rule_options("reference-overlap", against=[str(reference)])
-    key = scan_key([data], with_reference)
+    key = scan_key([data], RunPlan.build(with_reference))
     write_jsonl(ROWS[1:2], name="test.jsonl")
-    assert scan_key([data], with_reference) != key
-    assert scan_key([data], Settings(jobs=1, batch_size=7)) == scan_key([data], Settings())
-    assert scan_key(["org/hub-dataset"], Settings()) is None
+    assert scan_key([data], RunPlan.build(with_reference)) != key
+    assert scan_key([data], RunPlan.build(Settings(jobs=1, batch_size=7))) == scan_key([data], RunPlan.build(Settings()))
+    assert scan_key(["org/hub-dataset"], RunPlan.build(Settings())) is None

@@ -211,7 +211,8 @@ def _write(path, content: bytes):
 @pytest.mark.parametrize("argv, expected", [
     (["scan"], "missing argument 'DATA...' (see 'preflint scan --help')"),
     (["scan", "{data}", "--bogus"], "no such option '--bogus'"),
-    (["scan", "{data}", "--max-length", "0"], "invalid value for '--max-length': 0 is not in the range x>=1"),
+    (["scan", "{data}", "--max-length", "0"], "max-length must be a positive integer"),
+    (["scan", "{data}", "--max-length", "many"], "invalid value for '--max-length': 'many' is not a valid integer"),
     (["fix", "{data}"], "give --out PATH to write the fixed data, or --diff to see the changes (see 'preflint fix --help')"),
     (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--report", "{tmp}/r.txt"], "--report {tmp}/r.txt: write .html, .md or .json"),
     (["frob"], "no such command 'frob' (see 'preflint --help')"),

@@ -6,6 +6,7 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
 
 from .conftest import data_file
@@ -39,7 +40,7 @@ def test_findings_do_not_depend_on_batch_size(write_jsonl, llama):
     data = str(write_jsonl(mixed_rows()))
     results = []
     for batch_size in (1, 7, 64, 1000):
-        result = scan([data], Settings(select=("D", "L"), batch_size=batch_size), tokenizer=llama)
+        result = scan([data], RunPlan.build(Settings(select=("D", "L"), batch_size=batch_size), llama))
         results.append([finding.to_dict() for finding in result.findings])
     assert all(found == results[0] for found in results[1:])
     codes = {finding["code"] for finding in results[0]}
@@ -50,15 +51,15 @@ def test_first_occurrence_follows_the_order_of_the_inputs(tmp_path, llama):
     row = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
     (tmp_path / "a.jsonl").write_text(json.dumps(row) + "\n")
     (tmp_path / "b.jsonl").write_text(json.dumps({"prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n" + json.dumps(row) + "\n")
-    forward = scan([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], Settings(select=("D001",)), tokenizer=llama)
-    backward = scan([str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")], Settings(select=("D001",)), tokenizer=llama)
+    forward = scan([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], RunPlan.build(Settings(select=("D001",)), llama))
+    backward = scan([str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")], RunPlan.build(Settings(select=("D001",)), llama))
     assert [(f.row, f.message) for f in forward.findings] == [(2, "duplicate of row 0")]
     assert [(f.row, f.message) for f in backward.findings] == [(2, "duplicate of row 1")]
 
 
 @pytest.mark.parametrize(("name", "rows"), [("llamafactory-dpo-en-demo.json", 5), ("llamafactory-dpo-zh-demo.json", 11)])
 def test_llamafactory_demo_duplicates(name, rows, llama):
-    result = scan([str(data_file(name))], Settings(select=("D001",)), tokenizer=llama)
+    result = scan([str(data_file(name))], RunPlan.build(Settings(select=("D001",)), llama))
     assert len(result.findings) == rows
 
 
@@ -85,8 +86,8 @@ def test_against_finds_an_evaluation_question_asked_inside_real_multi_turn_dialo
                     if len(turn.split("\n\nAssistant:")[0].split()) >= 8})[:25]
     assert len(asked) == 25
     test = write_jsonl([{"question": question} for question in asked], name="eval.jsonl")
-    result = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], Settings(select=("D005",), rules={"D005": {"against": [str(test)]}}),
-                  tokenizer=llama)
+    settings = Settings(select=("D005",), rules={"D005": {"against": [str(test)]}})
+    result = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], RunPlan.build(settings, llama))
     found = {f.row for f in result.findings}
     asking = {row for row, row_turns in enumerate(turns)
               if any(turn.split("\n\nAssistant:")[0] in asked for turn in row_turns)}

@@ -5,7 +5,18 @@ import unicodedata
 
 import pytest
 
-from preflint.rules._dedup import _NFKC_SPACES, COMMON_RUN, FEW_CANDIDATES, RUN, ContainedIndex, PromptIndex, loose, shingles, signatures, words
+from preflint.rules._dedup import (
+    _NFKC_SPACES,
+    COMMON_RUN,
+    FEW_CANDIDATES,
+    RUN,
+    ContainedIndex,
+    PromptIndex,
+    loose,
+    shingles,
+    signatures,
+    words,
+)
 from preflint.text import normalized
 
 

@@ -12,9 +12,11 @@ import pytest
 
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.fixing.run import FixPolicy, Outputs, fix
+from preflint.fixing.policy import FixPolicy
+from preflint.fixing.run import Outputs, fix
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
-from tests.conftest import read_jsonl, data_file
+from tests.conftest import data_file, read_jsonl
 
 SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
           "torchtune-stack-exchange-paired-tiny.json"]
@@ -40,7 +42,7 @@ def defective(tmp_path):
 
 def _fix(data, out, llama, **options):
     unsafe = options.pop("unsafe", False)
-    return fix([str(data)], Settings(), Outputs(out, **options), unsafe=unsafe, tokenizer=llama)
+    return fix([str(data)], RunPlan.build(Settings(), llama), Outputs(out, **options), unsafe=unsafe)
 
 
 @pytest.mark.parametrize("name", SHARED + ["defective"])
@@ -88,8 +90,8 @@ def test_fix_is_idempotent_on_the_real_test_data(name, tmp_path, llama):
     second = _fix(out, again, llama)
     assert second.accounting()["rows_dropped"] == 0 and second.accounting()["rows_fixed_by_code"] == {}
     assert pq.read_table(again).equals(pq.read_table(out))
-    policy = FixPolicy.from_settings(Settings(), unsafe=False)
-    rescanned = scan([str(out)], Settings(), tokenizer=llama)
+    policy = FixPolicy.from_plan(RunPlan.build(Settings()), unsafe=False)
+    rescanned = scan([str(out)], RunPlan.build(Settings(), llama))
     assert [f for f in rescanned.findings if policy.applies(f)] == []
 
 
@@ -220,7 +222,7 @@ def test_when_no_row_is_dropped_the_parquet_rejects_still_have_their_columns(tmp
 def test_config_decides_which_fixes_apply(defective, tmp_path, llama):
     settings = Settings(unfixable=("W",), extend_safe_fixes=("L001",))
     out = tmp_path / "clean.jsonl"
-    result = fix([str(defective)], settings, Outputs(out), tokenizer=llama)
+    result = fix([str(defective)], RunPlan.build(settings, llama), Outputs(out))
     rows = read_jsonl(out)
     assert {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": "Rome."} in rows  # W001 unfixable
     assert {"prompt": "2+2?", "chosen": "5", "rejected": "4", "score_chosen": 9, "score_rejected": 1} in rows

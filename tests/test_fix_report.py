@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from preflint.cli import main
-from preflint.fixing.run import token_diff
+from preflint.report.samples import token_diff
 from tests.conftest import data_file
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,10 +6,11 @@ import tracemalloc
 
 import pytest
 
-from preflint.io import json_text
 from preflint.errors import InputError
+from preflint.io import json_text
 from preflint.io.json_text import JsonText
-from preflint.io.read import read_batches, resolve_sources
+from preflint.io.read import read_batches
+from preflint.io.sources import resolve_sources
 
 DOCUMENTS = [
     "[]",

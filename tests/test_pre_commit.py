@@ -95,7 +95,7 @@ def test_defective_data_blocks_the_commit_until_fixed(repository):
 
 
 def test_the_hooks_match_every_format_preflint_reads():
-    from preflint.io.read import COMPRESSIONS, FORMATS
+    from preflint.io.sources import COMPRESSIONS, FORMATS
 
     for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
         names = [f"data{suffix}" for suffix in FORMATS] + [f"data.jsonl{suffix}" for suffix in COMPRESSIONS]

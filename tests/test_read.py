@@ -13,7 +13,10 @@ import pytest
 import zstandard
 
 from preflint.errors import InputError
-from preflint.io.read import Unreadable, read_batches, record_files, record_lines, resolve_sources
+from preflint.io.formats import Unreadable
+from preflint.io.locations import record_files, record_lines
+from preflint.io.read import read_batches
+from preflint.io.sources import resolve_sources
 
 ROWS = [
     {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},

@@ -4,13 +4,14 @@ from collections import Counter
 
 from preflint.config import Settings
 from preflint.findings import Severity
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
 
 from .conftest import data_file
 
 
 def test_hh_rlhf_reports_exactly_its_known_defects(llama):
-    result = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], Settings(), tokenizer=llama)
+    result = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], RunPlan.build(Settings(), llama))
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     assert result.summary["rows"] == 2312
     assert Counter(f.code for f in errors) == {"P004": 4, "M008": 5}
@@ -20,7 +21,7 @@ def test_hh_rlhf_reports_exactly_its_known_defects(llama):
 
 def test_llamafactory_files_are_read_as_sharegpt_conversations(llama):
     for name in ("llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"):
-        result = scan([str(data_file(name))], Settings(), tokenizer=llama)
+        result = scan([str(data_file(name))], RunPlan.build(Settings(), llama))
         assert result.summary["rows"] == 300
         assert result.summary["kinds"] == {"conversational": 300}
         assert result.summary["sources"][0]["columns"] == "prompt=conversations, chosen=chosen, rejected=rejected"
@@ -30,7 +31,7 @@ def test_llamafactory_files_are_read_as_sharegpt_conversations(llama):
 
 def test_torchtune_file_works_with_map(llama):
     settings = Settings(map={"prompt": "question", "chosen": "response_j", "rejected": "response_k"})
-    result = scan([str(data_file("torchtune-stack-exchange-paired-tiny.json"))], settings, tokenizer=llama)
+    result = scan([str(data_file("torchtune-stack-exchange-paired-tiny.json"))], RunPlan.build(settings, llama))
     assert result.summary["rows"] == 25
     assert result.summary["usable_rows"] == 25
     assert result.summary["sources"][0]["columns"] == "prompt=question, chosen=response_j, rejected=response_k"
@@ -45,7 +46,7 @@ def _rows_by_code(result):
 
 def test_pair_and_whitespace_rules_on_the_real_files(llama):
     """Every warning here was read and judged by hand (see the issue notes); nothing else may appear."""
-    hh = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], Settings(), tokenizer=llama)
+    hh = scan([str(data_file("hh-rlhf-harmless-test.jsonl"))], RunPlan.build(Settings(), llama))
     # "You're welcome." vs "You're welcome!", preferred one way in row 74 and the other way in rows 435 and 1068
     assert _rows_by_code(hh) == {
         "M008": [1254, 1688, 1950, 1952, 2036],
@@ -55,11 +56,11 @@ def test_pair_and_whitespace_rules_on_the_real_files(llama):
     }
     assert "rows 228, 1160" in next(f.message for f in hh.findings if f.code == "D004")
 
-    en = scan([str(data_file("llamafactory-dpo-en-demo.json"))], Settings(), tokenizer=llama)
+    en = scan([str(data_file("llamafactory-dpo-en-demo.json"))], RunPlan.build(Settings(), llama))
     # mojibake ("fiancÃ©"), 8 stray BOMs, a form feed
     assert _rows_by_code(en) == {"W004": [15, 67, 286], "D001": [157, 186, 230, 248, 275]}
 
-    zh = scan([str(data_file("llamafactory-dpo-zh-demo.json"))], Settings(), tokenizer=llama)
+    zh = scan([str(data_file("llamafactory-dpo-zh-demo.json"))], RunPlan.build(Settings(), llama))
     # a zero-width space, and six rows whose text lost bytes in decoding (U+FFFD)
     assert _rows_by_code(zh)["W004"] == [0, 41, 55, 123, 191, 251, 283]
     assert sorted(_rows_by_code(zh)) == ["D001", "W004"] and len(_rows_by_code(zh)["D001"]) == 11

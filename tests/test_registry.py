@@ -6,8 +6,9 @@ import pytest
 
 from preflint.config import Settings
 from preflint.errors import ConfigError
-from preflint.registry import Registry
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
+from preflint.registry import Registry
 
 LOCAL_RULES = textwrap.dedent(
     '''
@@ -71,7 +72,7 @@ def test_local_dataset_rule_sees_every_batch(tmp_path, write_jsonl, llama, batch
     (tmp_path / "checks.py").write_text(LOCAL_RULES)
     rows = [{"prompt": p, "chosen": "a", "rejected": "b"} for p in ["Q", "R", "Q", "S", "Q"]]
     settings = Settings(select=("X001",), plugins=("checks.py",), base_dir=tmp_path, batch_size=batch_size)
-    result = scan([str(write_jsonl(rows))], settings, tokenizer=llama)
+    result = scan([str(write_jsonl(rows))], RunPlan.build(settings, llama))
     assert [(f.code, f.row, f.message) for f in result.findings] == [("X001", None, "prompt 'Q' occurs in rows [0, 2, 4]")]
 
 

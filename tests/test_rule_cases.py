@@ -15,8 +15,9 @@ import yaml
 from preflint.config import Settings
 from preflint.fixing.run import Outputs
 from preflint.fixing.run import fix as run_fix
-from preflint.registry import Registry
+from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
+from preflint.registry import Registry
 from tests.conftest import read_jsonl
 
 CASE_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -45,7 +46,7 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
     if "reference" in case:
         options["against"] = [str(write_jsonl(case["reference"], name="reference.jsonl"))]
     settings = Settings(select=(spec["code"],), rules={spec["code"]: options}, **case.get("settings", {}))
-    result = scan([str(data)], settings, tokenizer=tokenizer)
+    result = scan([str(data)], RunPlan.build(settings, tokenizer))
 
     found = [(f.row, f.message, f.fix.description if f.fix else None) for f in result.findings]
     expected = case["expect"]
@@ -56,7 +57,7 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
             assert wanted["fix"] in (fix or "")
     if "fixed" in case:
         out = tmp_path / "fixed.jsonl"
-        run_fix([str(data)], settings, Outputs(out), unsafe=case.get("unsafe_fixes", False), tokenizer=tokenizer)
+        run_fix([str(data)], RunPlan.build(settings, tokenizer), Outputs(out), unsafe=case.get("unsafe_fixes", False))
         assert read_jsonl(out) == case["fixed"]
 
 

@@ -2,8 +2,11 @@
 
 import pytest
 
+from preflint.defects import RowDefect
 from preflint.errors import ConfigError, InputError
-from preflint.shapes.pairs import RecordDefect, detect_fields, normalize, parse_map
+from preflint.registry import Registry
+from preflint.shapes.fields import detect_fields, parse_map
+from preflint.shapes.pairs import normalize
 
 USER = {"role": "user", "content": "Capital of France?"}
 GOOD = {"role": "assistant", "content": "Paris."}
@@ -131,7 +134,7 @@ def test_tools_are_read_for_conversations_as_trl_reads_them():
     assert pair_of({"prompt": "Q?", "chosen": "A.", "rejected": "B.", "tools": "not json"}).tools is None  # text: TRL ignores it
     assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "functions": weather}, "tools=functions").tools == weather
     for bad, said in (("not json", "tools is text that is not JSON"), ({"name": "x"}, "not a list of tool definitions")):
-        with pytest.raises(RecordDefect, match=said):
+        with pytest.raises(RowDefect, match=said):
             pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": bad})
 
 
@@ -139,7 +142,7 @@ def test_chat_template_kwargs_are_passed_on_with_the_tools():
     record = {"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": [{"type": "function"}],
               "chat_template_kwargs": {"enable_thinking": False, "unset": None}}
     assert pair_of(record).template_args == {"tools": [{"type": "function"}], "enable_thinking": False}
-    with pytest.raises(RecordDefect, match="chat_template_kwargs is .* not a mapping of template arguments"):
+    with pytest.raises(RowDefect, match="chat_template_kwargs is .* not a mapping of template arguments"):
         pair_of({**record, "chat_template_kwargs": "enable_thinking=False"})
 
 
@@ -160,12 +163,12 @@ def test_text_prompt_with_message_responses_becomes_a_conversation():
 
 def test_defects_name_the_field():
     fields = detect_fields(["prompt", "chosen", "rejected"], {}, "data.jsonl")
-    with pytest.raises(RecordDefect) as defect:
+    with pytest.raises(RowDefect) as defect:
         normalize({"prompt": "x", "chosen": ["a"], "rejected": "b"}, fields)
-    assert defect.value.code == "S003" and "chosen[0]" in defect.value.message
-    with pytest.raises(RecordDefect) as defect:
+    assert Registry.load().reporting(defect.value.kind).code == "S003" and "chosen[0]" in defect.value.message
+    with pytest.raises(RowDefect) as defect:
         normalize({"prompt": "x", "chosen": "a"}, fields)
-    assert defect.value.code == "S002"
-    with pytest.raises(RecordDefect) as defect:  # a Parquet binary column: bytes, which no tokenizer takes
+    assert Registry.load().reporting(defect.value.kind).code == "S002"
+    with pytest.raises(RowDefect) as defect:  # a Parquet binary column: bytes, which no tokenizer takes
         normalize({"prompt": "x", "chosen": "a", "rejected": b"caf\xc3\xa9"}, fields)
     assert defect.value.message == "rejected is bytes (b'caf\\xc3\\xa9'), not text or messages"

@@ -60,7 +60,8 @@ def test_llama_alias_renders_the_llama3_chat_template(llama):
 
 def test_tool_calls_reach_the_chat_template_as_a_trainer_passes_them(llama):
     """TRL hands the messages to apply_chat_template whole: a template with tool support renders the calls."""
-    from preflint.shapes.pairs import detect_fields, normalize
+    from preflint.shapes.fields import detect_fields
+    from preflint.shapes.pairs import normalize
 
     template = ("{% for m in messages %}[{{ m.role }}: {{ m.content }}{% for c in m.tool_calls or [] %}(call "
                 "{{ c.function.name }}){% endfor %}{% if m.tool_call_id %}(for {{ m.tool_call_id }}){% endif %}]{% endfor %}")
@@ -181,11 +182,10 @@ def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, mon
     downloaded tokenizer, say: nested loops run for hours) is stopped at the time limit, each row it stopped on
     gets S005, and after a few it is not run again, so the scan ends. The rows render in a prefetch thread here,
     which the limit reaches too."""
-    import preflint.tokenizer.loading
-
+    import preflint.tokenizer.wrapper
     from preflint.cli import main
 
-    monkeypatch.setattr(preflint.tokenizer.loading, "RENDER_SECONDS", 0.2)
+    monkeypatch.setattr(preflint.tokenizer.wrapper, "RENDER_SECONDS", 0.2)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loop.jinja").write_text(LOOPING_TEMPLATE)
     chat = [{"role": "user", "content": "Hi"}]

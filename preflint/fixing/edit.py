@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from preflint.findings import Edit
-from preflint.shapes.pairs import Fields, Pair
+from preflint.shapes.fields import Fields
+from preflint.shapes.pairs import Pair
 
 Transform = Callable[[str], str]
 

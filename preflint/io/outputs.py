@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from preflint.errors import OutputError, one_line
-from preflint.io.read import parquet_batches
+from preflint.io.formats import parquet_batches
 
 DATA_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Rows per batch (and Parquet row group) when the parts become the output: pyarrow's default, 65,536 rows of

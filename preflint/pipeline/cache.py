@@ -15,16 +15,18 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from preflint import __version__
-from preflint.config import Settings
+from preflint.version import __version__
+from preflint.config import default_cache_dir
 from preflint.findings import Applicability, Finding, Fix, Severity
-from preflint.io.read import resolve_sources
-from preflint.registry import Registry
-from preflint.tokenizer.loading import ALIASES, default_cache_dir, llama3_model_file, read_chat_template
+from preflint.io.outputs import atomic_write
+from preflint.io.sources import resolve_sources
+from preflint.pipeline.plan import RunPlan
+from preflint.pipeline.scan import ScanResult, scan
+from preflint.tokenizer.llama3 import llama3_model_file
+from preflint.tokenizer.loading import ALIASES
 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
@@ -32,38 +34,37 @@ TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", "
 NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source", "baseline")
 
 
-def cached_scan(inputs: Sequence[str], settings: Settings, progress: Callable[[int], None] | None = None):
-    """`scan(inputs, settings)`, answered from the cache when an identical scan has run before."""
-    from preflint.pipeline.scan import ScanResult, scan
-
-    if not settings.cache:
-        return scan(inputs, settings, progress=progress)
+def cached_scan(inputs: Sequence[str], plan: RunPlan, progress: Callable[[int], None] | None = None):
+    """`scan(inputs, plan)`, answered from the cache when an identical scan has run before."""
+    settings = plan.settings
+    if not settings.cache or plan.given_tokenizer is not None:  # a tokenizer object has no identity to key by
+        return scan(inputs, plan, progress=progress)
     directory = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
-    key = scan_key(inputs, settings)
+    key = scan_key(inputs, plan)
     if key is None:
-        return scan(inputs, settings, progress=progress)
+        return scan(inputs, plan, progress=progress)
     entry = directory / "scans" / f"{key}.json.gz"
     stored = _load(entry)
     if stored is not None:
-        registry = Registry.load(settings.plugins, settings.base_dir)
         try:
             return ScanResult(
                 inputs=stored["input"],
                 tokenizer=stored["tokenizer"],
                 summary={**stored["summary"], "cached": True},
                 findings=[_finding(item) for item in stored["findings"]],
-                rules=[registry.get(code) for code in stored["summary"]["rules"]],
+                rules=[plan.registry.get(code) for code in stored["summary"]["rules"]],
                 distributions=stored["distributions"],
             )
         except (KeyError, TypeError, ValueError):  # written by another version, or damaged: a miss
             pass
-    result = scan(inputs, settings, progress=progress)
+    result = scan(inputs, plan, progress=progress)
     _store(entry, {**result.to_dict(), "distributions": result.distributions})
     return result
 
 
-def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
+def scan_key(inputs: Sequence[str], plan: RunPlan) -> str | None:
     """The identity of a scan's result, or None when some part of it cannot be known without running it."""
+    settings = plan.settings
     digest = hashlib.blake2b(digest_size=16)
 
     def add(*parts: str) -> None:
@@ -73,13 +74,13 @@ def scan_key(inputs: Sequence[str], settings: Settings) -> str | None:
     add("preflint", __version__, _source_digest())
     options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in NOT_IN_KEY}
     add(json.dumps(options, sort_keys=True, default=str))
-    add(settings.profile().version_note() or "")  # the summary says which trainer version is installed
+    add(plan.profile.version_note() or "")  # the summary says which trainer version is installed
     tokenizer = tokenizer_identity(settings.tokenizer)
     if tokenizer is None:
         return None
     add(tokenizer)
-    if settings.chat_template:
-        add(read_chat_template(settings.chat_template))
+    if plan.chat_template is not None:
+        add(plan.chat_template)
     for group in (list(inputs), settings.references):
         for source in resolve_sources(group) if group else ():
             if source.kind == "hub" and not Path(source.spec).is_dir():
@@ -125,7 +126,7 @@ def _content_digest(path: Path, suffixes: tuple[str, ...] | None = None) -> str:
 
 def _source_digest() -> str:
     """preflint's own code, so an edited checkout never reuses results of the code before the edit."""
-    package = Path(__file__).parent
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=16)
     for file in sorted(package.rglob("*.py")):
         digest.update(file.read_bytes())
@@ -152,18 +153,12 @@ def _load(entry: Path) -> dict | None:
 
 def _store(entry: Path, result: dict) -> None:
     """Write atomically; a cache that cannot be written (read-only home, full disk) is no error."""
-    tmp = None
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False, suffix=".tmp") as tmp,
-            gzip.open(tmp, "wt", encoding="utf-8") as handle,
-        ):
+        with atomic_write(entry) as raw, gzip.open(raw, "wt", encoding="utf-8") as handle:
             json.dump(result, handle, ensure_ascii=False)
-        os.replace(tmp.name, entry)
         entries = sorted(entry.parent.glob("*.json.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP_ENTRIES:]:
             old.unlink(missing_ok=True)
     except OSError:
-        if tmp is not None:
-            Path(tmp.name).unlink(missing_ok=True)
+        pass

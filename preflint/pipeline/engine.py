@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from preflint.pipeline.batch import PairBatch
 from preflint.errors import PreflintError, RuleError, one_line
 from preflint.findings import Finding
+from preflint.pipeline.batch import PairBatch
 from preflint.rule import DatasetRule, RowRule, Rule
 
 

@@ -74,7 +74,7 @@ def worker_start() -> str:
     runs (a lock it holds at the fork would stay held in the worker; the progress bar draws without a thread for
     this) and the Rust tokenizer's thread pool has not run here (its threads do not survive a fork). A tokenizer
     loaded but not yet used is fine: forked workers share its memory instead of loading one each."""
-    from preflint.tokenizer.loading import tokenized_in_batches
+    from preflint.tokenizer.wrapper import tokenized_in_batches
 
     if sys.platform == "linux" and _fork_allowed and threading.active_count() == 1 and not tokenized_in_batches():
         return "fork"

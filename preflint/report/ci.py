@@ -18,7 +18,7 @@ from typing import TextIO
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from preflint import __version__
+from preflint.version import __version__
 
 GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -8,8 +8,8 @@ from typing import TextIO
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from preflint.forecast import describe
-from preflint.text import quantity
 from preflint.report.fix_text import fix_per_rule
+from preflint.text import quantity
 
 COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
 

@@ -12,9 +12,22 @@ from typing import TextIO
 
 from preflint.findings import fix_labels
 from preflint.forecast import describe
+from preflint.report.fix_text import (
+    accounting_line,
+    fix_per_rule,
+    forecast_before_line,
+    remaining_line,
+    written_data,
+)
+from preflint.report.text import (
+    STATISTICS_COLUMNS,
+    baseline_line,
+    by_rule,
+    findings_line,
+    rule_statistics,
+    source_line,
+)
 from preflint.text import quantity
-from preflint.report.fix_text import accounting_line, fix_per_rule, forecast_before_line, remaining_line, written_data
-from preflint.report.text import STATISTICS_COLUMNS, baseline_line, by_rule, findings_line, rule_statistics, source_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

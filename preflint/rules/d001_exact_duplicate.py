@@ -1,6 +1,6 @@
-from preflint.rules._dedup import FirstSeen
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import DatasetRule
+from preflint.rules._dedup import FirstSeen
 
 
 class ExactDuplicate(DatasetRule):

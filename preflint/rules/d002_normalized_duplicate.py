@@ -1,7 +1,7 @@
-from preflint.pipeline.batch import digest, plain_text
-from preflint.rules._dedup import FirstSeen, loose
 from preflint.findings import DROP, Applicability, Fix, Severity
+from preflint.pipeline.batch import digest, plain_text
 from preflint.rule import DatasetRule
+from preflint.rules._dedup import FirstSeen, loose
 
 
 class NormalizedDuplicate(DatasetRule):

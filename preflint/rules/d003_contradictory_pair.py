@@ -1,9 +1,9 @@
 import struct
 
-from preflint.pipeline.batch import digest
-from preflint.rules._dedup import FirstSeen
 from preflint.findings import DROP, Applicability, Fix, Severity
+from preflint.pipeline.batch import digest
 from preflint.rule import DatasetRule
+from preflint.rules._dedup import FirstSeen
 
 PAIR_KEY = struct.Struct("<3Q")  # the keys of the prompt and of the two responses, in key order
 

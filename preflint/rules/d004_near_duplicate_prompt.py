@@ -1,6 +1,6 @@
-from preflint.rules._dedup import PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
+from preflint.rules._dedup import PromptIndex, prompt_text, signatures, words
 
 SHOWN = 10
 

@@ -1,7 +1,14 @@
-from preflint.pipeline.batch import key, plain_text
-from preflint.rules._dedup import RUN, ContainedIndex, PromptIndex, prompt_text, signatures, words
 from preflint.findings import Severity
+from preflint.pipeline.batch import key, plain_text
 from preflint.rule import RowRule
+from preflint.rules._dedup import (
+    RUN,
+    ContainedIndex,
+    PromptIndex,
+    prompt_text,
+    signatures,
+    words,
+)
 
 
 class ReferenceOverlap(RowRule):

@@ -1,5 +1,5 @@
-from preflint.pipeline.batch import plain_text
 from preflint.findings import Severity
+from preflint.pipeline.batch import plain_text
 from preflint.rule import RowRule
 
 

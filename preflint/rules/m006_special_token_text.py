@@ -1,6 +1,6 @@
 
-from preflint.pipeline.batch import plain_text
 from preflint.findings import Severity
+from preflint.pipeline.batch import plain_text
 from preflint.rule import RowRule
 
 

@@ -44,4 +44,10 @@ class SystemColumnIgnored(RowRule):
             if row is None or not row.system_ignored:
                 continue
             system = batch.pairs[i].prompt[0]["content"]  # preflint put the column's text first in the prompt
-            yield self.finding(batch.rows[i], f"{row.system_ignored} {quoted_start(system, SHOWN)}")
+            ignored = row.system_ignored
+            how = "as plain text, without the chat template" if ignored.as_text else "as a conversation"
+            yield self.finding(
+                batch.rows[i],
+                f"{ignored.trainer} ignores the system column: it trains this row {how} and without the system prompt "
+                + quoted_start(system, SHOWN),
+            )

@@ -1,3 +1,4 @@
+from preflint.defects import Defect
 from preflint.findings import Severity
 from preflint.rule import NOT_A_PAIR, DefectRule
 
@@ -31,3 +32,4 @@ class UnreadableRecord(DefectRule):
     family = "structure"
     severity = Severity.ERROR
     fix = NOT_A_PAIR
+    defect = Defect.UNREADABLE

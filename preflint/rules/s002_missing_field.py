@@ -1,3 +1,4 @@
+from preflint.defects import Defect
 from preflint.findings import Severity
 from preflint.rule import NOT_A_PAIR, DefectRule
 
@@ -26,3 +27,4 @@ class MissingField(DefectRule):
     family = "structure"
     severity = Severity.ERROR
     fix = NOT_A_PAIR
+    defect = Defect.MISSING_FIELD

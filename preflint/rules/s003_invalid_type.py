@@ -1,3 +1,4 @@
+from preflint.defects import Defect
 from preflint.findings import Severity
 from preflint.rule import NOT_A_PAIR, DefectRule
 
@@ -27,3 +28,4 @@ class InvalidType(DefectRule):
     family = "structure"
     severity = Severity.ERROR
     fix = NOT_A_PAIR
+    defect = Defect.INVALID_TYPE

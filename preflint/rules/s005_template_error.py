@@ -1,3 +1,4 @@
+from preflint.defects import Defect
 from preflint.findings import Severity
 from preflint.rule import NOT_A_PAIR, DefectRule
 
@@ -25,3 +26,4 @@ class TemplateError(DefectRule):
     family = "structure"
     severity = Severity.ERROR
     fix = NOT_A_PAIR
+    defect = Defect.TEMPLATE_ERROR

@@ -2,9 +2,10 @@ import ast
 import json
 import re
 
+from preflint.defects import RowDefect
 from preflint.findings import Severity
 from preflint.rule import RowRule
-from preflint.shapes.pairs import RecordDefect, as_content
+from preflint.shapes.pairs import as_content
 
 # A list of messages, or one message, as JSON or Python's repr writes it: `[{"role": ...` or `{'from': ...`.
 WRITTEN_OUT = re.compile(r"\s*(?:\[\s*)?\{\s*['\"](?:role|from|content|value|messages)['\"]\s*:")
@@ -68,7 +69,7 @@ def written_as(text: str) -> str | None:
             continue
         try:
             return how if isinstance(as_content(value, "text"), list) else None
-        except RecordDefect:
+        except RowDefect:
             return None  # a list of dicts, but not of messages
     return UNREADABLE  # numpy's repr of an array of dicts (no commas), or cut short
 

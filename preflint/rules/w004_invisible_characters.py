@@ -4,8 +4,8 @@ from collections import Counter
 
 import regex
 
-from preflint.pipeline.batch import plain_text
 from preflint.findings import Applicability, Edit, Fix, Severity
+from preflint.pipeline.batch import plain_text
 from preflint.rule import RowRule
 
 # Zero-width joiners are letters' business in many scripts and in emoji: only flag them beside ASCII or an edge.

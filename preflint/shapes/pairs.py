@@ -11,34 +11,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from preflint.errors import ConfigError, InputError
+from preflint.defects import Defect, RowDefect
+from preflint.errors import InputError
+from preflint.shapes.fields import EVAL_TURNS, PROMPT_ALIASES, Fields, detect_fields
 
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
 
-PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history", "messages")
-CHOSEN_ALIASES = (
-    "chosen", "response_j", "chosen_response", "response_chosen", "preferred_output", "preferred", "better_response",
-)
-REJECTED_ALIASES = (
-    "rejected", "response_k", "rejected_response", "response_rejected", "non_preferred_output", "dispreferred",
-    "worse_response",
-)
-SYSTEM_ALIASES = ("system", "system_prompt")
-EVAL_TURNS = "turns"  # MT-Bench's and Arena-Hard's questions, one prompt per turn (reference data only)
-TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
-TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
-SCORE_ALIASES = {
-    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "chosen-rating", "rating_chosen", "chosen_reward"),
-    "score_rejected": (
-        "score_rejected", "rejected_score", "rejected_rating", "rejected-rating", "rating_rejected", "rejected_reward",
-    ),
-    "margin": ("margin",),
-}
-MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES)
 
 # Where an assistant turn starts in a rendered dialogue; the implicit prompt ends right after the last one.
 ASSISTANT_MARKERS = (
@@ -58,41 +40,6 @@ ROLE_NAMES = {
     "observation": "tool", "tool": "tool", "function": "tool", "ipython": "tool",
 }
 
-
-class RecordDefect(Exception):
-    """A record that cannot become a pair; `code` is the rule that reports it."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Fields:
-    """Which columns hold the prompt, the two responses, a system prompt and scores."""
-
-    chosen: str
-    rejected: str
-    prompt: tuple[str, ...] = ()
-    system: str | None = None
-    scores: Mapping[str, str] = field(default_factory=dict)
-    tools: str | None = None
-    template_kwargs: str | None = None
-
-    def describe(self) -> str:
-        parts = []
-        if self.prompt:
-            parts.append("prompt=" + "+".join(self.prompt))
-        parts += [f"chosen={self.chosen}", f"rejected={self.rejected}"]
-        if self.system:
-            parts.append(f"system={self.system}")
-        if self.tools:
-            parts.append(f"tools={self.tools}")
-        if self.template_kwargs:
-            parts.append(f"chat_template_kwargs={self.template_kwargs}")
-        parts += [f"{role}={column}" for role, column in self.scores.items()]
-        return ", ".join(parts)
 
 
 @dataclass
@@ -144,63 +91,6 @@ class Pair:
         return {**({"tools": self.tools} if self.tools else {}), **(self.template_kwargs or {})}
 
 
-def parse_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
-    """`prompt=question,chosen=response_j` (or a config table) -> {"prompt": "question", ...}."""
-    if not spec:
-        return {}
-    items = spec.items() if isinstance(spec, Mapping) else (_split_assignment(part) for part in spec.split(","))
-    mapping = {}
-    for key, column in items:
-        if key not in MAP_KEYS:
-            raise ConfigError(f"--map: unknown field {key!r} (known: {', '.join(MAP_KEYS)})")
-        mapping[key] = column
-    return mapping
-
-
-def _split_assignment(part: str) -> tuple[str, str]:
-    key, sep, column = part.partition("=")
-    if not sep or not key.strip() or not column.strip():
-        raise ConfigError(f"--map: expected FIELD=COLUMN, got {part!r}")
-    return key.strip(), column.strip()
-
-
-def detect_fields(columns: Iterable[str], mapping: Mapping[str, str], source: str) -> Fields:
-    """Pick the columns for each role: `--map` first, then the first alias present. Errors name the `source`: the
-    pre-commit hook and globs pass many files, and the one without pairs must be findable."""
-    try:
-        return _pick_fields(list(dict.fromkeys(columns)), mapping)
-    except InputError as exc:
-        raise InputError(f"{source!r}: {exc}") from None
-
-
-def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
-    for key, column in mapping.items():
-        for part in column.split("+"):
-            if part not in present:
-                raise InputError(f"--map {key}={column}: no column {part!r} (columns: {', '.join(present)})")
-
-    def pick(role: str, aliases: tuple[str, ...]) -> str | None:
-        if role in mapping:
-            return mapping[role]
-        return next((name for name in aliases if name in present), None)
-
-    chosen, rejected = pick("chosen", CHOSEN_ALIASES), pick("rejected", REJECTED_ALIASES)
-    if chosen is None or rejected is None:
-        raise InputError(
-            f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
-            + (_unpaired(present) or "name them with --map chosen=COLUMN,rejected=COLUMN")
-        )
-    prompt = pick("prompt", PROMPT_ALIASES)
-    prompt_columns: tuple[str, ...] = tuple(prompt.split("+")) if prompt else ()
-    if prompt == "instruction" and "input" in present and "prompt" not in mapping:
-        prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
-    scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
-    return Fields(
-        chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
-        pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
-    )
-
-
 def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
     """The prompts of reference data (D005's test sets): of pairs, as preflint reads pairs, or of a file of prompts
     alone, as evaluation sets are (a `prompt`, `instruction`, `question`, ... column, or MT-Bench's and
@@ -227,7 +117,7 @@ def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
                 yield normalize(record, fields).prompt
             elif prompt_only.prompt[0] in record:  # an Alpaca row may leave out its input
                 yield _prompt({name: record.get(name) for name in prompt_only.prompt}, prompt_only)
-        except RecordDefect:
+        except RowDefect:
             continue
 
 
@@ -242,11 +132,11 @@ def _turns(records: list[dict]) -> Iterator[str]:
 
 
 def normalize(record: Mapping, fields: Fields) -> Pair:
-    """One record -> one Pair, or RecordDefect(S002/S003) saying what is wrong with it."""
+    """One record -> one Pair, or RowDefect saying what is wrong with it."""
     needed = [fields.chosen, fields.rejected, *fields.prompt]
     missing = [name for name in needed if name not in record]
     if missing:
-        raise RecordDefect("S002", f"missing field {', '.join(map(repr, missing))}")
+        raise RowDefect(Defect.MISSING_FIELD, f"missing field {', '.join(map(repr, missing))}")
     chosen = as_content(record[fields.chosen], fields.chosen)
     rejected = as_content(record[fields.rejected], fields.rejected)
     prompt = _prompt(record, fields)
@@ -299,7 +189,7 @@ def _prompt(record: Mapping, fields: Fields) -> Content | None:
         if value is None:
             continue
         if not isinstance(value, str):
-            raise RecordDefect("S003", f"{name} is {_describe(value)}, not text")
+            raise RowDefect(Defect.INVALID_TYPE, f"{name} is {_describe(value)}, not text")
         if value:
             parts.append(value)
     return "\n".join(parts)
@@ -310,7 +200,7 @@ def _system(record: Mapping, fields: Fields) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise RecordDefect("S003", f"{fields.system} is {_describe(value)}, not text")
+        raise RowDefect(Defect.INVALID_TYPE, f"{fields.system} is {_describe(value)}, not text")
     return value
 
 
@@ -321,11 +211,11 @@ def _tools(record: Mapping, fields: Fields) -> list | None:
         try:
             value = json.loads(value) if value.strip() else None
         except ValueError:
-            raise RecordDefect("S003", f"{fields.tools} is text that is not JSON, not a list of tool definitions") from None
+            raise RowDefect(Defect.INVALID_TYPE, f"{fields.tools} is text that is not JSON, not a list of tool definitions") from None
     if value is None or value == []:
         return None
     if not isinstance(value, list):
-        raise RecordDefect("S003", f"{fields.tools} is {_describe(value)}, not a list of tool definitions")
+        raise RowDefect(Defect.INVALID_TYPE, f"{fields.tools} is {_describe(value)}, not a list of tool definitions")
     return value
 
 
@@ -335,7 +225,7 @@ def _template_kwargs(record: Mapping, fields: Fields) -> dict | None:
     if not value:
         return None
     if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-        raise RecordDefect("S003", f"{fields.template_kwargs} is {_describe(value)}, not a mapping of template arguments")
+        raise RowDefect(Defect.INVALID_TYPE, f"{fields.template_kwargs} is {_describe(value)}, not a mapping of template arguments")
     return {key: item for key, item in value.items() if item is not None}  # Arrow fills absent struct fields with None
 
 
@@ -350,50 +240,9 @@ def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
         except (TypeError, ValueError):
             number = math.nan
         if isinstance(value, bool) or math.isnan(number):
-            raise RecordDefect("S003", f"{column} is {_describe(value)}, not a number")
+            raise RowDefect(Defect.INVALID_TYPE, f"{column} is {_describe(value)}, not a number")
         scores[role] = number
     return scores
-
-
-RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
-# Two responses and a label saying, row by row, which one is preferred: PKU-SafeRLHF (response_0, response_1,
-# better_response_id), SHP (human_ref_A, human_ref_B, labels), Chatbot Arena (conversation_a, conversation_b,
-# winner), HelpSteer3 (response1, response2, overall_preference).
-TWIN_SUFFIXES = (("_0", "_1"), ("_1", "_2"), ("_a", "_b"), ("_A", "_B"), ("1", "2"))
-TWIN_STEMS = ("response", "ref", "conversation", "answer", "completion", "output", "reply", "text")
-PREFERENCE_LABELS = ("better_response_id", "labels", "label", "winner", "overall_preference", "preference", "choice")
-
-
-def _unpaired(columns: list[str]) -> str:
-    """What to say of data that is not pairs at all, where `--map` cannot help."""
-    if ranked := next((name for name in RANKED_COLUMNS if name in columns), None):
-        return (f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
-                "preflint checks pairs: binarize them first, one chosen and one rejected per row")
-    if {"completion", "label"} <= set(columns):
-        return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
-    if labelled := _labelled_twins(columns):
-        first, second, label = labelled
-        return (f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
-                "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
-                "one rejected column per row, as DPO trainers need too")
-    if "messages" in columns or {"prompt", "completion"} <= set(columns):
-        return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
-    return ""
-
-
-def _labelled_twins(columns: list[str]) -> tuple[str, str, str] | None:
-    """Two response columns named alike (`response_0`, `response_1`) beside a preference label column."""
-    label = next((name for name in PREFERENCE_LABELS if name in columns), None)
-    if label is None:
-        return None
-    for first in columns:
-        for suffix, other in TWIN_SUFFIXES:
-            stem = first.removesuffix(suffix)
-            if stem != first and stem + other in columns and any(word in stem.lower() for word in TWIN_STEMS):
-                return first, stem + other, label
-    return None
-
-
 def as_content(value, name: str) -> Content:
     """Text stays text; a message, a list of messages or `{messages: [...]}` becomes a message list."""
     if isinstance(value, str):
@@ -402,27 +251,27 @@ def as_content(value, name: str) -> Content:
         if "messages" in value:
             return as_content(value["messages"], name)
         if MESSAGE_KEYS.isdisjoint(value):  # {"text": ...}: no message either
-            raise RecordDefect("S003", f"{name} is {_describe(value)}, not text or messages")
+            raise RowDefect(Defect.INVALID_TYPE, f"{name} is {_describe(value)}, not text or messages")
         return [_as_message(value, name)]
     if isinstance(value, list):
         return [_as_message(item, f"{name}[{index}]") for index, item in enumerate(value)]
-    raise RecordDefect("S003", f"{name} is {_describe(value)}, not text or messages")
+    raise RowDefect(Defect.INVALID_TYPE, f"{name} is {_describe(value)}, not text or messages")
 
 
 def _as_message(item, where: str) -> Message:
     """One message, named `where` in what is said of it (`chosen[1]`, or `chosen` for a lone message)."""
     if not isinstance(item, Mapping):
-        raise RecordDefect("S003", f"{where} is {_describe(item)}, not a message")
+        raise RowDefect(Defect.INVALID_TYPE, f"{where} is {_describe(item)}, not a message")
     role = item.get("role", item.get("from"))
     content = item.get("content", item.get("value"))
     if not isinstance(role, str):
-        raise RecordDefect("S003", f"{where} has no role (expected a 'role' or 'from' key)")
+        raise RowDefect(Defect.INVALID_TYPE, f"{where} has no role (expected a 'role' or 'from' key)")
     if isinstance(content, list):  # OpenAI content parts: keep the text ones
         content = "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
     if content is None and role in ("assistant", "gpt") and item.get("tool_calls"):
         content = ""
     if not isinstance(content, str):
-        raise RecordDefect("S003", f"{where} content is {_describe(content)}, not text")
+        raise RowDefect(Defect.INVALID_TYPE, f"{where} content is {_describe(content)}, not text")
     tools = {key: item[key] for key in TOOL_KEYS if item.get(key)}  # rendered by templates with tool support
     return {"role": ROLE_NAMES.get(role.lower(), role), "content": content, **tools}
 

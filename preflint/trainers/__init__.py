@@ -16,8 +16,8 @@ from preflint.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     from preflint.pipeline.batch import PairBatch
-    from preflint.shapes.pairs import Fields
-    from preflint.tokenizer.loading import Tokenizer
+    from preflint.shapes.fields import Fields
+    from preflint.tokenizer.wrapper import Tokenizer
 
 TRUNCATION_MODES = ("keep_start", "keep_end")
 
@@ -82,10 +82,11 @@ class Unprocessable(Exception):
         self.every_row = every_row
 
 
-def system_ignored(trainer: str, *, as_text: bool) -> str:
-    """What M011 says of a row whose `system` column the trainer never reads (the system prompt follows)."""
-    how = "as plain text, without the chat template" if as_text else "as a conversation"
-    return f"{trainer} ignores the system column: it trains this row {how} and without the system prompt"
+class SystemIgnored(NamedTuple):
+    """A row whose `system` column the trainer never reads, and how it trains the row instead."""
+
+    trainer: str  # the trainer, as its users name it ("TRL")
+    as_text: bool  # as plain text, without the chat template (else as a conversation)
 
 
 def template_raised(trainer: str, error: Exception) -> Unprocessable:
@@ -120,7 +121,7 @@ class TrainerRow:
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
     failure: Unprocessable | None = None  # the trainer's preprocessing raises on this row (`dropped` says why)
-    system_ignored: str | None = None  # how the trainer trains the row without its `system` column (M011)
+    system_ignored: SystemIgnored | None = None  # the trainer trains the row without its `system` column (M011)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:
@@ -252,9 +253,4 @@ def make_profile(name: str, **given: int | str | None) -> Profile:
         option = unsupported[0].replace("_", "-")
         has = ", ".join("--" + key.replace("_", "-") for key in profile.supported) or "none"
         raise ConfigError(f"trainer {name!r} has no {option} (its options: {has})")
-    if given.get("truncation_mode", "keep_start") not in TRUNCATION_MODES:
-        raise ConfigError(f"truncation-mode must be one of {', '.join(TRUNCATION_MODES)}")
-    for key in ("max_length", "max_prompt_length", "max_completion_length"):
-        if key in given and (not isinstance(given[key], int) or given[key] < 1):
-            raise ConfigError(f"{key.replace('_', '-')} must be a positive integer")
     return profile(replace(profile.defaults, **given))

@@ -26,6 +26,7 @@ from preflint.errors import TemplateError
 from preflint.trainers import (
     Altered,
     Profile,
+    SystemIgnored,
     TrainerOptions,
     TrainerRow,
     Unprocessable,
@@ -33,7 +34,6 @@ from preflint.trainers import (
     common_prefix_length,
     no_chat_template,
     side,
-    system_ignored,
     template_raised,
     text_joinable,
     turn_ending,
@@ -71,7 +71,7 @@ class AxolotlProfile(Profile):
             rows[i].rejected.altered = rejected_altered or _cut_in_a_token(tokenizer, prompt_ids, rejected_ids)
             rows[i].ending = ending
             if batch.pairs[i].without_system_column is not None:  # its types wrap a text prompt in a user message
-                rows[i].system_ignored = system_ignored("axolotl", as_text=False)
+                rows[i].system_ignored = SystemIgnored("axolotl", as_text=False)
         for i, error in failures.items():
             rows[i] = TrainerRow.failing(error)
         return rows

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from preflint.errors import TemplateError
 from preflint.shapes.pairs import FORMAT_NAMES
-from preflint.trainers import Profile, SideInput, TrainerOptions, TrainerRow, Unprocessable, template_raised
+from preflint.trainers import (
+    Profile,
+    SideInput,
+    TrainerOptions,
+    TrainerRow,
+    Unprocessable,
+    template_raised,
+)
 
 LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 LLAMA3_ASSISTANT = "{}<|eot_id|>"

@@ -17,12 +17,12 @@ from preflint.errors import TemplateError
 from preflint.trainers import (
     Profile,
     SideInput,
+    SystemIgnored,
     TrainerOptions,
     TrainerRow,
     Unprocessable,
     no_chat_template,
     replies_not_lists,
-    system_ignored,
     template_raised,
     turn_ending,
 )
@@ -78,7 +78,7 @@ class OpenRLHFProfile(Profile):
             if seen.is_chat:
                 rows[i].ending = chat_ending
             if pair.without_system_column is not None:
-                rows[i].system_ignored = system_ignored("OpenRLHF", as_text=not seen.is_chat)
+                rows[i].system_ignored = SystemIgnored("OpenRLHF", as_text=not seen.is_chat)
         for i, error in failures.items():
             rows[i] = TrainerRow.failing(error)
         return rows

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from preflint.trainers import SideInput, TrainerOptions, TrainerRow, common_prefix_length, truncate
+from preflint.trainers import (
+    SideInput,
+    TrainerOptions,
+    TrainerRow,
+    common_prefix_length,
+    truncate,
+)
 from preflint.trainers.trl import TRLProfile
 
 

@@ -19,6 +19,7 @@ from preflint.errors import TemplateError
 from preflint.trainers import (
     Altered,
     Profile,
+    SystemIgnored,
     TrainerOptions,
     TrainerRow,
     Unprocessable,
@@ -27,7 +28,6 @@ from preflint.trainers import (
     no_chat_template,
     replies_not_lists,
     side,
-    system_ignored,
     template_raised,
     text_joinable,
 )
@@ -115,7 +115,7 @@ class TRLProfile(Profile):
                 for _, inputs in row.sides():
                     inputs.altered = Altered(tokenizer.decode(inputs.completion_ids), PROMPT_TWICE)
             if pair.without_system_column is not None:
-                row.system_ignored = system_ignored("TRL", as_text=not seen.is_chat)
+                row.system_ignored = SystemIgnored("TRL", as_text=not seen.is_chat)
                 if not seen.is_chat:  # TRL's text path: the completions end with EOS, not the template's end of turn
                     row.ending = [tokenizer.hf.eos_token_id]
         return rows

@@ -1,10 +1,15 @@
 """Helpers for the trainer tests."""
 
-from preflint.pipeline.scan import normalized_batches, prepare
+from preflint.pipeline.plan import RunPlan
+from preflint.pipeline.scan import raw_batches
+from preflint.pipeline.steps import PREPARE, Pipeline, Work
 
 
-def pair_batches(sources, settings, mapping, tokenizer, profile=None):
-    """Normalized, rendered, tokenized batches (with the trainer's rows when `profile` is given), in this process."""
-    for batch, fields in normalized_batches(sources, settings, mapping):
-        prepare(batch, tokenizer, profile)
-        yield batch, fields
+def pair_batches(sources, settings, tokenizer, simulate=False):
+    """Normalized, rendered, tokenized batches (with the trainer's rows when `simulate`), in this process: the scan's
+    own steps, run here."""
+    plan = RunPlan.build(settings, tokenizer)
+    pipeline = Pipeline(plan)
+    pipeline.profile = plan.profile if simulate else None
+    for raw, fields in raw_batches(sources, plan):
+        yield pipeline.run(Work(raw, fields), PREPARE).batch, fields

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from preflint.config import Settings
-from preflint.io.read import resolve_sources
+from preflint.io.sources import resolve_sources
 from preflint.trainers import make_profile
 from tests.conftest import data_file
 
@@ -33,7 +33,7 @@ def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_nam
     joined_pairs = 0
     for name in FILES:
         path = as_trl_reads_it(name, write_jsonl) if trainer == "trl" else str(data_file(name))
-        for batch, _ in pair_batches(resolve_sources([path]), Settings(), {}, tokenizer):
+        for batch, _ in pair_batches(resolve_sources([path]), Settings(), tokenizer):
             joined = profile._joined(batch, tokenizer)
             assert joined == profile._tokenized(batch, list(joined), tokenizer)
             joined_pairs += len(joined)

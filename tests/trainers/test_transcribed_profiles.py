@@ -10,7 +10,7 @@ import jinja2
 import pytest
 
 from preflint.config import Settings
-from preflint.io.read import resolve_sources
+from preflint.io.sources import resolve_sources
 
 from ..conftest import CHATML_TEMPLATE, data_file
 from . import pair_batches
@@ -24,7 +24,7 @@ def preflint_rows(name, tokenizer, trainer, max_length):
     settings = Settings(trainer=trainer, max_length=max_length)
     rows = {}
     path = name if isinstance(name, Path) else data_file(name)
-    for batch, _ in pair_batches(resolve_sources([str(path)]), settings, {}, tokenizer, settings.profile()):
+    for batch, _ in pair_batches(resolve_sources([str(path)]), settings, tokenizer, simulate=True):
         rows.update(zip(batch.rows, batch.trainer))
     return rows
 

@@ -13,8 +13,8 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference, DPOTrainer
 import preflint
 from preflint.cli import main
 from preflint.config import Settings
-from preflint.io.read import resolve_sources
-from preflint.shapes.pairs import parse_map
+from preflint.io.sources import resolve_sources
+from preflint.shapes.fields import parse_map
 
 from ..conftest import data_file
 from . import pair_batches
@@ -76,11 +76,10 @@ def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
 
 def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
     """`name`: a file in tests/data, or a path."""
-    settings = Settings(trainer="trl", max_length=max_length, truncation_mode=truncation_mode)
-    profile = settings.profile()
+    settings = Settings(trainer="trl", max_length=max_length, truncation_mode=truncation_mode, map=parse_map(mapping))
     out, dropped = {}, set()
     path = name if "/" in str(name) else data_file(name)
-    for batch, _ in pair_batches(resolve_sources([str(path)]), settings, parse_map(mapping), tokenizer, profile):
+    for batch, _ in pair_batches(resolve_sources([str(path)]), settings, tokenizer, simulate=True):
         for row, trainer_row in zip(batch.rows, batch.trainer):
             if trainer_row.dropped:
                 dropped.add(row)
@@ -221,7 +220,7 @@ def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name,
         expected = ("raises", None)
     data = write_jsonl([record], name="row.jsonl")
     settings = Settings(trainer="trl", max_length=64)
-    [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, {}, tokenizer, settings.profile())
+    [(batch, _)] = pair_batches(resolve_sources([str(data)]), settings, tokenizer, simulate=True)
     row = batch.trainer[0]
     if row.failure or row.dropped:
         ours = ("raises" if row.failure else "dropped", None)

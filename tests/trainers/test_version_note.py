@@ -2,8 +2,9 @@
 
 import pytest
 
-from preflint.pipeline.cache import scan_key
 from preflint.config import Settings
+from preflint.pipeline.cache import scan_key
+from preflint.pipeline.plan import RunPlan
 from tests.test_cli import run
 
 ROW = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
@@ -50,6 +51,6 @@ def test_a_cached_scan_is_not_reused_once_the_installed_trainer_changes(installe
     """The note is part of the result, so the cache key follows the installed version."""
     data, settings = [str(write_jsonl([ROW]))], Settings(trainer="trl")
     installed["trl"] = "1.16.0"
-    before = scan_key(data, settings)
+    before = scan_key(data, RunPlan.build(settings))
     installed["trl"] = "1.17.0"
-    assert scan_key(data, settings) != before
+    assert scan_key(data, RunPlan.build(settings)) != before

@@ -1,0 +1,130 @@
+"""What a scan's summary says about the data, gathered batch by batch and merged in batch order: rows, shapes,
+tokens, the trainer's drops, and the distributions the fix report plots."""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from rapidfuzz.distance import Levenshtein
+
+from preflint.findings import Finding, finding_counts
+from preflint.forecast import forecast
+from preflint.pipeline.batch import PairBatch
+from preflint.rule import Rule
+from preflint.shapes.fields import Fields
+from preflint.text import quantity
+from preflint.trainers import Profile
+
+SHAPE_NAMES = {
+    "text": "text (prompt, chosen, rejected)",
+    "implicit": "implicit prompt (whole dialogues in chosen and rejected)",
+    "conversational": "conversational (chat messages)",
+}
+
+
+# Histogram bins for the fix report: token edit distance between the sides, and chosen/rejected length ratio.
+DISTANCE_BINS = ((0, "0"), (1, "1"), (2, "2"), (3, "3"), (4, "4-5"), (6, "6-10"), (11, "11-20"), (21, "21-50"),
+                 (51, "51-100"), (101, "101-200"), (201, "201-500"), (501, "501+"))
+RATIO_BINS = ((0.0, "< 1/4"), (0.25, "1/4-1/2"), (0.5, "1/2-2/3"), (2 / 3, "2/3-0.9"), (0.9, "0.9-1.1"),
+              (1.1, "1.1-1.5"), (1.5, "1.5-2"), (2.0, "2-4"), (4.0, "> 4"))
+
+
+@dataclass
+class Tally:
+    """What the summary says about the data, gathered batch by batch."""
+
+    rows: int = 0
+    unusable: int = 0
+    dropped: int = 0
+    failing: int = 0  # rows the trainer's preprocessing raises on
+    tokens: Counter = field(default_factory=Counter)
+    tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
+    sources: dict[str, dict] = field(default_factory=dict)
+    source_kinds: dict[str, Counter] = field(default_factory=dict)  # each input's shapes
+    distances: Counter = field(default_factory=Counter)
+    ratios: Counter = field(default_factory=Counter)
+
+    def add(self, batch: PairBatch, fields: Fields | None, profile: Profile | None = None) -> None:
+        self.rows += len(batch)
+        source = self.sources.setdefault(batch.source, {"input": batch.source, "first_row": batch.rows[0], "rows": 0})
+        source["rows"] += len(batch)
+        if fields is not None:
+            source["columns"] = fields.describe()
+            if profile is not None and (note := profile.column_note(fields)):
+                source["trainer_note"] = note
+        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.failure)
+        self.failing += sum(1 for row in batch.trainer if row is not None and row.failure)
+        if not self.tokenizer and batch.tokenizer is not None:
+            self.tokenizer = batch.tokenizer.describe()
+        kinds = self.source_kinds.setdefault(batch.source, Counter())
+        for i, pair in enumerate(batch.pairs):
+            if pair is None:
+                self.unusable += 1
+                continue
+            kinds[pair.kind] += 1
+            self.tokens["prompt"] += len(batch.prompt_ids[i])
+            self.tokens["chosen"] += len(batch.chosen_ids[i])
+            self.tokens["rejected"] += len(batch.rejected_ids[i])
+        for i in batch.comparable():
+            chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
+            distance = Levenshtein.distance(chosen, rejected, score_cutoff=DISTANCE_BINS[-1][0])  # linear, not quadratic
+            self.distances[_bin(distance, DISTANCE_BINS)] += 1
+            if rejected:
+                self.ratios[_bin(len(chosen) / len(rejected), RATIO_BINS)] += 1
+
+    def merge(self, other: Tally) -> None:
+        """Fold in the tally of later batches (from a worker process)."""
+        self.rows += other.rows
+        self.unusable += other.unusable
+        self.dropped += other.dropped
+        self.failing += other.failing
+        self.tokenizer = self.tokenizer or other.tokenizer
+        for counter in ("tokens", "distances", "ratios"):
+            getattr(self, counter).update(getattr(other, counter))
+        for name, kinds in other.source_kinds.items():
+            self.source_kinds.setdefault(name, Counter()).update(kinds)
+        for name, source in other.sources.items():
+            if name in self.sources:
+                self.sources[name]["rows"] += source["rows"]
+                self.sources[name].update({key: source[key] for key in ("columns", "trainer_note") if key in source})
+            else:
+                self.sources[name] = source
+
+    def distributions(self) -> dict:
+        return {
+            "token_edit_distance": {label: self.distances[label] for _, label in DISTANCE_BINS},
+            "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
+        }
+
+    def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
+        usable, kinds = self.rows - self.unusable, sum(self.source_kinds.values(), Counter())
+        return {
+            "rows": self.rows,
+            "usable_rows": usable,
+            "shape": _shape(kinds),
+            "kinds": dict(kinds),
+            "sources": [{**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
+                        for name, source in self.sources.items()],
+            **finding_counts(findings),
+            "forecast": forecast(findings, usable, self.dropped, self.failing, profile.name, profile.described_options()),
+            **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
+            "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
+            "rules": [rule.code for rule in rules],
+            "seconds": round(seconds, 2),
+        }
+
+
+def _shape(kinds: Counter) -> str:
+    """A shape's name; a mix is named with its counts (a trainer loading it would fail on the mixed types)."""
+    if len(kinds) <= 1:
+        return SHAPE_NAMES.get(next(iter(kinds), "unknown"), "unknown")
+    return "mixed shapes: " + ", ".join(
+        f"{SHAPE_NAMES.get(kind, kind)} in {quantity(count, 'row')}" for kind, count in kinds.most_common()
+    )
+
+
+def _bin(value: float, bins: tuple) -> str:
+    return bins[bisect.bisect_right(bins, value, key=itemgetter(0)) - 1][1]

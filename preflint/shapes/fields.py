@@ -1,0 +1,158 @@
+"""Which columns of a record hold what: the prompt, the two responses, a system prompt, tools and scores, found by
+their usual names (aliases) or named with `--map`; and what to say of columns that hold no pairs at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from preflint.errors import ConfigError, InputError
+
+PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history", "messages")
+CHOSEN_ALIASES = (
+    "chosen", "response_j", "chosen_response", "response_chosen", "preferred_output", "preferred", "better_response",
+)
+REJECTED_ALIASES = (
+    "rejected", "response_k", "rejected_response", "response_rejected", "non_preferred_output", "dispreferred",
+    "worse_response",
+)
+SYSTEM_ALIASES = ("system", "system_prompt")
+EVAL_TURNS = "turns"  # MT-Bench's and Arena-Hard's questions, one prompt per turn (reference data only)
+TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
+TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
+SCORE_ALIASES = {
+    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "chosen-rating", "rating_chosen", "chosen_reward"),
+    "score_rejected": (
+        "score_rejected", "rejected_score", "rejected_rating", "rejected-rating", "rating_rejected", "rejected_reward",
+    ),
+    "margin": ("margin",),
+}
+MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES)
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which columns hold the prompt, the two responses, a system prompt and scores."""
+
+    chosen: str
+    rejected: str
+    prompt: tuple[str, ...] = ()
+    system: str | None = None
+    scores: Mapping[str, str] = field(default_factory=dict)
+    tools: str | None = None
+    template_kwargs: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.prompt:
+            parts.append("prompt=" + "+".join(self.prompt))
+        parts += [f"chosen={self.chosen}", f"rejected={self.rejected}"]
+        if self.system:
+            parts.append(f"system={self.system}")
+        if self.tools:
+            parts.append(f"tools={self.tools}")
+        if self.template_kwargs:
+            parts.append(f"chat_template_kwargs={self.template_kwargs}")
+        parts += [f"{role}={column}" for role, column in self.scores.items()]
+        return ", ".join(parts)
+
+
+
+def parse_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """`prompt=question,chosen=response_j` (or a config table) -> {"prompt": "question", ...}."""
+    if not spec:
+        return {}
+    items = spec.items() if isinstance(spec, Mapping) else (_split_assignment(part) for part in spec.split(","))
+    mapping = {}
+    for key, column in items:
+        if key not in MAP_KEYS:
+            raise ConfigError(f"--map: unknown field {key!r} (known: {', '.join(MAP_KEYS)})")
+        mapping[key] = column
+    return mapping
+
+
+def _split_assignment(part: str) -> tuple[str, str]:
+    key, sep, column = part.partition("=")
+    if not sep or not key.strip() or not column.strip():
+        raise ConfigError(f"--map: expected FIELD=COLUMN, got {part!r}")
+    return key.strip(), column.strip()
+
+
+def detect_fields(columns: Iterable[str], mapping: Mapping[str, str], source: str) -> Fields:
+    """Pick the columns for each role: `--map` first, then the first alias present. Errors name the `source`: the
+    pre-commit hook and globs pass many files, and the one without pairs must be findable."""
+    try:
+        return _pick_fields(list(dict.fromkeys(columns)), mapping)
+    except InputError as exc:
+        raise InputError(f"{source!r}: {exc}") from None
+
+
+def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
+    for key, column in mapping.items():
+        for part in column.split("+"):
+            if part not in present:
+                raise InputError(f"--map {key}={column}: no column {part!r} (columns: {', '.join(present)})")
+
+    def pick(role: str, aliases: tuple[str, ...]) -> str | None:
+        if role in mapping:
+            return mapping[role]
+        return next((name for name in aliases if name in present), None)
+
+    chosen, rejected = pick("chosen", CHOSEN_ALIASES), pick("rejected", REJECTED_ALIASES)
+    if chosen is None or rejected is None:
+        raise InputError(
+            f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
+            + (_unpaired(present) or "name them with --map chosen=COLUMN,rejected=COLUMN")
+        )
+    prompt = pick("prompt", PROMPT_ALIASES)
+    prompt_columns: tuple[str, ...] = tuple(prompt.split("+")) if prompt else ()
+    if prompt == "instruction" and "input" in present and "prompt" not in mapping:
+        prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
+    scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
+    return Fields(
+        chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
+        pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
+    )
+
+
+
+
+RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
+# Two responses and a label saying, row by row, which one is preferred: PKU-SafeRLHF (response_0, response_1,
+# better_response_id), SHP (human_ref_A, human_ref_B, labels), Chatbot Arena (conversation_a, conversation_b,
+# winner), HelpSteer3 (response1, response2, overall_preference).
+TWIN_SUFFIXES = (("_0", "_1"), ("_1", "_2"), ("_a", "_b"), ("_A", "_B"), ("1", "2"))
+TWIN_STEMS = ("response", "ref", "conversation", "answer", "completion", "output", "reply", "text")
+PREFERENCE_LABELS = ("better_response_id", "labels", "label", "winner", "overall_preference", "preference", "choice")
+
+
+def _unpaired(columns: list[str]) -> str:
+    """What to say of data that is not pairs at all, where `--map` cannot help."""
+    if ranked := next((name for name in RANKED_COLUMNS if name in columns), None):
+        return (f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
+                "preflint checks pairs: binarize them first, one chosen and one rejected per row")
+    if {"completion", "label"} <= set(columns):
+        return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
+    if labelled := _labelled_twins(columns):
+        first, second, label = labelled
+        return (f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
+                "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
+                "one rejected column per row, as DPO trainers need too")
+    if "messages" in columns or {"prompt", "completion"} <= set(columns):
+        return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
+    return ""
+
+
+def _labelled_twins(columns: list[str]) -> tuple[str, str, str] | None:
+    """Two response columns named alike (`response_0`, `response_1`) beside a preference label column."""
+    label = next((name for name in PREFERENCE_LABELS if name in columns), None)
+    if label is None:
+        return None
+    for first in columns:
+        for suffix, other in TWIN_SUFFIXES:
+            stem = first.removesuffix(suffix)
+            if stem != first and stem + other in columns and any(word in stem.lower() for word in TWIN_STEMS):
+                return first, stem + other, label
+    return None
+
+
