@@ -77,7 +77,8 @@ tokenizer = load_tokenizer("llama").hf
 with tempfile.TemporaryDirectory() as cache:
     dataset = load_dataset("json", data_files=sys.argv[1], split="train", cache_dir=cache)
     args = DPOConfig(output_dir=cache, report_to=[], use_cpu=True, bf16=False)
-    DPOTrainer._prepare_dataset(SimpleNamespace(_tokenizer=tokenizer, _is_vision_dataset=False), dataset, tokenizer, args, "train")
+    trainer = SimpleNamespace(_tokenizer=tokenizer, _is_vision_dataset=False)
+    DPOTrainer._prepare_dataset(trainer, dataset, tokenizer, args, "train")
 """
 
 
@@ -99,7 +100,10 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode not in (0, 1):  # 1: findings
             errors.seek(0)
-            raise SystemExit(f"{' '.join(argv[:4])} ... failed ({process.returncode}):\n{errors.read().decode(errors='replace')[-2000:]}")
+            raise SystemExit(
+                f"{' '.join(argv[:4])} ... failed ({process.returncode}):\n"
+                + errors.read().decode(errors="replace")[-2000:]
+            )
     return seconds, max(tree_peak, usage.ru_maxrss * 1024) / 2**20
 
 
@@ -136,10 +140,36 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
         out = work / f"fixed-{size}.parquet"
         commands = {
             "tokenize only": [python, "-c", TOKENIZE_ONLY, str(data)],
-            "preflint scan": [python, "-m", "preflint", "scan", str(data), "-t", "llama", "--no-cache", "--no-progress",
-                              "--format", "json", "-o", str(work / f"scan-{size}.json")],
-            "preflint fix": [python, "-m", "preflint", "fix", str(data), "-t", "llama", "--no-progress", "--force",
-                             "--out", str(out), "--rejects", str(work / f"rejects-{size}.jsonl")],
+            "preflint scan": [
+                python,
+                "-m",
+                "preflint",
+                "scan",
+                str(data),
+                "-t",
+                "llama",
+                "--no-cache",
+                "--no-progress",
+                "--format",
+                "json",
+                "-o",
+                str(work / f"scan-{size}.json"),
+            ],
+            "preflint fix": [
+                python,
+                "-m",
+                "preflint",
+                "fix",
+                str(data),
+                "-t",
+                "llama",
+                "--no-progress",
+                "--force",
+                "--out",
+                str(out),
+                "--rejects",
+                str(work / f"rejects-{size}.jsonl"),
+            ],
         }
         if size <= TRL_LIMIT:
             commands["TRL DPO preprocessing"] = [python, "-c", TRL_PREPROCESS, str(data)]
@@ -158,45 +188,72 @@ def run(sizes: list[int], work: Path, repeat: int = 1) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| pairs | command | seconds | pairs/s | × tokenize-only throughput | peak memory |",
-             "|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        "| pairs | command | seconds | pairs/s | × tokenize-only throughput | peak memory |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
     for row in rows:
         reference = next(r for r in rows if r["size"] == row["size"] and r["what"] == "tokenize only")
         ratio = reference["seconds"] / row["seconds"]
-        lines.append(f"| {row['size']:,} | {row['what']} | {row['seconds']:.1f} | {row['size'] / row['seconds']:,.0f} "
-                     f"| {ratio:.2f} | {row['peak']:,.0f} MiB |")
+        lines.append(
+            f"| {row['size']:,} | {row['what']} | {row['seconds']:.1f} | {row['size'] / row['seconds']:,.0f} "
+            f"| {ratio:.2f} | {row['peak']:,.0f} MiB |"
+        )
     comparisons = []
     for size in sorted({row["size"] for row in rows}):
         by = {row["what"]: row["seconds"] for row in rows if row["size"] == size}
         runs = {row["what"]: row.get("runs", []) for row in rows if row["size"] == size}
-        rounds = [tokenize / scan for tokenize, scan in zip(runs.get("tokenize only", []), runs.get("preflint scan", []))]
+        rounds = [
+            tokenize / scan for tokenize, scan in zip(runs.get("tokenize only", []), runs.get("preflint scan", []))
+        ]
         if len(rounds) > 1:
-            comparisons.append(f"- {size:,} pairs, round by round (each scan against the tokenize-only run just before "
-                               f"it): {', '.join(f'{ratio:.2f}' for ratio in rounds)}; median "
-                               f"{statistics.median(rounds):.2f}.")
+            comparisons.append(
+                f"- {size:,} pairs, round by round (each scan against the tokenize-only run just before "
+                f"it): {', '.join(f'{ratio:.2f}' for ratio in rounds)}; median "
+                f"{statistics.median(rounds):.2f}."
+            )
         if "TRL DPO preprocessing" in by:
-            comparisons.append(f"- {size:,} pairs: `preflint scan` is {by['TRL DPO preprocessing'] / by['preflint scan']:.1f}× "
-                               f"as fast as TRL's preprocessing (which checks nothing).")
+            comparisons.append(
+                f"- {size:,} pairs: `preflint scan` is {by['TRL DPO preprocessing'] / by['preflint scan']:.1f}× "
+                f"as fast as TRL's preprocessing (which checks nothing)."
+            )
     return "\n".join(lines) + "\n\n" + "\n".join(comparisons)
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    packages = ", ".join(f"{name} {version(name)}" for name in ("preflint", "tokenizers", "transformers", "trl", "datasets", "pyarrow"))
-    return (f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
-            f"{platform.system()}; {packages}.")
+    packages = ", ".join(
+        f"{name} {version(name)}" for name in ("preflint", "tokenizers", "transformers", "trl", "datasets", "pyarrow")
+    )
+    return (
+        f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
+        f"{platform.system()}; {packages}."
+    )
 
 
 def commit() -> str:
     """The checkout measured, as the results name it: ", commit abc1234", marked when the measured code differs
     from that commit; nothing outside a git checkout."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         measured = ["preflint", "benchmarks/__main__.py", "benchmarks/data.py"]
-        changed = subprocess.run(["git", "status", "--porcelain", "--", *measured], cwd=ROOT, capture_output=True, text=True,
-                                 check=True)
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", *measured], cwd=ROOT, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return ""
     return f", commit {head.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
@@ -206,18 +263,32 @@ def rewrite(rows: list[dict], repeat: int) -> None:
     rows = sorted(rows, key=lambda row: row["size"])  # stable: each size's commands stay in order
     sizes = sorted({row["size"] for row in rows})
     text = RESULTS.read_text(encoding="utf-8")
-    generated = "\n".join([
-        BEGIN, "## Scan, fix and TRL against tokenizing alone", "",
-        (f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}"
-         f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}{commit()}). "
-         "Data: `benchmarks/data.py` (the real rows in tests/data, cycled with variations). Each command is a fresh "
-         "process timed from outside; peak memory is that of the process and its worker processes together "
-         "(their proportional set sizes summed, sampled every second: pages shared by forked workers count once), or "
-         "the process's own peak resident size when that is higher."), "",
-        machine(), "", table(rows), END,
-    ])
+    generated = "\n".join(
+        [
+            BEGIN,
+            "## Scan, fix and TRL against tokenizing alone",
+            "",
+            (
+                f"Command: `python -m benchmarks --sizes {','.join(map(str, sizes))}"
+                f"{f' --repeat {repeat}' if repeat > 1 else ''}` ({time.strftime('%Y-%m-%d')}{commit()}). "
+                "Data: `benchmarks/data.py` (the real rows in tests/data, cycled with variations). Each command is a "
+                "fresh process timed from outside; peak memory is that of the process and its worker processes "
+                "together (their proportional set sizes summed, sampled every second: pages shared by forked workers "
+                "count once), or the process's own peak resident size when that is higher."
+            ),
+            "",
+            machine(),
+            "",
+            table(rows),
+            END,
+        ]
+    )
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    text = pattern.sub(lambda _: generated, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + generated + "\n"
+    text = (
+        pattern.sub(lambda _: generated, text)
+        if pattern.search(text)
+        else text.rstrip("\n") + "\n\n" + generated + "\n"
+    )
     RESULTS.write_text(text, encoding="utf-8")
 
 
@@ -225,7 +296,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated pair counts")
     parser.add_argument("--work", type=Path, help="where data sets and outputs go (default: a temporary directory)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of tokenize-only and scan each; the fastest is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of tokenize-only and scan each; the fastest is kept"
+    )
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     if options.work:

@@ -1,6 +1,6 @@
 """Build benchmark datasets of any size from the real rows in tests/data, with variations so rows are not all copies.
 
-    python -m benchmarks.data 100000 /tmp/pairs-100k.jsonl
+python -m benchmarks.data 100000 /tmp/pairs-100k.jsonl
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ def real_rows() -> list[dict]:
     for line in (DATA / "hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         cut = record["chosen"].rfind("\n\nAssistant:") + len("\n\nAssistant:")
-        rows.append({"prompt": record["chosen"][:cut], "chosen": record["chosen"][cut:], "rejected": record["rejected"][cut:]})
+        rows.append(
+            {"prompt": record["chosen"][:cut], "chosen": record["chosen"][cut:], "rejected": record["rejected"][cut:]}
+        )
     for name in ("llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json"):
         for record in json.loads((DATA / name).read_text(encoding="utf-8")):
             prompt = "\n".join(turn["value"] for turn in record["conversations"])
-            rows.append({"prompt": prompt, "chosen": record["chosen"]["value"], "rejected": record["rejected"]["value"]})
+            rows.append(
+                {"prompt": prompt, "chosen": record["chosen"]["value"], "rejected": record["rejected"]["value"]}
+            )
     return rows
 
 

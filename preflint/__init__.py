@@ -1,9 +1,9 @@
 """preflint: lint and repair preference datasets with the target model's own tokenizer.
 
-    import preflint
-    report = preflint.scan("prefs.jsonl", tokenizer="llama")
-    report.findings          # a pandas DataFrame
-    fixed = preflint.fix(dataset).data   # a datasets.Dataset
+import preflint
+report = preflint.scan("prefs.jsonl", tokenizer="llama")
+report.findings          # a pandas DataFrame
+fixed = preflint.fix(dataset).data   # a datasets.Dataset
 """
 
 from preflint.version import __version__

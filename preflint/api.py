@@ -52,8 +52,14 @@ def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None 
     return Report(result.summary, _frame(result.findings), result=result)
 
 
-def fix(data, *, unsafe_fixes: bool = False, tokenizer: str | Any = None, config: str | os.PathLike | None = None,
-        **settings: Any) -> Report:
+def fix(
+    data,
+    *,
+    unsafe_fixes: bool = False,
+    tokenizer: str | Any = None,
+    config: str | os.PathLike | None = None,
+    **settings: Any,
+) -> Report:
     """Repair preference data: `Report.data` holds the kept rows, `Report.rejects` the dropped ones with reasons,
     `Report.findings` what remains. Safe fixes only, unless `unsafe_fixes=True` (the CLI's `--unsafe-fixes`)."""
     import datasets
@@ -85,7 +91,9 @@ def _plan(config, tokenizer, options: dict) -> RunPlan:
     elif tokenizer is not None and not isinstance(tokenizer, str | os.PathLike):
         if not getattr(tokenizer, "is_fast", False):
             raise TypeError("tokenizer must be a name, a path, or a transformers fast tokenizer")
-        loaded = Tokenizer(getattr(tokenizer, "name_or_path", "") or "given", "tokenizer object given to preflint", tokenizer)
+        loaded = Tokenizer(
+            getattr(tokenizer, "name_or_path", "") or "given", "tokenizer object given to preflint", tokenizer
+        )
     elif tokenizer is not None:
         options["tokenizer"] = str(tokenizer)
     return RunPlan.build(base.override(**options), loaded)
@@ -118,14 +126,20 @@ def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str | Source],
     elif isinstance(data, list | tuple):
         target, kind = scratch / "data.jsonl", "jsonl"
         with open(target, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, default=str) + "\n" for record in data)  # ASCII escapes: half a surrogate pair writes too, and the reader reports it
+            handle.writelines(
+                json.dumps(record, default=str) + "\n" for record in data
+            )  # ASCII escapes: half a surrogate pair writes too, and the reader reports it
     else:
-        raise InputError(f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts")
+        raise InputError(
+            f"cannot read {type(data).__name__}: give a path, a Dataset, a DatasetDict, a DataFrame or a list of dicts"
+        )
     return [Source(given, kind, path=str(target))], True
 
 
 def _frame(findings):
     import pandas
 
-    rows = [{**finding.to_dict(), "fix": finding.fix.applicability.value if finding.fix else None} for finding in findings]
+    rows = [
+        {**finding.to_dict(), "fix": finding.fix.applicability.value if finding.fix else None} for finding in findings
+    ]
     return pandas.DataFrame(rows, columns=FINDING_COLUMNS).astype({"row": "Int64"})

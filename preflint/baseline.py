@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflint.version import __version__
 from preflint.errors import ConfigError
 from preflint.findings import Finding, finding_counts
+from preflint.version import __version__
 
 FORMAT = 1
 
@@ -43,10 +43,14 @@ class Baseline:
 
     def to_json(self) -> str:
         entries = [{"code": code, "key": key, "count": count} for (code, key), count in sorted(self.entries.items())]
-        return json.dumps({"format": FORMAT, "preflint": __version__, "entries": entries}, indent=1, ensure_ascii=False) + "\n"
+        return (
+            json.dumps({"format": FORMAT, "preflint": __version__, "entries": entries}, indent=1, ensure_ascii=False)
+            + "\n"
+        )
 
     def apply(self, result) -> None:
-        """Remove the findings this baseline covers from `result`; its summary says what was covered and what is stale."""
+        """Remove the findings this baseline covers from `result`; its summary says what was covered and what is
+        stale."""
         budget = Counter(self.entries)
         kept = []
         for finding in result.findings:
@@ -55,10 +59,11 @@ class Baseline:
                 budget[entry] -= 1
             else:
                 kept.append(finding)
-        stale = [{"code": code, "key": key, "count": count} for (code, key), count in sorted(budget.items()) if count > 0]
+        stale = [
+            {"code": code, "key": key, "count": count} for (code, key), count in sorted(budget.items()) if count > 0
+        ]
         result.findings = kept
         result.summary.update(
             finding_counts(kept),
             baseline={"covered": sum(self.entries.values()) - sum(budget.values()), "stale": stale},
         )
-

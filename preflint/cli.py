@@ -1,4 +1,5 @@
-"""Command line: `preflint scan`, `preflint fix`, `preflint rules`, `preflint rule CODE`. Exit 0 clean, 1 findings, 2 error.
+"""Command line: `preflint scan`, `preflint fix`, `preflint rules`, `preflint rule CODE`. Exit 0 clean, 1 findings,
+2 error.
 
 `main(argv) -> int` runs the CLI without a subprocess (tests call it); `run()` is the console script.
 """
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import click
 
-from preflint.version import __version__
 from preflint.baseline import Baseline
 from preflint.config import load_settings
 from preflint.errors import PreflintError, one_line
@@ -25,6 +25,7 @@ from preflint.pipeline.plan import RunPlan, registry_for
 from preflint.pipeline.workers import allow_fork
 from preflint.registry import Registry
 from preflint.report import FORMATS
+from preflint.version import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_BASELINE = ".preflint-baseline.json"
@@ -47,25 +48,54 @@ def _data_options(command):
     """The options `scan` and `fix` share: how to read the data, which rules, which tokenizer and trainer."""
     options = [
         click.argument("data", nargs=-1, required=True),
-        click.option("-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id."),
-        click.option("--chat-template", type=click.Path(dir_okay=False), help="Render conversations with this Jinja chat template file instead of the tokenizer's (the one your trainer uses)."),
+        click.option(
+            "-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id."
+        ),
+        click.option(
+            "--chat-template",
+            type=click.Path(dir_okay=False),
+            help="Render conversations with this Jinja chat template file instead of the tokenizer's (the one your "
+            "trainer uses).",
+        ),
         click.option("--split", help="Split of a hub dataset or saved dataset."),
         click.option("--subset", help="Subset (configuration) of a hub dataset."),
-        click.option("--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k."),
+        click.option(
+            "--map", "mapping", help="Column mapping, e.g. prompt=question,chosen=response_j,rejected=response_k."
+        ),
         click.option("--select", multiple=True, callback=_codes, help="Rules to run: codes, prefixes, names or ALL."),
         click.option("--ignore", multiple=True, callback=_codes, help="Rules to skip."),
         click.option("--extend-select", multiple=True, callback=_codes, help="Rules to add to the selection."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (default: the closest preflint.toml or pyproject.toml)."),
-        click.option("--against", multiple=True, help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable. A dataset is read in its held-out splits; DATASET[SPLIT] names one."),
-        click.option("--trainer", help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory, axolotl."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Config file (default: the closest preflint.toml or pyproject.toml).",
+        ),
+        click.option(
+            "--against",
+            multiple=True,
+            help="Reference data (e.g. a test set) whose prompts must not appear here (rule D005); repeatable. A "
+            "dataset is read in its held-out splits; DATASET[SPLIT] names one.",
+        ),
+        click.option(
+            "--trainer",
+            help="Simulate this trainer's preprocessing: plain (default), trl, openrlhf, llamafactory, axolotl.",
+        ),
         click.option("--max-length", type=int, help="Trainer max length (default: the trainer's own)."),
         click.option("--max-prompt-length", type=int, help="Prompt limit (trainers that have one)."),
         click.option("--max-completion-length", type=int, help="Completion limit (trainers that have one)."),
         click.option("--truncation-mode", help="Which end of a long sequence is kept: keep_start or keep_end."),
         click.option("--batch-size", type=int, help="Rows per batch (default 1000)."),
-        click.option("-j", "--jobs", type=int, help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process."),
-        click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."),
+        click.option(
+            "-j",
+            "--jobs",
+            type=int,
+            help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process.",
+        ),
+        click.option(
+            "--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -84,16 +114,52 @@ def _plan(data, config_path, against, **overrides) -> RunPlan:
 @cli.command()
 @_data_options
 @click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report here (-: standard output, the default).")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here (-: standard output, the default).",
+)
 @click.option("--statistics", is_flag=True, help="Counts per rule and share of rows (text format).")
-@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown per rule in text and markdown formats (0: all).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Only findings not in this baseline count (see --write-baseline; default: the config's baseline).")
-@click.option("--write-baseline", is_flag=True, help=f"Record the current findings as the baseline (in --baseline, or the config's, or {DEFAULT_BASELINE}) and exit 0.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Rows shown per rule in text and markdown formats (0: all).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Only findings not in this baseline count (see --write-baseline; default: the config's baseline).",
+)
+@click.option(
+    "--write-baseline",
+    is_flag=True,
+    help=f"Record the current findings as the baseline (in --baseline, or the config's, or {DEFAULT_BASELINE}) and "
+    "exit 0.",
+)
 @click.option("--no-cache", is_flag=True, help="Scan again even if an identical scan's result is cached.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).")
-def scan(data, output_format, output_file, statistics, limit, exit_zero, config_path, against, no_progress, baseline,
-         write_baseline, no_cache, **overrides) -> int:
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Where results are cached (default: $PREFLINT_CACHE_DIR or ~/.cache/preflint).",
+)
+def scan(
+    data,
+    output_format,
+    output_file,
+    statistics,
+    limit,
+    exit_zero,
+    config_path,
+    against,
+    no_progress,
+    baseline,
+    write_baseline,
+    no_cache,
+    **overrides,
+) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, a hub dataset id, or - for standard
     input)."""
     from preflint.pipeline.cache import cached_scan
@@ -115,8 +181,11 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
     if write_baseline:
         with atomic_write(target, text=True) as stream:
             stream.write(Baseline.of(result.findings).to_json())
-        later = "later scans" if settings.baseline else f"later scans with --baseline {target} (or baseline = " \
-            f"{json.dumps(str(target))} in the config)"
+        later = (
+            "later scans"
+            if settings.baseline
+            else f"later scans with --baseline {target} (or baseline = {json.dumps(str(target))} in the config)"
+        )
         click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; {later} report only new ones")
         return EXIT_CLEAN
     if known:
@@ -133,16 +202,46 @@ def scan(data, output_format, output_file, statistics, limit, exit_zero, config_
 
 @cli.command("fix")
 @_data_options
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr).")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="The dropped rows with their reasons: .parquet or .jsonl.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="A report: .html (self-contained), .md (Markdown, for a dataset card) or .json.")
-@click.option("--unsafe-fixes", is_flag=True, help="Apply unsafe fixes too (judgement calls: near-identical pairs, contradictions, swaps).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The dropped rows with their reasons: .parquet or .jsonl.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A report: .html (self-contained), .md (Markdown, for a dataset card) or .json.",
+)
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Apply unsafe fixes too (judgement calls: near-identical pairs, contradictions, swaps).",
+)
 @click.option("--diff", is_flag=True, help="Show what would change and write nothing.")
-@click.option("--provenance", is_flag=True, help="Add preflint_row (input row) and preflint_fixes (codes applied) columns.")
+@click.option(
+    "--provenance", is_flag=True, help="Add preflint_row (input row) and preflint_fixes (codes applied) columns."
+)
 @click.option("--force", is_flag=True, help="Replace existing output files (never an input).")
-def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, force, exit_zero, config_path, against,
-                no_progress, **overrides) -> int:
+def fix_command(
+    data,
+    out,
+    rejects,
+    report,
+    unsafe_fixes,
+    diff,
+    provenance,
+    force,
+    exit_zero,
+    config_path,
+    against,
+    no_progress,
+    **overrides,
+) -> int:
     """Write a repaired copy of preference DATA: safe fixes by default, unsafe ones on request."""
     from preflint.fixing.run import Outputs, fix
     from preflint.report.fix_text import write_fix_summary
@@ -150,7 +249,9 @@ def fix_command(data, out, rejects, report, unsafe_fixes, diff, provenance, forc
     if not diff and not out:
         raise click.UsageError("give --out PATH to write the fixed data, or --diff to see the changes")
     if diff and (out or rejects or report):
-        given = ", ".join(name for name, value in (("--out", out), ("--rejects", rejects), ("--report", report)) if value)
+        given = ", ".join(
+            name for name, value in (("--out", out), ("--rejects", rejects), ("--report", report)) if value
+        )
         raise click.UsageError(f"--diff writes nothing: drop {given}")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
@@ -200,7 +301,9 @@ def _renamed(overrides: dict) -> dict:
 
 
 @cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
 def list_rules(output_format: str) -> int:
     """List every rule: code, name, family, severity, fix."""
     registry = registry_for(load_settings())
@@ -211,8 +314,14 @@ def list_rules(output_format: str) -> int:
         import json
 
         rows = [
-            {"code": r.code, "name": r.name, "family": r.family, "severity": r.severity.value, "fix": r.fix_label(),
-             "summary": r.summary()}
+            {
+                "code": r.code,
+                "name": r.name,
+                "family": r.family,
+                "severity": r.severity.value,
+                "fix": r.fix_label(),
+                "summary": r.summary(),
+            }
             for r in registry
         ]
         click.echo(json.dumps(rows, indent=2))
@@ -268,8 +377,16 @@ def _progress(enabled: bool, label: str):
     )
 
     # drawn as each batch is done, not by a refresh thread: with no thread running, workers can be forked
-    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"),
-                  TimeElapsedColumn(), transient=True, console=None, auto_refresh=False) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+        auto_refresh=False,
+    ) as progress:
         task = progress.add_task("scan", total=None)
 
         def advance(rows: int) -> None:

@@ -67,7 +67,13 @@ class Settings:
         the split a reference may name (`org/evals[test]`): the files read."""
         against = [options.get(REFERENCES) for options in self.rules.values() if isinstance(options, dict)]
         # a value of the wrong type is left out: the rule says what is wrong with it when it is built
-        return [reference_spec(spec)[0] for specs in against if isinstance(specs, list) for spec in specs if isinstance(spec, str)]
+        return [
+            reference_spec(spec)[0]
+            for specs in against
+            if isinstance(specs, list)
+            for spec in specs
+            if isinstance(spec, str)
+        ]
 
     def with_rule_options(self, rule: str, **options: Any) -> Settings:
         """These settings with options set for one rule (named as in [rules.<name>])."""
@@ -166,7 +172,8 @@ def _relative_to(directory: Path, name: str, value: Any) -> Any:
     if name == "rules":
         return {
             rule: {**options, REFERENCES: [_existing(directory, spec) for spec in options[REFERENCES]]}
-            if isinstance(options, dict) and isinstance(options.get(REFERENCES), list) else options
+            if isinstance(options, dict) and isinstance(options.get(REFERENCES), list)
+            else options
             for rule, options in value.items()
         }
     return value

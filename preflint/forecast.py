@@ -49,8 +49,10 @@ def describe(result: dict) -> str:
     codes = ", ".join(f"{code} {count:,}" for code, count in result["by_code"].items())
     parts = []
     if failing := result["failing"]:
-        parts.append(f"{failing:,} {'stops' if failing == 1 else 'stop'} the trainer's preprocessing with an error "
-                     "(training does not start until fixed or removed)")
+        parts.append(
+            f"{failing:,} {'stops' if failing == 1 else 'stop'} the trainer's preprocessing with an error "
+            "(training does not start until fixed or removed)"
+        )
     if pinned := result["pinned_at_ln2"]:
         parts.append(
             f"{pinned:,} {'stays' if pinned == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot "
@@ -62,5 +64,6 @@ def describe(result: dict) -> str:
         return head + f"the one pair gives DPO no signal ({codes}): " + "; ".join(parts) + "."
     return head + (
         f"{result['no_signal']:,} of {result['pairs']:,} pairs ({result['share']:.1%}) give DPO no signal ({codes}): "
-        + "; ".join(parts) + "."
+        + "; ".join(parts)
+        + "."
     )

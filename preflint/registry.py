@@ -29,7 +29,9 @@ class Registry:
             if not CODE.match(getattr(rule, "code", "")):
                 raise ConfigError(f"rule {rule.__qualname__} has no valid code (like 'X123')")
             if rule.code in self.rules and self.rules[rule.code] is not rule:
-                raise ConfigError(f"two rules claim code {rule.code}: {self.rules[rule.code].__module__} and {rule.__module__}")
+                raise ConfigError(
+                    f"two rules claim code {rule.code}: {self.rules[rule.code].__module__} and {rule.__module__}"
+                )
             self.rules[rule.code] = rule
 
     @classmethod
@@ -76,7 +78,7 @@ class Registry:
         return matches
 
     def _suggestion(self, selector: str) -> str:
-        """"; did you mean empty-response?" for a mistyped code or name, or nothing."""
+        """ "; did you mean empty-response?" for a mistyped code or name, or nothing."""
         known = [*self.rules, *(rule.name for rule in self.rules.values())]
         close = difflib.get_close_matches(selector.strip(), known, n=1, cutoff=0.75)
         return f"; did you mean {close[0]}?" if close else ""

@@ -47,9 +47,7 @@ class Rule:
             default = self.options[key]
             expected = (int, float) if isinstance(default, float) else type(default)
             if isinstance(value, bool) is not isinstance(default, bool) or not isinstance(value, expected):
-                raise ConfigError(
-                    f"rule {self.code} option {key!r} must be {type(default).__name__}, got {value!r}"
-                )
+                raise ConfigError(f"rule {self.code} option {key!r} must be {type(default).__name__}, got {value!r}")
             if isinstance(value, list) and not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"rule {self.code} option {key!r} must be a list of strings, got {value!r}")
         self.settings = {**self.options, **settings}

@@ -25,7 +25,7 @@ def leading_whitespace(text: str) -> str:
 
 
 def trailing_whitespace(text: str) -> str:
-    return text[len(text.rstrip()):]
+    return text[len(text.rstrip()) :]
 
 
 def describe_whitespace(whitespace: str) -> str:

@@ -13,6 +13,7 @@ def _own_cache_dir(tmp_path_factory):
     """Scan results and converted tokenizers are cached in a directory of the test session's own, never ~/.cache."""
     os.environ["PREFLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("preflint-cache"))
 
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"  # real public preference data, with provenance and licenses in its README.md
 
@@ -52,7 +53,16 @@ def sentencepiece(tmp_path_factory):
     directory = tmp_path_factory.mktemp("sentencepiece")
     shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", directory / "tokenizer.model")
     (directory / "tokenizer_config.json").write_text(
-        json.dumps({"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True, "legacy": False})
+        json.dumps(
+            {
+                "tokenizer_class": "LlamaTokenizer",
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "add_bos_token": True,
+                "legacy": False,
+            }
+        )
     )
     return load_tokenizer(str(directory))
 

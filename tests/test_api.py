@@ -42,7 +42,9 @@ def test_scan_any_data(make, named, tmp_path):
 def test_fix_returns_the_kept_and_dropped_rows_as_datasets(llama):
     report = preflint.fix(datasets.Dataset.from_list(ROWS), tokenizer=llama.hf)  # a loaded tokenizer object
     assert report.data.to_list() == ROWS[1:]
-    assert [(row["row"], row["reason"], row["source"]) for row in report.rejects.to_list()] == [(0, "P001", "<Dataset>")]
+    assert [(row["row"], row["reason"], row["source"]) for row in report.rejects.to_list()] == [
+        (0, "P001", "<Dataset>")
+    ]
     assert report.summary["accounting"]["rows_read"] == 3 and report.ok
     assert report.summary["input"] == ["<Dataset>"]
 

@@ -21,7 +21,9 @@ ROWS = [
 @pytest.fixture
 def scan_json(capsys, tmp_path):
     def scan(path, *extra):
-        code, out, _ = run(capsys, "scan", str(path), "--format", "json", "--cache-dir", str(tmp_path / "cache"), *extra)
+        code, out, _ = run(
+            capsys, "scan", str(path), "--format", "json", "--cache-dir", str(tmp_path / "cache"), *extra
+        )
         return code, json.loads(out)
 
     return scan
@@ -53,13 +55,22 @@ def test_changed_data_or_options_are_scanned_again(scan_json, write_jsonl):
 
 
 def test_an_edited_chat_template_is_scanned_again(scan_json, write_jsonl, tmp_path):
-    data = write_jsonl([{"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
-                         "rejected": [{"role": "assistant", "content": "B."}]}])
+    data = write_jsonl(
+        [
+            {
+                "prompt": [{"role": "user", "content": "Q?"}],
+                "chosen": [{"role": "assistant", "content": "A."}],
+                "rejected": [{"role": "assistant", "content": "B."}],
+            }
+        ]
+    )
     template = tmp_path / "t.jinja"
     template.write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}")
     assert scan_json(data, "--chat-template", str(template))[1]["summary"]["findings"] == 0
     assert scan_json(data, "--chat-template", str(template))[1]["summary"]["cached"] is True
-    template.write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}")  # no end of turn: M005
+    template.write_text(
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}"
+    )  # no end of turn: M005
     _, edited = scan_json(data, "--chat-template", str(template))
     assert "cached" not in edited["summary"] and edited["summary"]["findings"] > 0
 
@@ -93,5 +104,7 @@ def test_key_follows_tokenizer_files_and_references(tmp_path, write_jsonl):
     key = scan_key([data], RunPlan.build(with_reference))
     write_jsonl(ROWS[1:2], name="test.jsonl")
     assert scan_key([data], RunPlan.build(with_reference)) != key
-    assert scan_key([data], RunPlan.build(Settings(jobs=1, batch_size=7))) == scan_key([data], RunPlan.build(Settings()))
+    assert scan_key([data], RunPlan.build(Settings(jobs=1, batch_size=7))) == scan_key(
+        [data], RunPlan.build(Settings())
+    )
     assert scan_key(["org/hub-dataset"], RunPlan.build(Settings())) is None

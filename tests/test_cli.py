@@ -14,8 +14,11 @@ from preflint.cli import main
 from .conftest import CHATML_TEMPLATE, data_file
 
 GOOD = {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}
-CHAT = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
-        "rejected": [{"role": "assistant", "content": "B."}]}
+CHAT = {
+    "prompt": [{"role": "user", "content": "Q?"}],
+    "chosen": [{"role": "assistant", "content": "A."}],
+    "rejected": [{"role": "assistant", "content": "B."}],
+}
 
 
 def run(capsys, *argv):
@@ -103,7 +106,9 @@ def _hash_alone(capsys, write_jsonl, identical_pair):
 
 def test_dash_as_output_file_is_standard_output(capsys, write_jsonl, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(capsys, "scan", str(write_jsonl([{**GOOD, "rejected": "Paris."}])), "--format", "json", "-o", "-")
+    code, out, _ = run(
+        capsys, "scan", str(write_jsonl([{**GOOD, "rejected": "Paris."}])), "--format", "json", "-o", "-"
+    )
     assert code == 1 and json.loads(out)["findings"][0]["code"] == "P001"
     assert not (tmp_path / "-").exists()
 
@@ -128,7 +133,11 @@ def test_select_and_ignore(capsys, write_jsonl):
 @pytest.mark.parametrize(
     ("content", "expected_code", "expected_message"),
     [
-        (b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n{"prompt": "a", "chosen"\n', "S001", "line 2 is not valid JSON"),
+        (
+            b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n{"prompt": "a", "chosen"\n',
+            "S001",
+            "line 2 is not valid JSON",
+        ),
         (b'{"prompt": "a", "chosen": null, "rejected": "c"}\n', "S003", "chosen is null"),
         (b'{"prompt": 7, "chosen": "b", "rejected": "c"}\n', "S003", "prompt is a number (7)"),
         (b'{"prompt": "caf\xe9", "chosen": "b", "rejected": "c"}\n', "S001", "line 1 is not valid UTF-8"),
@@ -151,21 +160,54 @@ def test_bad_records_are_findings(capsys, tmp_path, content, expected_code, expe
         (lambda d: _write(d / "latin1.json", b'[{"prompt": "caf\xe9"}]'), [], "is not valid UTF-8"),
         (lambda d: _write(d / "data.txt", b"hello"), [], "cannot tell the format"),
         (lambda d: _write(d / "cols.jsonl", b'{"a": 1, "b": 2}\n'), [], "cannot tell which columns hold"),
-        (lambda d: _write(d / "splits.json", b'{"train": [{"prompt": "a", "chosen": "b", "rejected": "c"}], "test": [{"prompt": "d"}]}'),
-         [], "splits.json' is one JSON object holding several lists of records (train, test)"),
-        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
-         ["--tokenizer", "no-such-model-anywhere"], "unknown tokenizer 'no-such-model-anywhere'"),
-        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
-         ["--map", "prompt=nothere"], "no column 'nothere'"),
-        (lambda d: _write(d / "chat.jsonl", b'{"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "b"}]}\n'),
-         ["--map", "chosen=nothere"], "no column 'nothere'"),  # one pair of message lists: not lists of records
+        (
+            lambda d: _write(
+                d / "splits.json",
+                b'{"train": [{"prompt": "a", "chosen": "b", "rejected": "c"}], "test": [{"prompt": "d"}]}',
+            ),
+            [],
+            "splits.json' is one JSON object holding several lists of records (train, test)",
+        ),
+        (
+            lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+            ["--tokenizer", "no-such-model-anywhere"],
+            "unknown tokenizer 'no-such-model-anywhere'",
+        ),
+        (
+            lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+            ["--map", "prompt=nothere"],
+            "no column 'nothere'",
+        ),
+        (
+            lambda d: _write(
+                d / "chat.jsonl",
+                b'{"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "b"}]}\n',
+            ),
+            ["--map", "chosen=nothere"],
+            "no column 'nothere'",
+        ),  # one pair of message lists: not lists of records
         (lambda d: _write(d / "bad.parquet", b"not parquet at all"), [], "is not a readable Parquet file"),
-        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
-         ["--chat-template", "no-such-template.jinja"], "cannot read chat template 'no-such-template.jinja': No such file"),
-        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n') and _write(d / "t.jinja", b"{% for m in %}"),
-         ["--chat-template", "t.jinja"], "chat template 't.jinja' is not valid Jinja: Expected an expression"),
-        (lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n') and _write(d / "t.jinja", b"\xff\xfe{{ x }}"),
-         ["--chat-template", "t.jinja"], "chat template 't.jinja' is not UTF-8 text"),
+        (
+            lambda d: _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n'),
+            ["--chat-template", "no-such-template.jinja"],
+            "cannot read chat template 'no-such-template.jinja': No such file",
+        ),
+        (
+            lambda d: (
+                _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+                and _write(d / "t.jinja", b"{% for m in %}")
+            ),
+            ["--chat-template", "t.jinja"],
+            "chat template 't.jinja' is not valid Jinja: Expected an expression",
+        ),
+        (
+            lambda d: (
+                _write(d / "ok.jsonl", b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+                and _write(d / "t.jinja", b"\xff\xfe{{ x }}")
+            ),
+            ["--chat-template", "t.jinja"],
+            "chat template 't.jinja' is not UTF-8 text",
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_exit_2(capsys, tmp_path, setup, argv_tail, expected, monkeypatch):
@@ -183,7 +225,9 @@ def test_among_several_inputs_the_one_without_pairs_is_named(capsys, tmp_path):
     other = _write(tmp_path / "package.json", b'{"name": "x", "version": "1.0"}')
     code, _, err = run(capsys, "scan", str(good), str(other), "--no-cache")
     assert code == 2
-    assert f"'{other}': cannot tell which columns hold the chosen and rejected responses (columns: name, version)" in err
+    assert (
+        f"'{other}': cannot tell which columns hold the chosen and rejected responses (columns: name, version)" in err
+    )
 
 
 def test_a_bug_in_preflint_is_one_line_that_says_how_to_report_it(capsys, monkeypatch, write_jsonl):
@@ -208,18 +252,30 @@ def _write(path, content: bytes):
     return path
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["scan"], "missing argument 'DATA...' (see 'preflint scan --help')"),
-    (["scan", "{data}", "--bogus"], "no such option '--bogus'"),
-    (["scan", "{data}", "--max-length", "0"], "max-length must be a positive integer"),
-    (["scan", "{data}", "--max-length", "many"], "invalid value for '--max-length': 'many' is not a valid integer"),
-    (["fix", "{data}"], "give --out PATH to write the fixed data, or --diff to see the changes (see 'preflint fix --help')"),
-    (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--report", "{tmp}/r.txt"], "--report {tmp}/r.txt: write .html, .md or .json"),
-    (["frob"], "no such command 'frob' (see 'preflint --help')"),
-    (["scan", "{data}", "--split", "test"], "--split 'test' does nothing for '{data}': only a dataset (a hub id, a saved "
-                                            "dataset or a directory of data files) has splits; drop --split"),
-    (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--subset", "en"], "--subset 'en' does nothing for '{data}'"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["scan"], "missing argument 'DATA...' (see 'preflint scan --help')"),
+        (["scan", "{data}", "--bogus"], "no such option '--bogus'"),
+        (["scan", "{data}", "--max-length", "0"], "max-length must be a positive integer"),
+        (["scan", "{data}", "--max-length", "many"], "invalid value for '--max-length': 'many' is not a valid integer"),
+        (
+            ["fix", "{data}"],
+            "give --out PATH to write the fixed data, or --diff to see the changes (see 'preflint fix --help')",
+        ),
+        (
+            ["fix", "{data}", "--out", "{tmp}/x.jsonl", "--report", "{tmp}/r.txt"],
+            "--report {tmp}/r.txt: write .html, .md or .json",
+        ),
+        (["frob"], "no such command 'frob' (see 'preflint --help')"),
+        (
+            ["scan", "{data}", "--split", "test"],
+            "--split 'test' does nothing for '{data}': only a dataset (a hub id, a saved "
+            "dataset or a directory of data files) has splits; drop --split",
+        ),
+        (["fix", "{data}", "--out", "{tmp}/x.jsonl", "--subset", "en"], "--subset 'en' does nothing for '{data}'"),
+    ],
+)
 def test_every_usage_error_is_one_line_with_exit_2(capsys, write_jsonl, tmp_path, argv, expected):
     """Click's own usage errors read as preflint's other errors: one `preflint: error:` line, exit 2."""
     data = str(write_jsonl([{"prompt": "a", "chosen": "b", "rejected": "c"}]))
@@ -243,7 +299,11 @@ def test_rules_lists_the_catalog(capsys):
     catalog = {rule["code"]: rule for rule in json.loads(out)}
     assert {"S001", "S002", "S003", "S004", "S005", "P001", "P004", "M008"} <= set(catalog)
     assert catalog["P001"] == {
-        "code": "P001", "name": "identical-pair", "family": "pair", "severity": "error", "fix": "safe",
+        "code": "P001",
+        "name": "identical-pair",
+        "family": "pair",
+        "severity": "error",
+        "fix": "safe",
         "summary": "Chosen and rejected are the same text.",
     }
     code, out, _ = run(capsys, "rules")
@@ -265,7 +325,9 @@ def test_rule_shows_documentation(capsys):
 
 
 def test_scan_real_hh_file_from_the_command_line(capsys):
-    code, out, _ = run(capsys, "scan", str(data_file("hh-rlhf-harmless-test.jsonl")), "--tokenizer", "llama", "--format", "json")
+    code, out, _ = run(
+        capsys, "scan", str(data_file("hh-rlhf-harmless-test.jsonl")), "--tokenizer", "llama", "--format", "json"
+    )
     assert code == 1
     report = json.loads(out)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
@@ -288,8 +350,14 @@ def test_dash_reads_standard_input_once_in_any_of_its_formats(capsys, monkeypatc
     jsonl = "".join(json.dumps(row) + "\n" for row in rows).encode()
     parquet = tmp_path / "rows.parquet"
     pd.DataFrame(rows).to_parquet(parquet)
-    for data in (jsonl, json.dumps(rows).encode(), gzip.compress(jsonl), lzma.compress(jsonl), bz2.compress(jsonl),
-                 parquet.read_bytes()):
+    for data in (
+        jsonl,
+        json.dumps(rows).encode(),
+        gzip.compress(jsonl),
+        lzma.compress(jsonl),
+        bz2.compress(jsonl),
+        parquet.read_bytes(),
+    ):
         monkeypatch.setattr(sys, "stdin", _Stdin(data))
         code, out, _ = run(capsys, "scan", "-", "--no-cache")
         assert code == 1
@@ -329,7 +397,10 @@ def test_fix_to_standard_output_writes_the_rows_there_and_the_summary_to_stderr(
 def test_a_mix_of_shapes_is_named_with_its_counts(capsys, write_jsonl):
     """Text rows among chat rows: a trainer would fail on the mixed column types, so the summary says so."""
     _, out, _ = run(capsys, "scan", str(write_jsonl([GOOD, CHAT, CHAT])), "--no-cache")
-    assert "3 rows, mixed shapes: conversational (chat messages) in 2 rows, text (prompt, chosen, rejected) in 1 row" in out
+    assert (
+        "3 rows, mixed shapes: conversational (chat messages) in 2 rows, text (prompt, chosen, rejected) in 1 row"
+        in out
+    )
 
 
 def test_each_input_is_reported_with_its_own_shape(capsys, write_jsonl):
@@ -342,18 +413,29 @@ def test_each_input_is_reported_with_its_own_shape(capsys, write_jsonl):
 def test_chat_template_file_replaces_the_tokenizers_own(capsys, write_jsonl, tmp_path):
     """The template the trainer is configured with decides the findings: Llama 3's trims the replies, so axolotl
     cannot find them; ChatML's does not."""
-    row = {**CHAT, "chosen": [{"role": "assistant", "content": " Paris."}], "rejected": [{"role": "assistant", "content": " Rome."}]}
+    row = {
+        **CHAT,
+        "chosen": [{"role": "assistant", "content": " Paris."}],
+        "rejected": [{"role": "assistant", "content": " Rome."}],
+    }
     data = str(write_jsonl([row]))
     template = tmp_path / "chatml.jinja"
     template.write_text(CHATML_TEMPLATE)
     code, out, _ = run(capsys, "scan", data, "--trainer", "axolotl", "--select", "M010")
     assert code == 1 and "both replies are trained as '>'" in out
-    code, out, _ = run(capsys, "scan", data, "--trainer", "axolotl", "--select", "M010", "--chat-template", str(template))
+    code, out, _ = run(
+        capsys, "scan", data, "--trainer", "axolotl", "--select", "M010", "--chat-template", str(template)
+    )
     assert code == 0 and f"chat template {template};" in out
 
 
 def test_a_chat_template_file_renders_in_the_sandbox(capsys, write_jsonl, tmp_path):
     template = tmp_path / "escape.jinja"
-    template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    template.write_text(
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    )
     code, out, _ = run(capsys, "scan", str(write_jsonl([CHAT])), "--chat-template", str(template), "--select", "S005")
-    assert code == 1 and "the chat template failed on this row: access to attribute '__class__' of 'str' object is unsafe" in out
+    assert (
+        code == 1
+        and "the chat template failed on this row: access to attribute '__class__' of 'str' object is unsafe" in out
+    )

@@ -26,7 +26,9 @@ def test_paths_in_the_config_are_relative_to_it(tmp_path, monkeypatch, capsys, w
     (tmp_path / "tok").mkdir()
     (tmp_path / "sub").mkdir()
     config = '[tool.preflint]\nselect = ["D005"]\ntokenizer = "./tok"\ncache-dir = "cache"\n'
-    (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.reference-overlap]\nagainst = ["eval/*.jsonl"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        config + '[tool.preflint.rules.reference-overlap]\nagainst = ["eval/*.jsonl"]\n'
+    )
     monkeypatch.chdir(tmp_path / "sub")
     settings = load_settings()
     assert (settings.references, settings.tokenizer) == (["../eval/*.jsonl"], "../tok")
@@ -35,16 +37,31 @@ def test_paths_in_the_config_are_relative_to_it(tmp_path, monkeypatch, capsys, w
     assert "the prompt is also in ../eval/test.jsonl" in capsys.readouterr().out
     (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.D005]\nagainst = ["org/test-set"]\n')
     assert load_settings().references == ["org/test-set"]  # nothing of that name here: a hub id
-    (tmp_path / "pyproject.toml").write_text(config + '[tool.preflint.rules.D005]\nagainst = ["eval[test]", "org/evals[test]"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        config + '[tool.preflint.rules.D005]\nagainst = ["eval[test]", "org/evals[test]"]\n'
+    )
     settings = load_settings()  # a directory's split stays named; the files read are the directory's
-    assert (settings.rules["D005"]["against"], settings.references) == (["../eval[test]", "org/evals[test]"], ["../eval", "org/evals"])
+    assert (settings.rules["D005"]["against"], settings.references) == (
+        ["../eval[test]", "org/evals[test]"],
+        ["../eval", "org/evals"],
+    )
 
 
 def test_a_chat_template_in_the_config_is_relative_to_it(tmp_path, monkeypatch, capsys, write_jsonl):
-    write_jsonl([{"prompt": [{"role": "user", "content": "Q?"}], "chosen": [{"role": "assistant", "content": "A."}],
-                  "rejected": [{"role": "assistant", "content": "B."}]}], "data.jsonl")
+    write_jsonl(
+        [
+            {
+                "prompt": [{"role": "user", "content": "Q?"}],
+                "chosen": [{"role": "assistant", "content": "A."}],
+                "rejected": [{"role": "assistant", "content": "B."}],
+            }
+        ],
+        "data.jsonl",
+    )
     (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "plain.jinja").write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}")
+    (tmp_path / "templates" / "plain.jinja").write_text(
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}"
+    )
     (tmp_path / "sub").mkdir()
     (tmp_path / "preflint.toml").write_text('chat-template = "templates/plain.jinja"\n')
     monkeypatch.chdir(tmp_path / "sub")
@@ -88,14 +105,16 @@ def test_invalid_config(tmp_path, toml, message):
 
 
 def test_cli_overrides_config_and_rule_options_are_validated(tmp_path, monkeypatch, capsys, write_jsonl):
-    data = write_jsonl([{"prompt": "Q", "chosen": "same", "rejected": "same"}, {"prompt": "Q", "chosen": "", "rejected": "x"}])
+    data = write_jsonl(
+        [{"prompt": "Q", "chosen": "same", "rejected": "same"}, {"prompt": "Q", "chosen": "", "rejected": "x"}]
+    )
     monkeypatch.chdir(tmp_path)
     (tmp_path / "preflint.toml").write_text('ignore = ["P001"]\n')
     assert main(["scan", str(data), "--format", "jsonl"]) == 1
     assert [line for line in capsys.readouterr().out.splitlines() if "P001" in line] == []
     assert main(["scan", str(data), "--format", "jsonl", "--select", "P001", "--ignore", "S"]) == 1
     assert '"P001"' in capsys.readouterr().out
-    (tmp_path / "preflint.toml").write_text('[rules.identical-pair]\nthreshold = 2\n')
+    (tmp_path / "preflint.toml").write_text("[rules.identical-pair]\nthreshold = 2\n")
     assert main(["scan", str(data)]) == 2
     assert "rule P001 (identical-pair) has no option 'threshold'" in capsys.readouterr().err
 

@@ -78,11 +78,22 @@ def test_boilerplate_shared_by_many_references_finds_none_of_them_alone():
     assert index.containing(words(f"Hi. {boilerplate} {questions[7]} Thanks."), 0.8) == (questions[7], 1.0)
 
 
-@pytest.mark.parametrize("text", [
-    "", " \t\n ", "Plain  ASCII\r\n\ttext ", "sep\x1carated\x1dby\x1e\x1finformation separators",
-    "Straße\u00a0\u3000Ｆｕｌｌ width", "line\u2028sep\x85next\u1680ogham", "lone \ud800 surrogate",
-    "İstanbul ΣΑΣ ǅ", "ﬁ ligature and zero\u200bwidth", "a" + " " * 999 + "b", "\u2029",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " \t\n ",
+        "Plain  ASCII\r\n\ttext ",
+        "sep\x1carated\x1dby\x1e\x1finformation separators",
+        "Straße\u00a0\u3000Ｆｕｌｌ width",
+        "line\u2028sep\x85next\u1680ogham",
+        "lone \ud800 surrogate",
+        "İstanbul ΣΑΣ ǅ",
+        "ﬁ ligature and zero\u200bwidth",
+        "a" + " " * 999 + "b",
+        "\u2029",
+    ],
+)
 def test_loose_is_nfkc_case_folded_and_whitespace_collapsed(text):
     """D002's bytes path gives the UTF-8 of the definition: NFKC, then whitespace collapsed, then case folded."""
     expected = normalized(unicodedata.normalize("NFKC", text), whitespace=True, case=True)
@@ -90,6 +101,9 @@ def test_loose_is_nfkc_case_folded_and_whitespace_collapsed(text):
 
 
 def test_the_only_whitespace_beyond_ascii_that_nfkc_keeps_is_handed_to_str_split():
-    kept = {char for char in map(chr, range(128, sys.maxunicode + 1))
-            if char.isspace() and unicodedata.normalize("NFKC", char) == char}
+    kept = {
+        char
+        for char in map(chr, range(128, sys.maxunicode + 1))
+        if char.isspace() and unicodedata.normalize("NFKC", char) == char
+    }
     assert kept == set(_NFKC_SPACES)

@@ -75,4 +75,6 @@ def test_a_built_in_rule_that_raises_asks_for_a_report(monkeypatch, write_jsonl,
     data = write_jsonl([{"prompt": "Q?", "chosen": "A.", "rejected": "B."}])
     assert main(["scan", str(data), "--select", "P004", "--no-cache"]) == 2
     err = capsys.readouterr().err
-    assert "rule P004 (empty-response) failed: IndexError" in err and err.endswith("a bug in preflint: please report it\n")
+    assert "rule P004 (empty-response) failed: IndexError" in err and err.endswith(
+        "a bug in preflint: please report it\n"
+    )

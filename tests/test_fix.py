@@ -1,4 +1,5 @@
-"""`preflint fix`: accounting, idempotence on the real test data, shapes kept, outputs atomic and never over an input."""
+"""`preflint fix`: accounting, idempotence on the real test data, shapes kept, outputs atomic and never over an
+input."""
 
 import json
 import os
@@ -18,8 +19,12 @@ from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
 from tests.conftest import data_file, read_jsonl
 
-SHARED = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
-          "torchtune-stack-exchange-paired-tiny.json"]
+SHARED = [
+    "hh-rlhf-harmless-test.jsonl",
+    "llamafactory-dpo-en-demo.json",
+    "llamafactory-dpo-zh-demo.json",
+    "torchtune-stack-exchange-paired-tiny.json",
+]
 DEFECTIVE = [
     {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": "Rome."},  # W001: edited
     {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # P001: dropped
@@ -119,7 +124,11 @@ def test_diff_shows_changes_and_writes_nothing(defective, tmp_path, capsys):
     shown = capsys.readouterr().out
     assert '-  "rejected": "Rome."' in shown and '+  "rejected": " Rome."' in shown
     assert f"--- {defective}:1 (row 0)\n+++ fixed (W001)" in shown  # the line the row is on, and its number
-    assert "defective.jsonl:2 (row 1): dropped" in shown and "defective.jsonl:4 (row 3): dropped" in shown and "P001: chosen and rejected are identical" in shown
+    assert (
+        "defective.jsonl:2 (row 1): dropped" in shown
+        and "defective.jsonl:4 (row 3): dropped" in shown
+        and "P001: chosen and rejected are identical" in shown
+    )
     assert sorted(os.listdir(tmp_path)) == before
 
 
@@ -134,7 +143,12 @@ def test_diff_names_a_row_of_a_file_without_lines_by_its_number(tmp_path, capsys
 
 
 def test_diff_with_an_output_says_which_output_to_drop(defective, tmp_path, capsys):
-    assert main(["fix", str(defective), "--diff", "--out", str(tmp_path / "x.jsonl"), "--report", str(tmp_path / "r.html")]) == 2
+    assert (
+        main(
+            ["fix", str(defective), "--diff", "--out", str(tmp_path / "x.jsonl"), "--report", str(tmp_path / "r.html")]
+        )
+        == 2
+    )
     assert "--diff writes nothing: drop --out, --report" in capsys.readouterr().err
     assert main(["fix", str(defective)]) == 2
     assert "give --out PATH to write the fixed data, or --diff to see the changes" in capsys.readouterr().err
@@ -146,12 +160,18 @@ def test_one_row_is_spoken_of_in_the_singular(write_jsonl, capsys):
 
 
 def test_remaining_findings_name_only_the_kinds_there_are(write_jsonl, capsys):
-    data = write_jsonl([{"prompt": "", "chosen": " A.", "rejected": " B."}, {"prompt": "Q?", "chosen": " Hi!", "rejected": " Hi."}])
+    data = write_jsonl(
+        [{"prompt": "", "chosen": " A.", "rejected": " B."}, {"prompt": "Q?", "chosen": " Hi!", "rejected": " Hi."}]
+    )
     main(["fix", str(data), "--diff", "--select", "S004"])
-    assert "remaining: 1 finding (S004 1): 1 for a person to judge (preflint scan shows them)" in capsys.readouterr().out
+    assert (
+        "remaining: 1 finding (S004 1): 1 for a person to judge (preflint scan shows them)" in capsys.readouterr().out
+    )
     main(["fix", str(data), "--diff", "--select", "P003"])
     assert "remaining: 1 finding (P003 1): 1 unsafe fix available with --unsafe-fixes\n" in capsys.readouterr().out
-    many = write_jsonl([{"prompt": "", "chosen": f" A{n}.", "rejected": f" B{n}."} for n in range(1200)], name="many.jsonl")
+    many = write_jsonl(
+        [{"prompt": "", "chosen": f" A{n}.", "rejected": f" B{n}."} for n in range(1200)], name="many.jsonl"
+    )
     main(["fix", str(many), "--diff", "--select", "S004"])
     assert "remaining: 1,200 findings (S004 1,200): 1,200 for a person to judge" in capsys.readouterr().out
 
@@ -255,8 +275,18 @@ def test_fix_killed_while_writing_leaves_no_partial_output(tmp_path):
             handle.write(f"not json {number} " + "x" * 800 + "\n")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    command = [sys.executable, "-m", "preflint", "fix", str(data), "--out", str(out_dir / "clean.jsonl"),
-               "--rejects", str(out_dir / "dropped.jsonl"), "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "preflint",
+        "fix",
+        str(data),
+        "--out",
+        str(out_dir / "clean.jsonl"),
+        "--rejects",
+        str(out_dir / "dropped.jsonl"),
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     caught = False
     deadline = time.monotonic() + 120

@@ -21,8 +21,21 @@ def reports(tmp_path_factory):
     out = directory / "clean.parquet"
     hh = str(data_file("hh-rlhf-harmless-test.jsonl"))
     assert main(["fix", hh, "--out", str(out), "--report", str(html), "--no-progress", "--exit-zero"]) == 0
-    assert main(["fix", hh, "--out", str(directory / "again.parquet"), "--report", str(data), "--no-progress",
-                 "--exit-zero"]) == 0
+    assert (
+        main(
+            [
+                "fix",
+                hh,
+                "--out",
+                str(directory / "again.parquet"),
+                "--report",
+                str(data),
+                "--no-progress",
+                "--exit-zero",
+            ]
+        )
+        == 0
+    )
     return html, json.loads(data.read_text(encoding="utf-8"))
 
 
@@ -49,7 +62,9 @@ def test_html_report_is_self_contained(reports):
     assert "<code>P004</code> empty-response</td>" in text  # a drop's reason named, not only coded
 
 
-@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_html_report_renders_in_headless_chromium(reports, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -58,8 +73,13 @@ def test_html_report_renders_in_headless_chromium(reports, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("request", lambda request: requests.append(request.url))
@@ -88,15 +108,19 @@ def test_a_sample_of_long_different_responses_is_one_shortened_change(llama):
     assert [kind for kind, _ in chosen_parts] == [kind for kind, _ in rejected_parts] == ["same", "changed", "same"]
     assert chosen_parts[1][1].startswith(" a b a b") and " … " in chosen_parts[1][1]
     small = token_diff(start + a + end, start + b + end, llama)
-    assert small == ([["same", "Sure, here it is:"], ["changed", " a"], ["same", " Done."]],
-                     [["same", "Sure, here it is:"], ["changed", " b"], ["same", " Done."]])
+    assert small == (
+        [["same", "Sure, here it is:"], ["changed", " a"], ["same", " Done."]],
+        [["same", "Sure, here it is:"], ["changed", " b"], ["same", " Done."]],
+    )
 
 
 def test_token_edit_distances_are_counted_in_bins_up_to_501_and_beyond(tmp_path, write_jsonl):
-    data = write_jsonl([
-        {"prompt": "Count.", "chosen": " one" * 700, "rejected": " two" * 700},  # 700 tokens replaced
-        {"prompt": "Say it.", "chosen": "a b c d", "rejected": "a x y z"},  # 3
-    ])
+    data = write_jsonl(
+        [
+            {"prompt": "Count.", "chosen": " one" * 700, "rejected": " two" * 700},  # 700 tokens replaced
+            {"prompt": "Say it.", "chosen": "a b c d", "rejected": "a x y z"},  # 3
+        ]
+    )
     report = tmp_path / "report.json"
     assert main(["fix", str(data), "--out", str(tmp_path / "out.jsonl"), "--report", str(report), "--exit-zero"]) == 0
     distances = json.loads(report.read_text(encoding="utf-8"))["distributions"]["token_edit_distance"]
@@ -107,10 +131,20 @@ def test_html_report_names_the_fixes_the_findings_carry_not_only_the_rules(tmp_p
     """M003's fix is to drop a row, but a pair the trainer made identical (axolotl trains HH-RLHF's replies as '>')
     is kept: display-only. Counts are written with thousands separators."""
     report = tmp_path / "report.html"
-    argv = ["fix", str(data_file("hh-rlhf-harmless-test.jsonl")), "--trainer", "axolotl", "--out", str(tmp_path / "out.jsonl")]
+    argv = [
+        "fix",
+        str(data_file("hh-rlhf-harmless-test.jsonl")),
+        "--trainer",
+        "axolotl",
+        "--out",
+        str(tmp_path / "out.jsonl"),
+    ]
     assert main([*argv, "--report", str(report), "--no-progress"]) == 1
     html = report.read_text(encoding="utf-8")
-    assert "<td><code>M003</code></td><td>identical-after-truncation</td><td class=\"severity-error\">error</td><td>display-only</td>" in html
+    assert (
+        '<td><code>M003</code></td><td>identical-after-truncation</td><td class="severity-error">error</td>'
+        "<td>display-only</td>" in html
+    )
     assert "Remaining: 6,866 findings (2,287 with an unsafe fix" in html
 
 
@@ -118,13 +152,21 @@ def test_markdown_report_shows_what_each_rule_found_dropped_fixed_and_left(tmp_p
     """`--report report.md`: the accounting, a table per rule and the findings left, for a dataset card."""
     from markdown_it import MarkdownIt
 
-    data = write_jsonl([
-        {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # P001: dropped
-        {"prompt": "2+2?", "chosen": " 4", "rejected": "5"},  # W001: the space is removed
-        {"prompt": "Hi?", "chosen": "Hello <b>there</b>.", "rejected": "Hello <b>there</b>!"},  # P003: left (unsafe)
-    ])
+    data = write_jsonl(
+        [
+            {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Paris."},  # P001: dropped
+            {"prompt": "2+2?", "chosen": " 4", "rejected": "5"},  # W001: the space is removed
+            {
+                "prompt": "Hi?",
+                "chosen": "Hello <b>there</b>.",
+                "rejected": "Hello <b>there</b>!",
+            },  # P003: left (unsafe)
+        ]
+    )
     report = tmp_path / "report.md"
-    assert main(["fix", str(data), "--out", str(tmp_path / "out.parquet"), "--report", str(report), "--no-progress"]) == 1
+    assert (
+        main(["fix", str(data), "--out", str(tmp_path / "out.parquet"), "--report", str(report), "--no-progress"]) == 1
+    )
     html = MarkdownIt("commonmark").enable("table").render(report.read_text(encoding="utf-8"))
     assert "<h2>preflint fix: 3 rows read = 2 kept + 1 dropped</h2>" in html
     cells = {row.split("</td>")[0].removeprefix("<td>"): row for row in html.split("<tr>\n") if row.startswith("<td>")}
@@ -143,5 +185,5 @@ def test_html_samples_count_tokens_in_words_and_cut_the_prompt_between_words(tmp
     assert main(["fix", str(data), "--out", str(tmp_path / "out.jsonl"), "--report", str(report), "--exit-zero"]) == 0
     html = report.read_text(encoding="utf-8")
     assert '<span class="muted">1 token</span>' in html and '<span class="muted">2 tokens</span>' in html
-    shown = html[html.index('<div class="prompt">') + len('<div class="prompt">'):].split("</div>")[0]
+    shown = html[html.index('<div class="prompt">') + len('<div class="prompt">') :].split("</div>")[0]
     assert shown.startswith("…word") and shown.endswith("Which is it?") and len(shown) <= 401

@@ -45,7 +45,10 @@ def test_trl_at_512_reports_truncation_findings_and_the_forecast(tmp_path, capsy
 def test_clean_data_forecasts_a_signal_for_every_pair(capsys, write_jsonl):
     data = write_jsonl([{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}])
     assert main(["scan", str(data), "--trainer", "trl"]) == 0
-    assert "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): the one pair carries a signal" in capsys.readouterr().out
+    assert (
+        "ln 2 forecast (trl, max_length 1024, truncation_mode keep_start): the one pair carries a signal"
+        in capsys.readouterr().out
+    )
     assert main(["scan", str(data), "--trainer", "openrlhf"]) == 0  # OpenRLHF has no truncation mode to name
     assert "ln 2 forecast (openrlhf, max_length 512): the one pair carries a signal" in capsys.readouterr().out
 
@@ -53,19 +56,36 @@ def test_clean_data_forecasts_a_signal_for_every_pair(capsys, write_jsonl):
 def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
     data = str(write_jsonl([{"prompt": "Q", "chosen": "a", "rejected": "b"}]))
     assert main(["scan", data, "--trainer", "trl", "--max-prompt-length", "128"]) == 2
-    assert "trainer 'trl' has no max-prompt-length (its options: --max-length, --truncation-mode)" in capsys.readouterr().err
+    assert (
+        "trainer 'trl' has no max-prompt-length (its options: --max-length, --truncation-mode)"
+        in capsys.readouterr().err
+    )
     assert main(["scan", data, "--trainer", "verl"]) == 2
     assert "unknown trainer 'verl' (known: plain, trl, openrlhf, llamafactory, axolotl)" in capsys.readouterr().err
 
 
 def test_one_pair_is_spoken_of_in_the_singular():
-    one = {"trainer": "plain", "options": {}, "pairs": 2, "no_signal": 2, "share": 1.0, "pinned_at_ln2": 1,
-           "dropped": 1, "failing": 0, "by_code": {"M002": 1, "P001": 1}, "loss_floor": 0.6931}
-    assert describe(one).endswith("give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
-                                  "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer.")
+    one = {
+        "trainer": "plain",
+        "options": {},
+        "pairs": 2,
+        "no_signal": 2,
+        "share": 1.0,
+        "pinned_at_ln2": 1,
+        "dropped": 1,
+        "failing": 0,
+        "by_code": {"M002": 1, "P001": 1},
+        "loss_floor": 0.6931,
+    }
+    assert describe(one).endswith(
+        "give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
+        "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer."
+    )
     alone = {**one, "pairs": 1, "no_signal": 1, "dropped": 0, "by_code": {"P001": 1}}
-    assert describe(alone).endswith("the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so "
-                                    "the mean DPO loss cannot fall below 0.6931.")
+    assert describe(alone).endswith(
+        "the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so "
+        "the mean DPO loss cannot fall below 0.6931."
+    )
     many = {**one, "pairs": 2312, "no_signal": 2288, "pinned_at_ln2": 2288, "dropped": 0, "by_code": {"M003": 2288}}
     assert "give DPO no signal (M003 2,288): 2,288 stay at ln 2" in describe(many)
     none = {**one, "pairs": 0, "no_signal": 0, "pinned_at_ln2": 0, "dropped": 0, "by_code": {}}
@@ -73,19 +93,28 @@ def test_one_pair_is_spoken_of_in_the_singular():
 
 
 def test_a_row_the_trainer_raises_on_is_told_apart_from_dropped_and_pinned_rows(write_jsonl, capsys):
-    data = write_jsonl([
-        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
-         "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}]},  # TRL raises
-        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}],
-         "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}]},  # P001: pinned
-        {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes."}],
-         "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "No."}]},
-    ])
+    data = write_jsonl(
+        [
+            {
+                "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+                "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}],
+            },  # TRL raises
+            {
+                "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}],
+                "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Same."}],
+            },  # P001: pinned
+            {
+                "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes."}],
+                "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "No."}],
+            },
+        ]
+    )
     assert main(["scan", str(data), "--trainer", "trl", "--format", "json", "--no-cache"]) == 1
     forecast = json.loads(capsys.readouterr().out)["summary"]["forecast"]
     assert (forecast["no_signal"], forecast["pinned_at_ln2"], forecast["dropped"], forecast["failing"]) == (2, 1, 0, 1)
     assert forecast["loss_floor"] == round(0.6931471805599453 / 2, 4)  # one pinned of the two trained
     assert describe(forecast).endswith(
         "give DPO no signal (M002 1, P001 1): 1 stops the trainer's preprocessing with an error (training does not "
-        "start until fixed or removed); 1 stays at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below 0.3466."
+        "start until fixed or removed); 1 stays at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
+        "0.3466."
     )

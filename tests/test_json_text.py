@@ -65,7 +65,7 @@ WRAPPED = [
     ('{\n  "data": 1,\n  "data": [{"a": "\\u00e9"}]\n}\n', [{"a": "é"}]),  # of a repeated key, the last counts
     ('{"rows": []}', []),
 ]
-WRAPPED_BROKEN = ['{"data": [{"a": 1}, {"b": 2}}', '{"data": [] "x": 1}', '{1: 2}', '{"a" 1}', "{", '{"data": [],}']
+WRAPPED_BROKEN = ['{"data": [{"a": 1}, {"b": 2}}', '{"data": [] "x": 1}', "{1: 2}", '{"a" 1}', "{", '{"data": [],}']
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
@@ -96,7 +96,9 @@ def test_json_lines_whose_records_hold_arrays_are_still_json_lines(tmp_path):
     assert read_file(path) == rows
 
 
-@pytest.mark.parametrize("wrap", [lambda rows: rows, lambda rows: {"version": 1, "data": rows}], ids=["array", "in an object"])
+@pytest.mark.parametrize(
+    "wrap", [lambda rows: rows, lambda rows: {"version": 1, "data": rows}], ids=["array", "in an object"]
+)
 def test_a_json_array_is_read_without_holding_the_file(tmp_path, wrap):
     """A .json array (LLaMA-Factory's format), or one an object holds, is read a batch at a time, as JSON Lines are."""
     rows = [{"prompt": f"{i:06d} " + "x" * 1500, "chosen": "a" * 500, "rejected": "b" * 500} for i in range(20_000)]

@@ -33,9 +33,15 @@ def git_repository(path: Path, hooks: list[dict] | None = None):
     path.mkdir(parents=True)
     bin_dir = str(Path(sys.executable).parent)
     env = {
-        **os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "PRE_COMMIT_HOME": str(path.parent / "pre-commit"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+        "PRE_COMMIT_HOME": str(path.parent / "pre-commit"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
     }
 
     def sh(*argv, check=True):
@@ -69,9 +75,9 @@ def repository(tmp_path):
 def readme_block(kind: str) -> str:
     """The first ```kind block of the README's pre-commit section."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## pre-commit\n"):]
+    section = text[text.index("## pre-commit\n") :]
     start = section.index(f"```{kind}\n") + len(f"```{kind}\n")
-    return section[start:section.index("```", start)]
+    return section[start : section.index("```", start)]
 
 
 def test_defective_data_blocks_the_commit_until_fixed(repository):
@@ -118,7 +124,6 @@ def test_the_hooks_leave_out_only_metadata_names():
     for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
         data_names = ["train.json", "data/prefs.jsonl", "my_config_prefs.json", "tokenizer_prefs.json", "state.jsonl"]
         assert [name for name in data_names if re.search(hook["exclude"], name)] == [], hook["id"]
-
 
 
 def test_the_readme_walk_through_ends_in_a_passing_commit(tmp_path):

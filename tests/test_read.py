@@ -62,8 +62,9 @@ def test_parquet_csv_and_arrow(tmp_path):
     pq.write_table(table, tmp_path / "data.parquet", row_group_size=2)
     with pa.ipc.new_stream(tmp_path / "data.arrow", table.schema) as writer:
         writer.write_table(table)
-    (tmp_path / "data.csv").write_text("prompt,chosen,rejected\n" + "".join(
-        f'"{r["prompt"]}",{r["chosen"]},{r["rejected"]}\n' for r in ROWS))
+    (tmp_path / "data.csv").write_text(
+        "prompt,chosen,rejected\n" + "".join(f'"{r["prompt"]}",{r["chosen"]},{r["rejected"]}\n' for r in ROWS)
+    )
     for name in ("data.parquet", "data.arrow", "data.csv"):
         assert records(tmp_path / name)[1] == ROWS, name
 
@@ -72,8 +73,12 @@ def test_large_parquet_is_read_one_row_group_at_a_time(tmp_path):
     """Reading must not hold the file: 40 row groups of ~1.5 kB rows stay under a few row groups in memory."""
     rows = 40_000
     text = [f"{i:06d} " + "x" * 1500 for i in range(rows)]
-    pq.write_table(pa.table({"prompt": text, "chosen": text, "rejected": text}), tmp_path / "big.parquet",
-                   row_group_size=1000, compression="none")
+    pq.write_table(
+        pa.table({"prompt": text, "chosen": text, "rejected": text}),
+        tmp_path / "big.parquet",
+        row_group_size=1000,
+        compression="none",
+    )
     file_bytes, peak, seen = 3 * rows * 1507, 0, 0
     for batch in read_batches(resolve_sources([str(tmp_path / "big.parquet")]), batch_size=1000):
         peak = max(peak, pa.total_allocated_bytes())
@@ -89,11 +94,13 @@ def test_csv_delimiter_is_the_one_the_header_uses(tmp_path):
 
 
 def test_a_csv_row_whose_cells_do_not_match_the_header_is_unreadable(tmp_path):
-    (tmp_path / "ragged.csv").write_text("prompt,chosen,rejected\nHi,Hello,Go,extra\n\nA,B\n\"x\ny\",z,w\n")
+    (tmp_path / "ragged.csv").write_text('prompt,chosen,rejected\nHi,Hello,Go,extra\n\nA,B\n"x\ny",z,w\n')
     rows, found = records(tmp_path / "ragged.csv", batch_size=10)
     assert rows == [0, 1, 2]
-    assert [(r.reason, r.text) for r in found[:2]] == [("line 2 has 4 cells where the header has 3", "Hi,Hello,Go,extra"),
-                                                     ("line 4 has 2 cells where the header has 3", "A,B")]
+    assert [(r.reason, r.text) for r in found[:2]] == [
+        ("line 2 has 4 cells where the header has 3", "Hi,Hello,Go,extra"),
+        ("line 4 has 2 cells where the header has 3", "A,B"),
+    ]
     assert found[2] == {"prompt": "x\ny", "chosen": "z", "rejected": "w"}  # a quoted cell spans lines
 
 
@@ -165,7 +172,10 @@ def test_unreadable_lines_keep_their_place(tmp_path):
 def test_text_that_is_not_unicode_is_unreadable_in_its_place(tmp_path):
     """Half of a surrogate pair in JSON, bytes that are not UTF-8 in a Parquet text column: the row is reported,
     the rows around it are read."""
-    cut, whole = '{"prompt": "a", "chosen": "cut \\ud83d", "rejected": "b"}', '{"prompt": "a", "chosen": "\\ud83d\\ude00"}'
+    cut, whole = (
+        '{"prompt": "a", "chosen": "cut \\ud83d", "rejected": "b"}',
+        '{"prompt": "a", "chosen": "\\ud83d\\ude00"}',
+    )
     (tmp_path / "data.json").write_text(f"[{cut}, {whole}]")
     recs = records(tmp_path / "data.json")[1]
     assert recs[0] == Unreadable(
@@ -175,8 +185,10 @@ def test_text_that_is_not_unicode_is_unreadable_in_its_place(tmp_path):
     assert recs[1] == {"prompt": "a", "chosen": "\U0001f600"}
 
     chosen = pa.array([b"Paris.", b"caf\xe9", b"4"], type=pa.binary()).view(pa.string())  # Latin-1, unchecked
-    pq.write_table(pa.table({"prompt": ["q1", "q2", "q3"], "chosen": chosen, "rejected": ["x", "y", "z"]}),
-                   tmp_path / "data.parquet")
+    pq.write_table(
+        pa.table({"prompt": ["q1", "q2", "q3"], "chosen": chosen, "rejected": ["x", "y", "z"]}),
+        tmp_path / "data.parquet",
+    )
     recs = records(tmp_path / "data.parquet", batch_size=3)[1]
     assert recs[0] == {"prompt": "q1", "chosen": "Paris.", "rejected": "x"}
     assert recs[1] == Unreadable(
@@ -212,7 +224,9 @@ def test_a_git_lfs_pointer_is_a_clear_error_not_broken_records(tmp_path, name):
     """A dataset repository cloned without `git lfs pull` holds pointers where the data should be."""
     pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d7a" * 16 + "\nsize 12345\n"
     (tmp_path / name).write_text(pointer)
-    with pytest.raises(InputError, match=f"'.*{name}' is a Git LFS pointer, not the data: fetch the data with `git lfs pull`"):
+    with pytest.raises(
+        InputError, match=f"'.*{name}' is a Git LFS pointer, not the data: fetch the data with `git lfs pull`"
+    ):
         records(tmp_path / name)
 
 
@@ -259,7 +273,9 @@ def test_a_split_whose_files_datasets_cannot_cast_is_a_clear_error(tmp_path):
     (repo / "data").mkdir(parents=True)
     (repo / "data" / "train.jsonl").write_text(json.dumps(ROWS[0]) + "\n")
     (repo / "data" / "test.jsonl").write_text(json.dumps({"question": "a", "score": 1}) + "\n")
-    with pytest.raises(InputError, match=r"cannot read dataset '.*org-dataset': Couldn't cast .* because column names don't match"):
+    with pytest.raises(
+        InputError, match=r"cannot read dataset '.*org-dataset': Couldn't cast .* because column names don't match"
+    ):
         records(repo, split="test")
 
 

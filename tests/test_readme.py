@@ -19,8 +19,10 @@ def test_readme_rule_table_matches_the_registry():
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Python API"):]
-    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
+    section = text[text.index("## Python API") :]
+    code = section[
+        section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))
+    ]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md (Python API)", "exec"), {})  # noqa: S102 - the README's own example
 
@@ -28,8 +30,8 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
 def test_readme_scan_example_is_what_the_scan_prints(capsys, monkeypatch):
     text = README.read_text(encoding="utf-8")
     command = "$ preflint scan hh-rlhf-harmless-test.jsonl --tokenizer llama --limit 1\n"
-    shown = text[text.index(command) + len(command):]
-    shown = shown[:shown.index("```")]
+    shown = text[text.index(command) + len(command) :]
+    shown = shown[: shown.index("```")]
     monkeypatch.chdir(data_file("hh-rlhf-harmless-test.jsonl").parent)
     assert main(["scan", "hh-rlhf-harmless-test.jsonl", "--tokenizer", "llama", "--limit", "1", "--no-cache"]) == 1
     assert capsys.readouterr().out.startswith(shown), "paste the scan's output into the README"

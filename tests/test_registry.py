@@ -73,7 +73,9 @@ def test_local_dataset_rule_sees_every_batch(tmp_path, write_jsonl, llama, batch
     rows = [{"prompt": p, "chosen": "a", "rejected": "b"} for p in ["Q", "R", "Q", "S", "Q"]]
     settings = Settings(select=("X001",), plugins=("checks.py",), base_dir=tmp_path, batch_size=batch_size)
     result = scan([str(write_jsonl(rows))], RunPlan.build(settings, llama))
-    assert [(f.code, f.row, f.message) for f in result.findings] == [("X001", None, "prompt 'Q' occurs in rows [0, 2, 4]")]
+    assert [(f.code, f.row, f.message) for f in result.findings] == [
+        ("X001", None, "prompt 'Q' occurs in rows [0, 2, 4]")
+    ]
 
 
 def test_entry_point_plugins_are_registered(tmp_path, monkeypatch):

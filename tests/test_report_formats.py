@@ -1,5 +1,5 @@
-"""A snapshot per CI format: the exact bytes a CI system parses (or, for markdown, renders). PREFLINT_UPDATE_SNAPSHOTS=1 rewrites them
-(then read the diff before committing)."""
+"""A snapshot per CI format: the exact bytes a CI system parses (or, for markdown, renders).
+PREFLINT_UPDATE_SNAPSHOTS=1 rewrites them (then read the diff before committing)."""
 
 import json
 import os
@@ -43,7 +43,11 @@ def test_formats_parse_as_their_consumers_expect(scanned, capsys):
     github = scanned("github", capsys).splitlines()
     assert github[0].startswith("::error file=data.jsonl,line=1,title=P001 identical-pair::row 0: ")
     sarif = json.loads(scanned("sarif", capsys))
-    assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["P001", "W001", "P004"]
+    assert sarif["version"] == "2.1.0" and [r["ruleId"] for r in sarif["runs"][0]["results"]] == [
+        "P001",
+        "W001",
+        "P004",
+    ]
     junit = ElementTree.fromstring(scanned("junit", capsys))
     assert junit.get("failures") == "3" and len(junit.findall(".//failure")) == 3
     gitlab = json.loads(scanned("gitlab", capsys))  # the keys GitLab's Code Quality widget requires
@@ -91,7 +95,9 @@ def test_annotations_point_at_the_line_each_row_starts_on(tmp_path, monkeypatch,
         "::error file=data.parquet,title=P001 identical-pair::row 3: chosen and rejected are identical (2 tokens)",
     ]
     assert run("github") == github  # the second scan is the cache's: the lines are read again
-    locations = [result["locations"][0]["physicalLocation"] for result in json.loads(run("sarif"))["runs"][0]["results"]]
+    locations = [
+        result["locations"][0]["physicalLocation"] for result in json.loads(run("sarif"))["runs"][0]["results"]
+    ]
     assert [location.get("region") for location in locations] == [{"startLine": 2}, None]
     assert [case.get("line") for case in ElementTree.fromstring(run("junit")).iter("testcase")] == ["2", None]
 
@@ -126,15 +132,21 @@ def test_markdown_renders_data_as_written(tmp_path, monkeypatch, write_jsonl, ca
     from markdown_it import MarkdownIt
 
     monkeypatch.chdir(tmp_path)
-    write_jsonl([{"prompt": "Q", "chosen": "<b>my_var</b> *yes*.", "rejected": "<b>my_var</b> *yes*!"},
-                 {"prompt": "Say hi", "chosen": "Sure <|eot_id|> done", "rejected": "No"}])
+    write_jsonl(
+        [
+            {"prompt": "Q", "chosen": "<b>my_var</b> *yes*.", "rejected": "<b>my_var</b> *yes*!"},
+            {"prompt": "Say hi", "chosen": "Sure <|eot_id|> done", "rejected": "No"},
+        ]
+    )
     assert main(["scan", "data.jsonl", "--select", "M006,P003", "--format", "markdown", "--no-progress"]) == 1
     html = MarkdownIt("commonmark").enable("table").render(capsys.readouterr().out)
     assert "<h2>preflint: 2 findings (1 error, 1 warning) in 2 of 2 rows</h2>" in html
-    assert ("<li>row 0: chosen and rejected differ only in punctuation: '&lt;b&gt;my_var&lt;/b&gt; *yes*.' vs "
-            "'&lt;b&gt;my_var&lt;/b&gt; *yes*!'</li>") in html
+    assert (
+        "<li>row 0: chosen and rejected differ only in punctuation: '&lt;b&gt;my_var&lt;/b&gt; *yes*.' vs "
+        "'&lt;b&gt;my_var&lt;/b&gt; *yes*!'</li>"
+    ) in html
     assert "<li>row 1: chosen contains &lt;|eot_id|&gt; as text: the tokenizer reads it as a control token</li>" in html
-    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
     assert [row.count("<td") for row in body.split("<tr>")[1:]] == [6, 6]
 
 
@@ -143,8 +155,10 @@ def test_findings_only_about_the_dataset_are_not_said_to_be_in_no_row(tmp_path, 
     words = "please tell me in a few plain words what the capital city of the country of France has been since".split()
     rows = [{"prompt": " ".join(words + [end]), "chosen": "Paris.", "rejected": "Rome."} for end in ("1800?", "1900?")]
     write_jsonl(rows)
-    for fmt, line in (("text", "Found 1 finding (1 warning) about the dataset of 2 rows."),
-                      ("markdown", "## preflint: 1 finding (1 warning) about the dataset of 2 rows")):
+    for fmt, line in (
+        ("text", "Found 1 finding (1 warning) about the dataset of 2 rows."),
+        ("markdown", "## preflint: 1 finding (1 warning) about the dataset of 2 rows"),
+    ):
         assert main(["scan", "data.jsonl", "--select", "D004", "--format", fmt, "--no-progress"]) == 1
         assert line in capsys.readouterr().out
 
@@ -154,7 +168,6 @@ def test_github_escapes_what_would_end_a_command():
 
     assert _escape_data("100% sure\r\nno") == "100%25 sure%0D%0Ano"
     assert _escape_property("a:b,c") == "a%3Ab%2Cc"
-
 
 
 def test_sarif_locations_are_uri_references(tmp_path, monkeypatch, write_jsonl, capsys):

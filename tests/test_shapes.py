@@ -55,20 +55,42 @@ def test_undetectable_columns_say_how_to_map():
         detect_fields(["text", "label"], {}, "data.jsonl")
 
 
-@pytest.mark.parametrize(("columns", "said"), [
-    (["prompt", "completion", "label"], "unpaired preference data \\(KTO"),
-    (["messages"], "supervised fine-tuning data"),
-    (["prompt", "completion"], "supervised fine-tuning data"),
-    (["prompt", "answers", "turns"], "column 'answers' looks like several ranked or scored responses per row"),
-    (["instruction", "completions"], "binarize them first, one chosen and one rejected per row"),
-    (["prompt", "response_0", "response_1", "is_response_0_safe", "better_response_id", "safer_response_id"],
-     "'response_0' and 'response_1' look like two responses, with 'better_response_id' saying row by row"),
-    (["post_id", "history", "c_root_id_A", "c_root_id_B", "score_A", "score_B", "human_ref_A", "human_ref_B", "labels"],
-     "'human_ref_A' and 'human_ref_B' look like two responses, with 'labels'"),
-    (["question_id", "model_a", "model_b", "winner", "conversation_a", "conversation_b", "turn"],
-     "'conversation_a' and 'conversation_b' .* 'winner'"),
-    (["domain", "context", "response1", "response2", "overall_preference"], "'response1' and 'response2' .* 'overall_preference'"),
-])
+@pytest.mark.parametrize(
+    ("columns", "said"),
+    [
+        (["prompt", "completion", "label"], "unpaired preference data \\(KTO"),
+        (["messages"], "supervised fine-tuning data"),
+        (["prompt", "completion"], "supervised fine-tuning data"),
+        (["prompt", "answers", "turns"], "column 'answers' looks like several ranked or scored responses per row"),
+        (["instruction", "completions"], "binarize them first, one chosen and one rejected per row"),
+        (
+            ["prompt", "response_0", "response_1", "is_response_0_safe", "better_response_id", "safer_response_id"],
+            "'response_0' and 'response_1' look like two responses, with 'better_response_id' saying row by row",
+        ),
+        (
+            [
+                "post_id",
+                "history",
+                "c_root_id_A",
+                "c_root_id_B",
+                "score_A",
+                "score_B",
+                "human_ref_A",
+                "human_ref_B",
+                "labels",
+            ],
+            "'human_ref_A' and 'human_ref_B' look like two responses, with 'labels'",
+        ),
+        (
+            ["question_id", "model_a", "model_b", "winner", "conversation_a", "conversation_b", "turn"],
+            "'conversation_a' and 'conversation_b' .* 'winner'",
+        ),
+        (
+            ["domain", "context", "response1", "response2", "overall_preference"],
+            "'response1' and 'response2' .* 'overall_preference'",
+        ),
+    ],
+)
 def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
     with pytest.raises(InputError, match=said) as error:
         detect_fields(columns, {}, "data.jsonl")
@@ -94,12 +116,29 @@ def test_trl_conversational_implicit_prompt_and_ultrafeedback_style():
     pair = pair_of({"chosen": [USER, GOOD], "rejected": [USER, BAD]})
     assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
     # UltraFeedback-binarized: a prompt string plus whole conversations in chosen/rejected
-    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "score_chosen": 9.0, "score_rejected": 3})
+    pair = pair_of(
+        {
+            "prompt": "Capital of France?",
+            "chosen": [USER, GOOD],
+            "rejected": [USER, BAD],
+            "score_chosen": 9.0,
+            "score_rejected": 3,
+        }
+    )
     assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
     assert pair.scores == {"score_chosen": 9.0, "score_rejected": 3.0}
     # Argilla's cleaned UltraFeedback names its scores with hyphens
-    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD],
-                    "chosen-rating": 4.5, "chosen-model": "a", "rejected-rating": 4.5, "rejected-model": "b"})
+    pair = pair_of(
+        {
+            "prompt": "Capital of France?",
+            "chosen": [USER, GOOD],
+            "rejected": [USER, BAD],
+            "chosen-rating": 4.5,
+            "chosen-model": "a",
+            "rejected-rating": 4.5,
+            "rejected-model": "b",
+        }
+    )
     assert pair.scores == {"score_chosen": 4.5, "score_rejected": 4.5}
 
 
@@ -122,25 +161,42 @@ def test_axolotl_chat_template_default_messages_with_one_reply_each():
     pair = pair_of({"messages": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."})  # messages as text
     assert (pair.kind, pair.prompt, pair.chosen) == ("text", "Capital of France?", "Paris.")
     # UltraFeedback-binarized also has `messages` (the chosen conversation): its prompt column comes first
-    pair = pair_of({"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "messages": [USER, GOOD]})
+    pair = pair_of(
+        {"prompt": "Capital of France?", "chosen": [USER, GOOD], "rejected": [USER, BAD], "messages": [USER, GOOD]}
+    )
     assert (pair.prompt, pair.chosen, pair.rejected) == ([USER], [GOOD], [BAD])
 
 
 def test_tools_are_read_for_conversations_as_trl_reads_them():
     weather = [{"type": "function", "function": {"name": "get_weather"}}]
     assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": weather}).tools == weather
-    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": '[{"type": "function"}]'}).tools == [{"type": "function"}]
+    assert pair_of(
+        {"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": '[{"type": "function"}]'}
+    ).tools == [{"type": "function"}]
     assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": ""}).tools is None
-    assert pair_of({"prompt": "Q?", "chosen": "A.", "rejected": "B.", "tools": "not json"}).tools is None  # text: TRL ignores it
-    assert pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "functions": weather}, "tools=functions").tools == weather
-    for bad, said in (("not json", "tools is text that is not JSON"), ({"name": "x"}, "not a list of tool definitions")):
+    assert (
+        pair_of({"prompt": "Q?", "chosen": "A.", "rejected": "B.", "tools": "not json"}).tools is None
+    )  # text: TRL ignores it
+    assert (
+        pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "functions": weather}, "tools=functions").tools
+        == weather
+    )
+    for bad, said in (
+        ("not json", "tools is text that is not JSON"),
+        ({"name": "x"}, "not a list of tool definitions"),
+    ):
         with pytest.raises(RowDefect, match=said):
             pair_of({"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": bad})
 
 
 def test_chat_template_kwargs_are_passed_on_with_the_tools():
-    record = {"prompt": [USER], "chosen": [GOOD], "rejected": [BAD], "tools": [{"type": "function"}],
-              "chat_template_kwargs": {"enable_thinking": False, "unset": None}}
+    record = {
+        "prompt": [USER],
+        "chosen": [GOOD],
+        "rejected": [BAD],
+        "tools": [{"type": "function"}],
+        "chat_template_kwargs": {"enable_thinking": False, "unset": None},
+    }
     assert pair_of(record).template_args == {"tools": [{"type": "function"}], "enable_thinking": False}
     with pytest.raises(RowDefect, match="chat_template_kwargs is .* not a mapping of template arguments"):
         pair_of({**record, "chat_template_kwargs": "enable_thinking=False"})

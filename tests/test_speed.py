@@ -93,7 +93,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
     script.write_text(
         "import preflint, preflint.pipeline.workers\n"
         "preflint.pipeline.workers.POOL_MIN_PAIRS = 100  # workers even for these 300 pairs\n"
-        f"report = preflint.scan({str(data_file('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, cache=False)\n"
+        f"report = preflint.scan({str(data_file('llamafactory-dpo-en-demo.json'))!r}, batch_size=50, jobs=2, "
+        "cache=False)\n"
         "print('scanned', report.summary['rows'])\n"
     )
     process = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
@@ -132,8 +133,22 @@ def test_forked_workers_find_what_one_process_finds(tmp_path):
     results = []
     for jobs in ("2", "1"):
         out = tmp_path / f"jobs{jobs}.json"
-        argv = [sys.executable, "-m", "preflint", "scan", data, "--format", "json", "--no-cache", "--batch-size", "64",
-                "--jobs", jobs, "-o", str(out)]
+        argv = [
+            sys.executable,
+            "-m",
+            "preflint",
+            "scan",
+            data,
+            "--format",
+            "json",
+            "--no-cache",
+            "--batch-size",
+            "64",
+            "--jobs",
+            jobs,
+            "-o",
+            str(out),
+        ]
         process = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
         assert process.returncode == 1, process.stderr[-2000:]
         result = json.loads(out.read_text())

@@ -7,7 +7,9 @@ from preflint import text
     "sample",
     ["Hello,  World!", "a+b=c (x) $5 ^~|", "  tabs\tand\nnewlines  ", "You're welcome.", "e.g. -- [ok]"],
 )
-@pytest.mark.parametrize("flags", [{"whitespace": True}, {"punctuation": True}, {"whitespace": True, "case": True, "punctuation": True}])
+@pytest.mark.parametrize(
+    "flags", [{"whitespace": True}, {"punctuation": True}, {"whitespace": True, "case": True, "punctuation": True}]
+)
 def test_ascii_fast_path_agrees_with_the_unicode_path(sample, flags):
     # the same text with one non-ASCII character appended takes the regex path; the results must agree
     assert text.normalized(sample, **flags) + "é" == text.normalized(sample + "é", **flags).replace(" é", "é")
@@ -33,8 +35,21 @@ def test_blank_is_empty_or_whitespace_only_as_strip_sees_it():
 
 @pytest.mark.parametrize(
     "sample",
-    ["  ...Hello", "¿Qué tal?", "ßa", "— dash", "$5 off", "!!! ", "", "\u3000Ａbc", "\u212a kelvin", "Σίσυφος",
-     "'quoted'", "\t\n(1) first", "«Bonjour»"],
+    [
+        "  ...Hello",
+        "¿Qué tal?",
+        "ßa",
+        "— dash",
+        "$5 off",
+        "!!! ",
+        "",
+        "\u3000Ａbc",
+        "\u212a kelvin",
+        "Σίσυφος",
+        "'quoted'",
+        "\t\n(1) first",
+        "«Bonjour»",
+    ],
 )
 def test_first_kept_is_the_first_character_of_the_fully_normalized_text(sample):
     assert text.first_kept(sample) == text.normalized(sample, whitespace=True, case=True, punctuation=True)[:1]

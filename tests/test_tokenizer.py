@@ -1,5 +1,6 @@
 """`--tokenizer` resolution, on real tokenizers only: the Llama 3 model llama-models ships, and BPEs trained here."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -63,12 +64,20 @@ def test_tool_calls_reach_the_chat_template_as_a_trainer_passes_them(llama):
     from preflint.shapes.fields import detect_fields
     from preflint.shapes.pairs import normalize
 
-    template = ("{% for m in messages %}[{{ m.role }}: {{ m.content }}{% for c in m.tool_calls or [] %}(call "
-                "{{ c.function.name }}){% endfor %}{% if m.tool_call_id %}(for {{ m.tool_call_id }}){% endif %}]{% endfor %}")
+    template = (
+        "{% for m in messages %}[{{ m.role }}: {{ m.content }}{% for c in m.tool_calls or [] %}(call "
+        "{{ c.function.name }}){% endfor %}{% if m.tool_call_id %}(for {{ m.tool_call_id }}){% endif %}]{% endfor %}"
+    )
     call = {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
-    record = {"prompt": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None, "tool_calls": [call]},
-                         {"role": "tool", "tool_call_id": "call_1", "content": "21"}],
-              "chosen": [{"role": "assistant", "content": "21 degrees."}], "rejected": [{"role": "assistant", "content": "?"}]}
+    record = {
+        "prompt": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "21"},
+        ],
+        "chosen": [{"role": "assistant", "content": "21 degrees."}],
+        "rejected": [{"role": "assistant", "content": "?"}],
+    }
     prompt = normalize(record, detect_fields(list(record), {}, "data.jsonl")).prompt
     rendered = llama.with_chat_template(template).render_chat(prompt, add_generation_prompt=False)
     assert rendered == "[user: Weather?][assistant: (call get_weather)][tool: 21(for call_1)]"
@@ -143,7 +152,9 @@ def test_an_alias_of_a_hub_model_out_of_reach_says_which_model(monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # as on a machine without the hub
-    with pytest.raises(TokenizerError, match="tokenizer 'qwen' is 'Qwen/Qwen2.5-7B-Instruct', which could not be loaded"):
+    with pytest.raises(
+        TokenizerError, match="tokenizer 'qwen' is 'Qwen/Qwen2.5-7B-Instruct', which could not be loaded"
+    ):
         load_tokenizer("qwen")
 
 
@@ -157,10 +168,8 @@ def test_code_shipped_with_a_tokenizer_never_runs(tmp_path):
     config = json.loads((directory / "tokenizer_config.json").read_text())
     config["auto_map"] = {"AutoTokenizer": ["evil.EvilTokenizer", "evil.EvilTokenizer"]}
     (directory / "tokenizer_config.json").write_text(json.dumps(config))
-    try:
+    with contextlib.suppress(TokenizerError):  # refusing is fine; running the code is not
         load_tokenizer(str(directory))
-    except TokenizerError:
-        pass  # refusing is fine; running the code is not
     assert not marker.exists()
     assert not Path("pwned").exists()
 
@@ -174,7 +183,9 @@ def test_truncation_left_on_the_backend_by_transformers_does_not_cut_our_ids(lla
 
 
 # 3e8 loop steps, several seconds a render (the limit in the test is 0.2 s); the sandbox allows each range
-LOOPING_TEMPLATE = "{% set xs = range(99999) | list %}{% for a in range(3000) %}{% for b in xs %}{% endfor %}{% endfor %}x"
+LOOPING_TEMPLATE = (
+    "{% set xs = range(99999) | list %}{% for a in range(3000) %}{% for b in xs %}{% endfor %}{% endfor %}x"
+)
 
 
 def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, monkeypatch, capsys):
@@ -189,8 +200,14 @@ def test_a_chat_template_that_does_not_end_is_stopped_and_reported(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loop.jinja").write_text(LOOPING_TEMPLATE)
     chat = [{"role": "user", "content": "Hi"}]
-    rows = [{"prompt": chat, "chosen": [{"role": "assistant", "content": f"Hello {i}"}],
-             "rejected": [{"role": "assistant", "content": "Go away."}]} for i in range(4)]
+    rows = [
+        {
+            "prompt": chat,
+            "chosen": [{"role": "assistant", "content": f"Hello {i}"}],
+            "rejected": [{"role": "assistant", "content": "Go away."}],
+        }
+        for i in range(4)
+    ]
     (tmp_path / "data.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert main(["scan", "data.jsonl", "--chat-template", "loop.jinja", "--format", "jsonl", "--no-cache"]) == 1
     findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -220,9 +237,11 @@ def test_a_process_that_renders_then_exits_keeps_its_exit_code():
     import subprocess
     import sys
 
-    program = ("import sys, time\nfrom preflint.tokenizer.loading import load_tokenizer\n"
-               "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
-               "time.sleep(0.9)\nsys.exit(3)\n")
+    program = (
+        "import sys, time\nfrom preflint.tokenizer.loading import load_tokenizer\n"
+        "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
+        "time.sleep(0.9)\nsys.exit(3)\n"
+    )
     assert subprocess.run([sys.executable, "-c", program]).returncode == 3
 
 
@@ -232,11 +251,13 @@ def test_a_program_with_its_own_sigalrm_handler_keeps_it():
     import subprocess
     import sys
 
-    program = ("import signal\nfrom preflint.tokenizer.loading import load_tokenizer\n"
-               "def mine(signum, frame): raise SystemExit(5)\n"
-               "signal.signal(signal.SIGALRM, mine)\n"
-               "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
-               "assert signal.getsignal(signal.SIGALRM) is mine and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)\n")
+    program = (
+        "import signal\nfrom preflint.tokenizer.loading import load_tokenizer\n"
+        "def mine(signum, frame): raise SystemExit(5)\n"
+        "signal.signal(signal.SIGALRM, mine)\n"
+        "load_tokenizer('llama').render_chat([{'role': 'user', 'content': 'Hi'}], add_generation_prompt=False)\n"
+        "assert signal.getsignal(signal.SIGALRM) is mine and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)\n"
+    )
     assert subprocess.run([sys.executable, "-c", program]).returncode == 0
 
 
@@ -247,8 +268,10 @@ def test_a_directory_without_a_vocabulary_says_so_in_one_line(tmp_path):
     empty.mkdir()
     with pytest.raises(TokenizerError) as raised:
         load_tokenizer(str(empty))
-    assert str(raised.value).endswith("it has no vocabulary file (tokenizer.json, tokenizer.model, vocab.json with "
-                                      "merges.txt, or vocab.txt); it is empty")
+    assert str(raised.value).endswith(
+        "it has no vocabulary file (tokenizer.json, tokenizer.model, vocab.json with "
+        "merges.txt, or vocab.txt); it is empty"
+    )
     config_only = tmp_path / "config-only"
     config_only.mkdir()
     (config_only / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer"}))
@@ -259,7 +282,9 @@ def test_a_directory_without_a_vocabulary_says_so_in_one_line(tmp_path):
 def test_a_data_file_given_as_the_tokenizer_is_named_as_such(tmp_path):
     data = tmp_path / "data.jsonl"
     data.write_text('{"prompt": "Q?", "chosen": "A.", "rejected": "B."}\n')
-    with pytest.raises(TokenizerError, match="'.*data.jsonl': it is not a tokenizer.json; --tokenizer takes a model directory"):
+    with pytest.raises(
+        TokenizerError, match="'.*data.jsonl': it is not a tokenizer.json; --tokenizer takes a model directory"
+    ):
         load_tokenizer(str(data))
     array = tmp_path / "pairs.json"
     array.write_text('[{"prompt": "Q?", "chosen": "A.", "rejected": "B."}]')

@@ -79,7 +79,9 @@ def _edit_message(message, transform: Transform):
         return {**message, key: transform(content)}
     if isinstance(content, list):  # OpenAI content parts
         parts = [
-            {**part, "text": transform(part["text"])} if isinstance(part, Mapping) and isinstance(part.get("text"), str) else part
+            {**part, "text": transform(part["text"])}
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+            else part
             for part in content
         ]
         return {**message, key: parts}

@@ -22,7 +22,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from preflint.version import __version__
 from preflint.defects import Defect, RowDefect
 from preflint.findings import DROP, SWAP, Applicability, Edit, Finding, fix_labels
 from preflint.fixing.edit import apply_edit, swap_sides
@@ -44,6 +43,7 @@ from preflint.report.diff import diff_lines, pretty
 from preflint.report.samples import pick_samples, samples
 from preflint.shapes.fields import Fields
 from preflint.shapes.pairs import Pair, normalize
+from preflint.version import __version__
 
 MAX_PASSES = 4
 PROVENANCE_COLUMNS = ("preflint_row", "preflint_fixes")
@@ -178,9 +178,16 @@ class _Run:
             if rejects:
                 rejects.finish()
         result = FixResult(
-            self.inputs, self.outputs, self.before, sorted(done.remaining, key=Finding.sort_key), self.policy,
-            rows_read=self.before.summary["rows"], rows_kept=len(done.origin), dropped=self.dropped,
-            fixed=Counter(code for codes in self.applied.values() for code in set(codes)), passes=number,
+            self.inputs,
+            self.outputs,
+            self.before,
+            sorted(done.remaining, key=Finding.sort_key),
+            self.policy,
+            rows_read=self.before.summary["rows"],
+            rows_kept=len(done.origin),
+            dropped=self.dropped,
+            fixed=Counter(code for codes in self.applied.values() for code in set(codes)),
+            passes=number,
             settled=not (rewrites and done.changed and number == MAX_PASSES),
         )
         result.samples = samples(self.sampled, self.sample_pairs, Pipeline(self.plan))  # the scans' workers are gone
@@ -204,7 +211,9 @@ class _Run:
                 plan.setdefault(finding.row, []).append(finding)
         rewrites = any(f.fix.action != DROP for found in plan.values() for f in found)
         last = not rewrites or number == MAX_PASSES
-        applied = self._apply(current, scanned.findings, plan, origin, None if last else target, rejects, provenance=last)
+        applied = self._apply(
+            current, scanned.findings, plan, origin, None if last else target, rejects, provenance=last
+        )
         return applied, rewrites, last
 
     def _sink(self, handle, fmt: str, hint=None):
@@ -331,8 +340,16 @@ def _rejects_schema():
     import pyarrow as pa
 
     texts = pa.list_(pa.string())
-    return pa.schema([("row", pa.int64()), ("source", pa.string()), ("reason", pa.string()), ("codes", texts),
-                      ("messages", texts), ("record", pa.string())])
+    return pa.schema(
+        [
+            ("row", pa.int64()),
+            ("source", pa.string()),
+            ("reason", pa.string()),
+            ("codes", texts),
+            ("messages", texts),
+            ("record", pa.string()),
+        ]
+    )
 
 
 def _parquet_schema(sources):

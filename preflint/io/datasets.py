@@ -63,12 +63,13 @@ def _pick_splits(splits: list[str], wanted: str | None, spec: str, held_out: boo
     if held_out:
         if held := [name for name in splits if name.lower().startswith(HELD_OUT_SPLITS)]:
             return held
-        raise InputError(f"{spec!r} has several splits ({', '.join(splits)}) and none held out (test, validation, "
-                         f"...); name the one to compare with: --against '{spec}[SPLIT]'")
+        raise InputError(
+            f"{spec!r} has several splits ({', '.join(splits)}) and none held out (test, validation, "
+            f"...); name the one to compare with: --against '{spec}[SPLIT]'"
+        )
     if "train" in splits:
         return ["train"]
     raise InputError(f"{spec!r} has several splits ({', '.join(splits)}); choose one with --split")
-
 
 
 def split_files(directory: str, split: str) -> list[str] | None:
@@ -83,5 +84,3 @@ def split_files(directory: str, split: str) -> list[str] | None:
     except Exception:  # datasets raises many unrelated types; without the files, annotations name the directory
         return None
     return next((list(files) for named, files in data_files.items() if str(named) == split), None)
-
-

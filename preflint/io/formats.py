@@ -40,7 +40,6 @@ class Unreadable:
     text: str | None = None  # the record as it stood in the file (undecodable bytes as \xNN), for the rejects
 
 
-
 @contextmanager
 def read_errors(source: Source) -> Iterator[None]:
     """Errors of reading `source` as one-line InputErrors."""
@@ -78,18 +77,29 @@ def _parse_json_lines(lines) -> Iterator[tuple[int, dict | Unreadable]]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield number, Unreadable(
-                f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                raw.decode("utf-8", "backslashreplace").rstrip("\r\n"),
+            yield (
+                number,
+                Unreadable(
+                    f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
+                    raw.decode("utf-8", "backslashreplace").rstrip("\r\n"),
+                ),
             )
             continue
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield number, Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n"))
+            yield (
+                number,
+                Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n")),
+            )
             continue
         except (ValueError, RecursionError) as exc:
-            yield number, Unreadable(f"line {number} is JSON beyond what can be read ({_beyond_limits(exc)})", text.rstrip("\r\n"))
+            yield (
+                number,
+                Unreadable(
+                    f"line {number} is JSON beyond what can be read ({_beyond_limits(exc)})", text.rstrip("\r\n")
+                ),
+            )
             continue
         yield number, _as_record(value, f"line {number}", SURROGATE_ESCAPE.search(text) is not None)
 
@@ -279,8 +289,13 @@ def _csv_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
                 if len(cells) == len(columns):
                     yield start, dict(zip(columns, cells))
                 elif cells:  # a blank line is no record
-                    yield start, Unreadable(f"line {start} has {len(cells)} cells where the header has {len(columns)}",
-                                            delimiter.join(cells))
+                    yield (
+                        start,
+                        Unreadable(
+                            f"line {start} has {len(cells)} cells where the header has {len(columns)}",
+                            delimiter.join(cells),
+                        ),
+                    )
                 start = rows.line_num + 1
         except UnicodeDecodeError as exc:
             raise InputError(f"{source.spec!r} is not valid UTF-8 ({exc.reason})") from exc
@@ -291,4 +306,3 @@ def _csv_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
 # Readers of files: those of text formats also give the line each record starts on (`record_lines`).
 TEXT_READERS = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records, "tsv": _csv_records}
 BINARY_READERS = {"parquet": _parquet_records, "arrow": _arrow_records}
-

@@ -120,13 +120,15 @@ class JsonText:
         data = self.handle.read(max(CHUNK, len(self.text), len(codecs.BOM_UTF8)))
         self.ended = not data
         if not self.bytes_read and data.startswith(codecs.BOM_UTF8):  # offsets count from after it
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
         pending = self.decoder.getstate()[0]
         try:
             self.text += self.decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
             offset = self.bytes_read - len(pending) + exc.start
-            raise InputError(f"{self.spec!r} is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {offset})") from None
+            raise InputError(
+                f"{self.spec!r} is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {offset})"
+            ) from None
         self.bytes_read += len(data)
         return True
 

@@ -69,5 +69,3 @@ def _parquet_rows(path: str) -> int | None:
         return pq.ParquetFile(path).metadata.num_rows
     except (OSError, pa.ArrowException):
         return None
-
-

@@ -7,6 +7,7 @@ complete, so even `kill -9` mid-write leaves nothing; elsewhere a hidden tempora
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import decimal
 import glob
@@ -50,7 +51,9 @@ def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[st
             raise OutputError(f"{option} {path}: directory {str(path.parent)!r} does not exist")
         resolved = path.resolve()
         for spec in read:
-            if os.path.exists(spec) and (resolved == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))):
+            if os.path.exists(spec) and (
+                resolved == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))
+            ):
                 raise OutputError(f"{option} {path} is an input; preflint never writes over its input")
         if path.exists() and not force:
             raise OutputError(f"{option} {path} exists; pass --force to replace it")
@@ -182,10 +185,8 @@ class ParquetSink:
     def keep_columns_of(self, records: list[dict]) -> None:
         """Records that are not written (dropped): if no record is, the file still has their columns."""
         if records and self.dropped_schema is None and self.schema_hint is None:
-            try:
+            with contextlib.suppress(OutputError):  # columns of mixed types: nothing to keep but the rows' own
                 self.dropped_schema = self._table(records).schema
-            except OutputError:
-                pass  # columns of mixed types: nothing to keep but the rows' own
 
     def _table(self, records: list[dict]):
         """Every key of every record becomes a column (`from_pylist` alone would keep only the first record's)."""
@@ -220,9 +221,12 @@ class ParquetSink:
             raise OutputError(
                 f"the rows do not share one Parquet schema ({one_line(exc)}); write JSON Lines instead"
             ) from exc
-        schema = pa.schema([  # lists that were empty in every row (no fixes applied) hold text, not nulls
-            field.with_type(pa.list_(pa.string())) if field.type == pa.list_(pa.null()) else field for field in schema
-        ])
+        schema = pa.schema(
+            [  # lists that were empty in every row (no fixes applied) hold text, not nulls
+                field.with_type(pa.list_(pa.string())) if field.type == pa.list_(pa.null()) else field
+                for field in schema
+            ]
+        )
         with pq.ParquetWriter(self.handle, schema) as writer:
             for part, _ in self.parts:
                 for batch in parquet_batches(part, PART_BATCH_ROWS):
@@ -236,7 +240,9 @@ def _conform(batch, schema):
 
     names = batch.schema.names
     columns = [
-        batch.column(names.index(field.name)).cast(field.type) if field.name in names else pa.nulls(len(batch), field.type)
+        batch.column(names.index(field.name)).cast(field.type)
+        if field.name in names
+        else pa.nulls(len(batch), field.type)
         for field in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)

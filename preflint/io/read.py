@@ -20,7 +20,11 @@ class RawBatch:
 
 
 def read_batches(
-    sources: Sequence[Source], *, batch_size: int, split: str | None = None, subset: str | None = None,
+    sources: Sequence[Source],
+    *,
+    batch_size: int,
+    split: str | None = None,
+    subset: str | None = None,
     held_out: bool = False,
 ) -> Iterator[RawBatch]:
     """Yield batches of at most `batch_size` records; row numbers run on across sources. A dataset's batches name
@@ -32,7 +36,9 @@ def read_batches(
         if source.kind in DATASET_KINDS:
             with read_errors(source):
                 opened = open_dataset(source, split=split, subset=subset, held_out=held_out)
-            parts = [(f"{source.display} [{picked}]" if picked else source.display, dataset) for dataset, picked in opened]
+            parts = [
+                (f"{source.display} [{picked}]" if picked else source.display, dataset) for dataset, picked in opened
+            ]
         for name, dataset in parts:
             located = dataset is None and has_lines(source)
             records: list[dict | Unreadable] = []
@@ -41,11 +47,15 @@ def read_batches(
                 records.append(record)
                 lines.append(line)
                 if len(records) == batch_size:
-                    yield RawBatch(name, list(range(next_row, next_row + len(records))), records, lines if located else None)
+                    yield RawBatch(
+                        name, list(range(next_row, next_row + len(records))), records, lines if located else None
+                    )
                     next_row += len(records)
                     records, lines = [], []
             if records:
-                yield RawBatch(name, list(range(next_row, next_row + len(records))), records, lines if located else None)
+                yield RawBatch(
+                    name, list(range(next_row, next_row + len(records))), records, lines if located else None
+                )
                 next_row += len(records)
 
 

@@ -115,7 +115,7 @@ def classify(spec: str) -> Source:
         if _is_lfs_pointer(path):
             raise InputError(f"{spec!r} is a Git LFS pointer, not the data: fetch the data with `git lfs pull`")
         return Source(spec, kind, compression)
-    if HUB_ID.match(spec) and "/" in spec and not Path(spec).suffix.lower() in FORMATS:
+    if HUB_ID.match(spec) and "/" in spec and Path(spec).suffix.lower() not in FORMATS:
         return Source(spec, "hub")
     raise InputError(f"no such file: {spec!r}")
 
@@ -137,8 +137,8 @@ def _standard_input(stream) -> Source:
     kind, compression = next(told, ("json", None))
     if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
         raise InputError(
-            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip, zstd, xz or bzip2 compressed), "
-            "Parquet or Arrow" + (" (it is empty)" if not head else "; name a CSV file instead")
+            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip, zstd, xz or bzip2 "
+            "compressed), Parquet or Arrow" + (" (it is empty)" if not head else "; name a CSV file instead")
         )
     return Source(STDIN_NAME, kind, compression, copy)
 
@@ -152,6 +152,7 @@ def _is_lfs_pointer(path: Path) -> bool:
     except OSError:  # reading it will say what is wrong
         return False
 
+
 def check_dataset_options(specs: Sequence[str], *, split: str | None, subset: str | None) -> None:
     """A split or subset asked on the command line of inputs that have none is an error, not an option silently
     ignored. (One set in a config file is a default for the datasets among the inputs, if any.)"""
@@ -159,14 +160,18 @@ def check_dataset_options(specs: Sequence[str], *, split: str | None, subset: st
         return
     sources = resolve_sources(specs)
     options = (
-        ("--split", split, DATASET_KINDS, "a dataset (a hub id, a saved dataset or a directory of data files) has splits"),
+        (
+            "--split",
+            split,
+            DATASET_KINDS,
+            "a dataset (a hub id, a saved dataset or a directory of data files) has splits",
+        ),
         ("--subset", subset, ("hub",), "a hub dataset or a directory of data files has subsets"),
     )
     for option, value, kinds, which in options:
         if value is not None and not any(source.kind in kinds for source in sources):
             names = ", ".join(repr(source.display) for source in sources[:3]) + (", …" if len(sources) > 3 else "")
             raise InputError(f"{option} {value!r} does nothing for {names}: only {which}; drop {option}")
-
 
 
 def reference_spec(spec: str) -> tuple[str, str | None]:
@@ -176,4 +181,3 @@ def reference_spec(spec: str) -> tuple[str, str | None]:
     if named is None or os.path.exists(spec):
         return spec, None
     return named["spec"], named["split"]
-

@@ -61,7 +61,7 @@ class PairBatch:
     def body_ids(self, i: int, side: str) -> list[int]:
         ids = self.chosen_ids[i] if side == "chosen" else self.rejected_ids[i]
         suffix = self._suffix(i)[1]
-        return ids[: len(ids) - len(suffix)] if suffix and ids[len(ids) - len(suffix):] == suffix else ids
+        return ids[: len(ids) - len(suffix)] if suffix and ids[len(ids) - len(suffix) :] == suffix else ids
 
     def _suffix(self, i: int) -> tuple[str, list[int]]:
         if not self.pairs[i].is_chat or self.tokenizer is None:
@@ -76,9 +76,11 @@ class PairBatch:
         """
         if self._comparable is None:
             self._comparable = [
-                i for i in self.usable()
+                i
+                for i in self.usable()
                 if self.pairs[i].rejected_prompt is None
-                and not blank(plain_text(self.pairs[i].chosen)) and not blank(plain_text(self.pairs[i].rejected))
+                and not blank(plain_text(self.pairs[i].chosen))
+                and not blank(plain_text(self.pairs[i].rejected))
             ]
         return self._comparable
 
@@ -88,7 +90,8 @@ class PairBatch:
         if self._text_keys is None:
             self._text_keys = [
                 (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)))
-                if pair is not None else None
+                if pair is not None
+                else None
                 for pair in self.pairs
             ]
         return self._text_keys[i]

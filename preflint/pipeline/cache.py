@@ -18,7 +18,6 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from preflint.version import __version__
 from preflint.config import default_cache_dir
 from preflint.findings import Applicability, Finding, Fix, Severity
 from preflint.io.outputs import atomic_write
@@ -27,6 +26,7 @@ from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import ScanResult, scan
 from preflint.tokenizer.llama3 import llama3_model_file
 from preflint.tokenizer.loading import ALIASES
+from preflint.version import __version__
 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
@@ -136,8 +136,13 @@ def _source_digest() -> str:
 def _finding(item: dict) -> Finding:
     fix = item["fix"]
     return Finding(
-        item["code"], item["name"], Severity(item["severity"]), item["row"], item["message"],
-        Fix(Applicability(fix["applicability"]), fix["description"]) if fix else None, item["hash"],
+        item["code"],
+        item["name"],
+        Severity(item["severity"]),
+        item["row"],
+        item["message"],
+        Fix(Applicability(fix["applicability"]), fix["description"]) if fix else None,
+        item["hash"],
     )
 
 

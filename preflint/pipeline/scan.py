@@ -13,7 +13,6 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from preflint.version import __version__
 from preflint.errors import InputError
 from preflint.findings import Finding
 from preflint.io.locations import FileRecords, record_files
@@ -33,6 +32,7 @@ from preflint.pipeline.workers import (
 from preflint.rule import Rule
 from preflint.shapes.fields import Fields, detect_fields
 from preflint.tokenizer.loading import load_tokenizer
+from preflint.version import __version__
 
 
 @dataclass
@@ -47,7 +47,8 @@ class ScanResult:
     lines: dict[str, array] = field(default_factory=dict, repr=False, compare=False)  # input -> each row's line
 
     _files: dict[str, tuple[list[int], list[FileRecords]] | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False)  # each input's files: where each ends, and them
+        default_factory=dict, init=False, repr=False, compare=False
+    )  # each input's files: where each ends, and them
 
     def source_of(self, row: int | None) -> str:
         """The input a row was read from (the first input for dataset-level findings)."""
@@ -108,8 +109,9 @@ def scan(inputs: Sequence[str | Source], plan: RunPlan, progress: Callable[[int]
         start = worker_start() if plan.given_tokenizer is None else "spawn"  # a tokenizer given may be in use here
         if start == "fork":  # loaded here once: the forked workers share it (and a fix's later passes reuse it)
             load_tokenizer(settings.tokenizer)
-        scanned = in_workers(batches, use_jobs(settings.jobs), pool_threshold(start, settings.batch_size), Pipeline,
-                             plan, start=start)
+        scanned = in_workers(
+            batches, use_jobs(settings.jobs), pool_threshold(start, settings.batch_size), Pipeline, plan, start=start
+        )
         for findings, partial_states, part in scanned:
             engine.absorb(findings, partial_states)
             tally.merge(part)
@@ -159,8 +161,14 @@ def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> Field
         return detect_fields(columns, mapping, raw.source)
     except InputError:
         record = raw.records[0] if len(raw.records) == 1 and isinstance(raw.records[0], dict) else {}
-        lists = [key for key, value in record.items() if isinstance(value, list) and value and isinstance(value[0], dict)
-                 and not {"role", "from"} & value[0].keys()]  # message lists are one record's sides, not records
+        lists = [
+            key
+            for key, value in record.items()
+            if isinstance(value, list)
+            and value
+            and isinstance(value[0], dict)
+            and not {"role", "from"} & value[0].keys()
+        ]  # message lists are one record's sides, not records
         if len(lists) < 2:
             raise
         raise InputError(

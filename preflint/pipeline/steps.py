@@ -160,8 +160,10 @@ def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
     batch._comparable = batch._text_keys = None
 
 
-NO_PROMPT = ("the conversation has no prompt, only the assistant's replies: the chat template cannot render an "
-             "empty prompt, and a trainer fails on it the same way")
+NO_PROMPT = (
+    "the conversation has no prompt, only the assistant's replies: the chat template cannot render an "
+    "empty prompt, and a trainer fails on it the same way"
+)
 
 
 def _render_text(pair: Pair) -> tuple[str, str, str]:
@@ -182,7 +184,7 @@ def _completion(chat, prompt: list, completion: list, rendered_prompt: str) -> t
     whether the whole starts with the rendered prompt (a template may render a final turn differently)."""
     whole = chat(prompt + completion, add_generation_prompt=False)
     if whole.startswith(rendered_prompt):
-        return whole[len(rendered_prompt):], True
+        return whole[len(rendered_prompt) :], True
     common = 0
     for a, b in zip(whole, rendered_prompt):
         if a != b:

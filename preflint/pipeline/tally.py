@@ -26,10 +26,31 @@ SHAPE_NAMES = {
 
 
 # Histogram bins for the fix report: token edit distance between the sides, and chosen/rejected length ratio.
-DISTANCE_BINS = ((0, "0"), (1, "1"), (2, "2"), (3, "3"), (4, "4-5"), (6, "6-10"), (11, "11-20"), (21, "21-50"),
-                 (51, "51-100"), (101, "101-200"), (201, "201-500"), (501, "501+"))
-RATIO_BINS = ((0.0, "< 1/4"), (0.25, "1/4-1/2"), (0.5, "1/2-2/3"), (2 / 3, "2/3-0.9"), (0.9, "0.9-1.1"),
-              (1.1, "1.1-1.5"), (1.5, "1.5-2"), (2.0, "2-4"), (4.0, "> 4"))
+DISTANCE_BINS = (
+    (0, "0"),
+    (1, "1"),
+    (2, "2"),
+    (3, "3"),
+    (4, "4-5"),
+    (6, "6-10"),
+    (11, "11-20"),
+    (21, "21-50"),
+    (51, "51-100"),
+    (101, "101-200"),
+    (201, "201-500"),
+    (501, "501+"),
+)
+RATIO_BINS = (
+    (0.0, "< 1/4"),
+    (0.25, "1/4-1/2"),
+    (0.5, "1/2-2/3"),
+    (2 / 3, "2/3-0.9"),
+    (0.9, "0.9-1.1"),
+    (1.1, "1.1-1.5"),
+    (1.5, "1.5-2"),
+    (2.0, "2-4"),
+    (4.0, "> 4"),
+)
 
 
 @dataclass
@@ -70,7 +91,9 @@ class Tally:
             self.tokens["rejected"] += len(batch.rejected_ids[i])
         for i in batch.comparable():
             chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
-            distance = Levenshtein.distance(chosen, rejected, score_cutoff=DISTANCE_BINS[-1][0])  # linear, not quadratic
+            distance = Levenshtein.distance(
+                chosen, rejected, score_cutoff=DISTANCE_BINS[-1][0]
+            )  # linear, not quadratic
             self.distances[_bin(distance, DISTANCE_BINS)] += 1
             if rejected:
                 self.ratios[_bin(len(chosen) / len(rejected), RATIO_BINS)] += 1
@@ -106,10 +129,14 @@ class Tally:
             "usable_rows": usable,
             "shape": _shape(kinds),
             "kinds": dict(kinds),
-            "sources": [{**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
-                        for name, source in self.sources.items()],
+            "sources": [
+                {**source, "shape": _shape(self.source_kinds.get(name, Counter()))}
+                for name, source in self.sources.items()
+            ],
             **finding_counts(findings),
-            "forecast": forecast(findings, usable, self.dropped, self.failing, profile.name, profile.described_options()),
+            "forecast": forecast(
+                findings, usable, self.dropped, self.failing, profile.name, profile.described_options()
+            ),
             **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],

@@ -95,8 +95,9 @@ class Worker(Protocol):
     def finish(self, prepared) -> Any: ...
 
 
-def in_workers(items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Worker], *args: Any,
-               start: str = "spawn") -> Iterator:
+def in_workers(
+    items: Iterator[tuple], jobs: int, min_items: int, make: Callable[..., Worker], *args: Any, start: str = "spawn"
+) -> Iterator:
     """`worker.finish(worker.prepare(*item))` for each item, in order, where `worker = make(*args)`, built once
     in each process.
 

@@ -30,8 +30,10 @@ def write_github(result, stream: TextIO, **_options) -> None:
     for finding in result.findings:
         level = GITHUB_LEVELS[finding.severity.value]
         path, line = result.location_of(finding.row)
-        properties = (f"file={_escape_property(path)}{f',line={line}' if line else ''},"
-                      f"title={_escape_property(f'{finding.code} {finding.name}')}")
+        properties = (
+            f"file={_escape_property(path)}{f',line={line}' if line else ''},"
+            f"title={_escape_property(f'{finding.code} {finding.name}')}"
+        )
         stream.write(f"::{level} {properties}::{_escape_data(f'{finding.where}: {finding.message}')}\n")
 
 
@@ -65,7 +67,9 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
             "ruleIndex": index.get(finding.code, 0),
             "level": SARIF_LEVELS[finding.severity.value],
             "message": {"text": f"{finding.where}: {finding.message}"},
-            "locations": [{"physicalLocation": physical, "logicalLocations": [{"name": finding.where, "kind": "object"}]}],
+            "locations": [
+                {"physicalLocation": physical, "logicalLocations": [{"name": finding.where, "kind": "object"}]}
+            ],
         }
         if finding.row_hash:
             entry["partialFingerprints"] = {"preflintRowHash/v1": f"{finding.code}:{finding.row_hash}"}
@@ -75,20 +79,27 @@ def write_sarif(result, stream: TextIO, **_options) -> None:
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "preflint",
-                "version": __version__,
-                "rules": [{
-                    "id": rule.code,
-                    "name": rule.name,
-                    "shortDescription": {"text": rule.summary()},
-                    "fullDescription": {"text": rule.documentation()},
-                    "defaultConfiguration": {"level": SARIF_LEVELS[rule.severity.value]},
-                } for rule in rules],
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "preflint",
+                        "version": __version__,
+                        "rules": [
+                            {
+                                "id": rule.code,
+                                "name": rule.name,
+                                "shortDescription": {"text": rule.summary()},
+                                "fullDescription": {"text": rule.documentation()},
+                                "defaultConfiguration": {"level": SARIF_LEVELS[rule.severity.value]},
+                            }
+                            for rule in rules
+                        ],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     json.dump(sarif, stream, ensure_ascii=False, indent=2)
     stream.write("\n")
@@ -103,21 +114,24 @@ def write_gitlab(result, stream: TextIO, **_options) -> None:
         path, line = result.location_of(finding.row)
         identity = "\0".join((path, *finding.identity))
         seen[identity] += 1
-        issues.append({
-            "description": f"{finding.code} {finding.name} ({finding.where}): {finding.message}",
-            "check_name": finding.code,
-            "fingerprint": hashlib.blake2b(f"{identity}\0{seen[identity]}".encode(), digest_size=16).hexdigest(),
-            "severity": GITLAB_SEVERITIES[finding.severity.value],
-            "location": {"path": path, "lines": {"begin": line or 1}},  # a line is required: Parquet has none
-        })
+        issues.append(
+            {
+                "description": f"{finding.code} {finding.name} ({finding.where}): {finding.message}",
+                "check_name": finding.code,
+                "fingerprint": hashlib.blake2b(f"{identity}\0{seen[identity]}".encode(), digest_size=16).hexdigest(),
+                "severity": GITLAB_SEVERITIES[finding.severity.value],
+                "location": {"path": path, "lines": {"begin": line or 1}},  # a line is required: Parquet has none
+            }
+        )
     json.dump(issues, stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
 
 def write_junit(result, stream: TextIO, **_options) -> None:
     """One test case per finding, failed, grouped in a test suite per input (as ruff does)."""
-    suites = ElementTree.Element("testsuites", name="preflint", tests=str(len(result.findings)),
-                                 failures=str(len(result.findings)))
+    suites = ElementTree.Element(
+        "testsuites", name="preflint", tests=str(len(result.findings)), failures=str(len(result.findings))
+    )
     by_source: dict[str, list] = {}
     for finding in result.findings:
         path, line = result.location_of(finding.row)
@@ -126,10 +140,13 @@ def write_junit(result, stream: TextIO, **_options) -> None:
         suite = ElementTree.SubElement(suites, "testsuite", name=", ".join(result.inputs), tests="1", failures="0")
         ElementTree.SubElement(suite, "testcase", name="preflint", classname="preflint")
     for name, findings in by_source.items():
-        suite = ElementTree.SubElement(suites, "testsuite", name=name, tests=str(len(findings)), failures=str(len(findings)))
+        suite = ElementTree.SubElement(
+            suites, "testsuite", name=name, tests=str(len(findings)), failures=str(len(findings))
+        )
         for finding, line in findings:
-            case = ElementTree.SubElement(suite, "testcase", name=f"{finding.code} {finding.name} ({finding.where})",
-                                          classname=name)
+            case = ElementTree.SubElement(
+                suite, "testcase", name=f"{finding.code} {finding.name} ({finding.where})", classname=name
+            )
             if line:  # as ruff writes it
                 case.set("line", str(line))
             failure = ElementTree.SubElement(case, "failure", message=finding.message, type=finding.severity.value)

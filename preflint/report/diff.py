@@ -21,10 +21,14 @@ def pretty(record) -> str:
     return HIDDEN.sub(lambda match: json.dumps(match.group())[1:-1], to_json(record, indent=2))
 
 
-def diff_lines(place: str, dropped: list[str] | None, before: str | None, after: str | None, codes: list[str]) -> list[str]:
+def diff_lines(
+    place: str, dropped: list[str] | None, before: str | None, after: str | None, codes: list[str]
+) -> list[str]:
     """One row's lines: `place: dropped` and its reasons, or the diff of its record before and after (its fixes'
     codes named)."""
     if dropped is not None:
         return [f"{place}: dropped", *(f"    {message}" for message in dropped)]
     fixes = ", ".join(dict.fromkeys(codes))
-    return list(difflib.unified_diff(before.splitlines(), after.splitlines(), place, f"fixed ({fixes})", lineterm="", n=1))
+    return list(
+        difflib.unified_diff(before.splitlines(), after.splitlines(), place, f"fixed ({fixes})", lineterm="", n=1)
+    )

@@ -16,13 +16,23 @@ from preflint.text import quantity
 def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
     for line in result.changes:
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "bold" if not line.startswith(" ") else ""
+        style = (
+            "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "bold"
+            if not line.startswith(" ")
+            else ""
+        )
         console.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
     if result.changes:
         console.print()
     accounting = result.accounting()
     names = {rule.code: rule.name for rule in result.before.rules}
-    console.print(f"[bold]{accounting_line(accounting)}[/]" + (f" ({result.passes} passes)" if result.passes > 1 else ""))
+    console.print(
+        f"[bold]{accounting_line(accounting)}[/]" + (f" ({result.passes} passes)" if result.passes > 1 else "")
+    )
     for code, count in accounting["dropped_by_reason"].items():
         console.print(f"  dropped {count:>7,}  {code} {names.get(code, '')}")
     for code, count in accounting["rows_fixed_by_code"].items():
@@ -39,15 +49,19 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
     console.print(remaining_line(result))
     if result.remaining:
-        console.print("  to accept some as they are: `preflint scan --write-baseline` on the fixed data records them "
-                      "(later scans report only new findings), or `ignore` their rule in the config")
+        console.print(
+            "  to accept some as they are: `preflint scan --write-baseline` on the fixed data records them "
+            "(later scans report only new findings), or `ignore` their rule in the config"
+        )
 
 
 def written_data(result) -> list[str]:
     """The data files the fix wrote, each with its rows: 'clean.parquet (2,308 rows)'."""
     accounting = result.accounting()
     outputs = ((result.outputs.out, accounting["rows_kept"]), (result.outputs.rejects, accounting["rows_dropped"]))
-    return [f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in outputs if path]
+    return [
+        f"{'standard output' if path == STDOUT else path} ({quantity(rows, 'row')})" for path, rows in outputs if path
+    ]
 
 
 def forecast_before_line(summary: dict) -> str:
@@ -55,8 +69,10 @@ def forecast_before_line(summary: dict) -> str:
 
 
 def accounting_line(accounting: dict) -> str:
-    return (f"{quantity(accounting['rows_read'], 'row')} read = {accounting['rows_kept']:,} kept + "
-            f"{accounting['rows_dropped']:,} dropped")
+    return (
+        f"{quantity(accounting['rows_read'], 'row')} read = {accounting['rows_kept']:,} kept + "
+        f"{accounting['rows_dropped']:,} dropped"
+    )
 
 
 def remaining_line(result) -> str:

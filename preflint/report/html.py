@@ -22,24 +22,38 @@ def write_html(result, stream: TextIO) -> None:
     distributions = data["distributions"]
     plots = {
         "edit-distance": _bar_chart(
-            distributions["token_edit_distance"], "Token edit distance between chosen and rejected",
-            "tokens that differ", COLORS["bars"],
+            distributions["token_edit_distance"],
+            "Token edit distance between chosen and rejected",
+            "tokens that differ",
+            COLORS["bars"],
         ),
         "length-ratio": _bar_chart(
-            distributions["length_ratio"], "Length ratio: chosen tokens / rejected tokens", "ratio", COLORS["ratio"],
+            distributions["length_ratio"],
+            "Length ratio: chosen tokens / rejected tokens",
+            "ratio",
+            COLORS["ratio"],
         ),
         "findings-per-rule": _bar_chart(
-            {row["code"]: row["before"] for row in per_rule}, "Findings per rule (before fixing)", "rule",
+            {row["code"]: row["before"] for row in per_rule},
+            "Findings per rule (before fixing)",
+            "rule",
             COLORS["findings"],
         ),
     }
-    environment = Environment(loader=PackageLoader("preflint", "report/templates"), autoescape=select_autoescape(["html"]))
+    environment = Environment(
+        loader=PackageLoader("preflint", "report/templates"), autoescape=select_autoescape(["html"])
+    )
     environment.filters["quantity"] = quantity
-    stream.write(environment.get_template("fix.html").render(
-        data=data, per_rule=per_rule, plots=plots, forecast=describe(data["before"]["forecast"]),
-        names={code: rule.name for code, rule in rules.items()},
-        remaining=data["remaining"]["items"][:200],
-    ))
+    stream.write(
+        environment.get_template("fix.html").render(
+            data=data,
+            per_rule=per_rule,
+            plots=plots,
+            forecast=describe(data["before"]["forecast"]),
+            names={code: rule.name for code, rule in rules.items()},
+            remaining=data["remaining"]["items"][:200],
+        )
+    )
 
 
 def _bar_chart(counts: dict[str, int], title: str, xlabel: str, color: str) -> str:
@@ -63,4 +77,4 @@ def _bar_chart(counts: dict[str, int], title: str, xlabel: str, color: str) -> s
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "preflint"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]

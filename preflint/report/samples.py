@@ -49,15 +49,25 @@ def samples(picked: dict[int, list[Finding]], pairs: dict[int, Pair], pipeline: 
             continue
         chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
         chosen_parts, rejected_parts = token_diff(chosen, rejected, pipeline.tokenizer)
-        shown.append({
-            "row": row,
-            "findings": [{"code": f.code, "name": f.name, "severity": f.severity.value, "message": f.message,
-                          "fix": f.fix.to_dict() if f.fix else None} for f in picked[row]],
-            "prompt": ending(batch.prompt[i], 400),
-            "chosen": chosen_parts,
-            "rejected": rejected_parts,
-            "tokens": {"chosen": len(chosen), "rejected": len(rejected)},
-        })
+        shown.append(
+            {
+                "row": row,
+                "findings": [
+                    {
+                        "code": f.code,
+                        "name": f.name,
+                        "severity": f.severity.value,
+                        "message": f.message,
+                        "fix": f.fix.to_dict() if f.fix else None,
+                    }
+                    for f in picked[row]
+                ],
+                "prompt": ending(batch.prompt[i], 400),
+                "chosen": chosen_parts,
+                "rejected": rejected_parts,
+                "tokens": {"chosen": len(chosen), "rejected": len(rejected)},
+            }
+        )
     return shown
 
 
@@ -76,7 +86,11 @@ def token_diff(chosen: list[int], rejected: list[int], tokenizer: Tokenizer) -> 
     else:
         middle = [("replace", head, chosen_end, head, rejected_end)]
     chosen_parts, rejected_parts = [], []
-    for op, i1, i2, j1, j2 in [("equal", 0, head, 0, head), *middle, ("equal", chosen_end, len(chosen), rejected_end, len(rejected))]:
+    for op, i1, i2, j1, j2 in [
+        ("equal", 0, head, 0, head),
+        *middle,
+        ("equal", chosen_end, len(chosen), rejected_end, len(rejected)),
+    ]:
         kind = "same" if op == "equal" else "changed"
         if i2 > i1:
             chosen_parts.append([kind, _shorten(tokenizer.decode(chosen[i1:i2]), kind)])

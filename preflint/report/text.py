@@ -49,14 +49,16 @@ def rule_statistics(result, labels: dict[str, str]) -> list[tuple[str, ...]]:
     lines = []
     for code, count in result.summary["findings_by_code"].items():
         rule = rules.get(code)
-        lines.append((
-            f"{count:,}",
-            f"{100 * count / rows:.2f}%",
-            code,
-            rule.name if rule else "",
-            rule.severity.value if rule else "",
-            labels.get(code) or (rule.fix_label() if rule else ""),
-        ))
+        lines.append(
+            (
+                f"{count:,}",
+                f"{100 * count / rows:.2f}%",
+                code,
+                rule.name if rule else "",
+                rule.severity.value if rule else "",
+                labels.get(code) or (rule.fix_label() if rule else ""),
+            )
+        )
     return lines
 
 
@@ -75,7 +77,10 @@ def baseline_line(baseline: dict) -> str:
     stale = sum(entry["count"] for entry in baseline["stale"])
     return f"{baseline['covered']:,} finding(s) covered by the baseline {baseline['path']}" + (
         f"; {stale:,} baseline entr{'y' if stale == 1 else 'ies'} no longer found (fixed or removed: refresh with "
-        "--write-baseline)" if stale else "")
+        "--write-baseline)"
+        if stale
+        else ""
+    )
 
 
 def findings_line(summary: dict) -> str:

@@ -164,8 +164,9 @@ class ContainedIndex:
         if not len(found):
             return None
         starts, ends = np.searchsorted(self.runs, found, "left"), np.searchsorted(self.runs, found, "right")
-        owners, counts = np.unique(np.concatenate([self.owners[start:end] for start, end in zip(starts, ends)]),
-                                   return_counts=True)
+        owners, counts = np.unique(
+            np.concatenate([self.owners[start:end] for start, end in zip(starts, ends)]), return_counts=True
+        )
         held = counts / self.sizes[owners]  # a reference with a run found has at least that one: no zero
         best = int(held.argmax())
         return (self.labels[owners[best]], float(held[best])) if held[best] >= share else None

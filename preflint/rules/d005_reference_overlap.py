@@ -88,7 +88,9 @@ class ReferenceOverlap(RowRule):
         nearly = {i: index.match(sig) for (i, _), sig in zip(long, signatures([text_words for _, text_words in long]))}
         for i, text_words in others:
             if nearly.get(i) is not None:
-                yield self.finding(batch.rows[i], f"the prompt nearly matches one in {labels[nearly[i]]} (Jaccard ≥ {threshold})")
+                yield self.finding(
+                    batch.rows[i], f"the prompt nearly matches one in {labels[nearly[i]]} (Jaccard ≥ {threshold})"
+                )
             elif inside := contained.containing(text_words, threshold):
                 source, share = inside
                 part = "the whole of" if share == 1 else f"{share:.0%} of the {RUN}-word runs of"

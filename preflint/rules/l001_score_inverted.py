@@ -34,6 +34,8 @@ class ScoreInverted(RowRule):
             scores = batch.pairs[i].scores
             chosen, rejected, margin = scores.get("score_chosen"), scores.get("score_rejected"), scores.get("margin")
             if chosen is not None and rejected is not None and chosen < rejected:
-                yield self.finding(batch.rows[i], f"the rejected response scored higher (chosen {chosen:g}, rejected {rejected:g})")
+                yield self.finding(
+                    batch.rows[i], f"the rejected response scored higher (chosen {chosen:g}, rejected {rejected:g})"
+                )
             elif margin is not None and margin < 0:
                 yield self.finding(batch.rows[i], f"the margin is negative ({margin:g})")

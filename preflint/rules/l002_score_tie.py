@@ -15,7 +15,7 @@ class ScoreTie(RowRule):
 
     ## Example
     ```jsonl
-    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "It is Paris.", "score_chosen": 8, "score_rejected": 8}
+    {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon.", "score_chosen": 8, "score_rejected": 8}
     ```
 
     ## Fix safety

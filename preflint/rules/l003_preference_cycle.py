@@ -54,7 +54,9 @@ class PreferenceCycle(DatasetRule):
                 if len(component) >= 3:
                     cycles.append(sorted(row for a, b, row in group if a in component and b in component))
         for rows in sorted(cycles):
-            yield self.finding(None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt")
+            yield self.finding(
+                None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt"
+            )
 
 
 def _components(edges: set[tuple[int, int]]) -> list[set[int]]:

@@ -52,8 +52,8 @@ class BoundaryMerge(RowRule):
                     why = " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
                     yield self.finding(
                         batch.rows[i],
-                        f"{which} ends {decode(prompt[max(0, at - 2):])!r} alone but "
-                        f"{decode(joint[max(0, at - 2):at + 2])!r} with the {side} response: token {at} merges "
+                        f"{which} ends {decode(prompt[max(0, at - 2) :])!r} alone but "
+                        f"{decode(joint[max(0, at - 2) : at + 2])!r} with the {side} response: token {at} merges "
                         f"across the boundary{why}",
                     )
                     break

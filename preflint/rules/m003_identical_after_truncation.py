@@ -46,7 +46,11 @@ class IdenticalAfterTruncation(RowRule):
                         NOT_THE_DATA if altered else None,
                     )
                 continue
-            if chosen.input_ids == rejected.input_ids and chosen.prompt_kept == rejected.prompt_kept and chosen.completion_kept:
+            if (
+                chosen.input_ids == rejected.input_ids
+                and chosen.prompt_kept == rejected.prompt_kept
+                and chosen.completion_kept
+            ):
                 yield self.finding(
                     batch.rows[i],
                     f"both sides are the same {len(chosen.input_ids)} tokens after truncation; they first differ "

@@ -44,5 +44,9 @@ class DuplicateBos(RowRule):
                 where = "at the start" if row.chosen.joint_ids[:2] == [bos, bos] else "in the sequence"
                 pair = batch.pairs[i]
                 in_data = any(bos_text in plain_text(content) for content in (pair.prompt, pair.chosen, pair.rejected))
-                source = "the data holds its text" if in_data else "the chat template writes it and the trainer adds it again"
+                source = (
+                    "the data holds its text"
+                    if in_data
+                    else "the chat template writes it and the trainer adds it again"
+                )
                 yield self.finding(batch.rows[i], f"BOS ({bos_text}) appears {count} times {where}: {source}")

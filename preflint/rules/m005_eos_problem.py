@@ -1,3 +1,5 @@
+import contextlib
+
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
@@ -44,7 +46,7 @@ class EosProblem(RowRule):
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
                 if end <= start or inputs.altered:  # no completion to end (M002's), or not the data's reply (M010's)
                     continue
-                if end - start >= len(ending) and joint[end - len(ending):] == ending:
+                if end - start >= len(ending) and joint[end - len(ending) :] == ending:
                     end -= len(ending)
                 elif _ends_as_text(tokenizer, joint, start, ending):  # a plain-text end of turn merged with the reply
                     end = max(start, end - len(ending) - 1)
@@ -52,7 +54,10 @@ class EosProblem(RowRule):
                     problems.append(f"the {side} completion does not end with {tokenizer.decode(ending)!r}")
                 inner = _first_of(stops, joint, start, end)
                 if inner is not None:
-                    problems.append(f"the {side} completion has {tokenizer.decode([joint[inner]])!r} at token {inner - start}, before its end")
+                    problems.append(
+                        f"the {side} completion has {tokenizer.decode([joint[inner]])!r} at token {inner - start}, "
+                        "before its end"
+                    )
             if problems:
                 yield self.finding(batch.rows[i], "; ".join(problems))
 
@@ -60,7 +65,7 @@ class EosProblem(RowRule):
 def _ends_as_text(tokenizer, ids: list[int], start: int, ending: list[int]) -> bool:
     """Whether the completion's text ends with the ending's text although its ids do not: an end of turn that is
     plain text ('<|im_end|>' in a vocabulary without it) merges with the reply's last characters ('.<')."""
-    window = ids[max(start, len(ids) - len(ending) - 1):]
+    window = ids[max(start, len(ids) - len(ending) - 1) :]
     return bool(ending) and tokenizer.decode(window).endswith(tokenizer.decode(ending))
 
 
@@ -68,8 +73,6 @@ def _first_of(tokens: set[int], ids: list[int], start: int, end: int) -> int | N
     """Where the first of `tokens` is in ids[start:end] (searched at C speed, one token at a time)."""
     found = []
     for token in tokens:
-        try:
+        with contextlib.suppress(ValueError):
             found.append(ids.index(token, start, end))
-        except ValueError:
-            pass
     return min(found, default=None)

@@ -1,4 +1,3 @@
-
 from preflint.findings import Severity
 from preflint.pipeline.batch import plain_text
 from preflint.rule import RowRule
@@ -42,4 +41,6 @@ class SpecialTokenText(RowRule):
                 if tokens:
                     found.append(f"{side} contains {', '.join(tokens)}")
             if found:
-                yield self.finding(batch.rows[i], "; ".join(found) + " as text: the tokenizer reads it as a control token")
+                yield self.finding(
+                    batch.rows[i], "; ".join(found) + " as text: the tokenizer reads it as a control token"
+                )

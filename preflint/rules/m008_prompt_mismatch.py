@@ -44,7 +44,9 @@ def _divergence(chosen_prompt, rejected_prompt) -> str:
         min(len(chosen_prompt), len(rejected_prompt)),
     )
     if at == min(len(chosen_prompt), len(rejected_prompt)):
-        longer, extra = ("chosen", chosen_prompt) if len(chosen_prompt) > len(rejected_prompt) else ("rejected", rejected_prompt)
+        longer, extra = (
+            ("chosen", chosen_prompt) if len(chosen_prompt) > len(rejected_prompt) else ("rejected", rejected_prompt)
+        )
         return (
             f"the {longer} side has more turns before its final reply: the two agree up to {unit} {at}, "
             f"then {longer} goes on with {_excerpt(extra[at:])}"

@@ -7,7 +7,9 @@ STRIP_FIX = Fix(
     "strip the replies' surrounding whitespace: the chat template drops it anyway",
     Edit(str.strip),
 )
-NO_EDIT = Fix(Applicability.DISPLAY, "no edit of the data is sure to help: change the template, the dataset type or the columns")
+NO_EDIT = Fix(
+    Applicability.DISPLAY, "no edit of the data is sure to help: change the template, the dataset type or the columns"
+)
 SHOWN = 40
 
 
@@ -64,6 +66,8 @@ class ReplyAltered(RowRule):
                     trained += f" and {quoted_start(last.text, SHOWN)}"
                 message = f"both replies are trained as {trained}: {first.why}"
             else:
-                message = "; ".join(f"the {side} reply is trained as {quoted_start(a.text, SHOWN)}: {a.why}" for side, a in altered)
+                message = "; ".join(
+                    f"the {side} reply is trained as {quoted_start(a.text, SHOWN)}: {a.why}" for side, a in altered
+                )
             strippable = all(a.strippable for _, a in altered)
             yield self.finding(batch.rows[i], message, STRIP_FIX if strippable else NO_EDIT)

@@ -56,6 +56,6 @@ def _message(batch, chosen, rejected, distance, longer) -> str:
     decode = batch.tokenizer.decode
     return (
         f"chosen and rejected differ by {distance} of {longer} tokens ({distance / longer:.1%}); first difference at "
-        f"token {first.src_start}: chosen {decode(chosen[first.src_start:last.src_end][:8])!r} vs rejected "
-        f"{decode(rejected[first.dest_start:last.dest_end][:8])!r}"
+        f"token {first.src_start}: chosen {decode(chosen[first.src_start : last.src_end][:8])!r} vs rejected "
+        f"{decode(rejected[first.dest_start : last.dest_end][:8])!r}"
     )

@@ -33,7 +33,11 @@ class EmptyResponse(RowRule):
     def check(self, batch):
         for i in batch.usable():
             pair = batch.pairs[i]
-            empty = [side for side, content in (("chosen", pair.chosen), ("rejected", pair.rejected)) if blank(plain_text(content))]
+            empty = [
+                side
+                for side, content in (("chosen", pair.chosen), ("rejected", pair.rejected))
+                if blank(plain_text(content))
+            ]
             if not empty:
                 continue
             if len(empty) == 2:

@@ -35,12 +35,15 @@ class TruncatedCopy(RowRule):
         minimum = self.settings["min-prefix-tokens"]
         for i in batch.comparable():
             sides = [(side, batch.body_ids(i, side), batch.body_text(i, side)) for side in ("chosen", "rejected")]
-            (short_name, short_ids, short_text), (long_name, long_ids, long_text) = sorted(sides, key=lambda s: len(s[1]))
+            (short_name, short_ids, short_text), (long_name, long_ids, long_text) = sorted(
+                sides, key=lambda s: len(s[1])
+            )
             if len(short_ids) < minimum or len(short_ids) == len(long_ids):
                 continue
             whole = short_ids[:-1] == long_ids[: len(short_ids) - 1]
             if whole and long_text.startswith(short_text.rstrip()) and short_text.strip() != long_text.strip():
                 yield self.finding(
                     batch.rows[i],
-                    f"{short_name} is {long_name} cut off: its {len(short_ids)} tokens start {long_name}'s {len(long_ids)}",
+                    f"{short_name} is {long_name} cut off: its {len(short_ids)} tokens start "
+                    f"{long_name}'s {len(long_ids)}",
                 )

@@ -30,7 +30,7 @@ class MessagesAsText(RowRule):
     ## Example
     ```csv
     prompt,chosen,rejected
-    "[{'role': 'user', 'content': 'Capital of France?'}]","[{'role': 'assistant', 'content': 'Paris.'}]","[{'role': 'assistant', 'content': 'Rome.'}]"
+    Hi?,"[{'role': 'assistant', 'content': 'Hi.'}]","[{'role': 'assistant', 'content': 'No.'}]"
     ```
 
     ## Fix safety
@@ -49,8 +49,10 @@ class MessagesAsText(RowRule):
             pair = batch.pairs[i]
             if pair.is_chat:
                 continue
-            sides = {side: written_as(text) for side, text in (("prompt", pair.prompt), ("chosen", pair.chosen),
-                                                               ("rejected", pair.rejected))}
+            sides = {
+                side: written_as(text)
+                for side, text in (("prompt", pair.prompt), ("chosen", pair.chosen), ("rejected", pair.rejected))
+            }
             found = {side: how for side, how in sides.items() if how}
             if found:
                 yield self.finding(batch.rows[i], _message(found))
@@ -79,8 +81,13 @@ def _message(found: dict[str, str]) -> str:
     named = sides[0] if len(sides) == 1 else ", ".join(sides[:-1]) + " and " + sides[-1]
     hows = sorted(set(found.values()))
     verb = "is" if len(sides) == 1 else "are"
-    remedy = (f"read {'it' if len(sides) == 1 else 'them'} back as messages (json.loads, or ast.literal_eval for "
-              "Python's repr) before training" if UNREADABLE not in hows else
-              "write the data again from where it came, keeping the lists (Parquet or JSON Lines, not CSV)")
-    return (f"{named} {verb} messages written out as text ({' and '.join(hows)}): the trainer trains on the brackets "
-            f"and quotes, without the chat template; {remedy}")
+    remedy = (
+        f"read {'it' if len(sides) == 1 else 'them'} back as messages (json.loads, or ast.literal_eval for "
+        "Python's repr) before training"
+        if UNREADABLE not in hows
+        else "write the data again from where it came, keeping the lists (Parquet or JSON Lines, not CSV)"
+    )
+    return (
+        f"{named} {verb} messages written out as text ({' and '.join(hows)}): the trainer trains on the brackets "
+        f"and quotes, without the chat template; {remedy}"
+    )

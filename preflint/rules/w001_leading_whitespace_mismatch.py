@@ -8,7 +8,9 @@ def one_leading_space(text: str) -> str:
 
 
 SINGLE_SPACE = Fix(
-    Applicability.SAFE, "make both sides start with a single space (the prompt ends without one)", Edit(one_leading_space)
+    Applicability.SAFE,
+    "make both sides start with a single space (the prompt ends without one)",
+    Edit(one_leading_space),
 )
 
 
@@ -49,7 +51,9 @@ class LeadingWhitespaceMismatch(EdgeWhitespaceMismatch):
         if self.settings["policy"] not in ("boundary", "strip"):
             from preflint.errors import ConfigError
 
-            raise ConfigError(f"rule W001 option 'policy' must be 'boundary' or 'strip', got {self.settings['policy']!r}")
+            raise ConfigError(
+                f"rule W001 option 'policy' must be 'boundary' or 'strip', got {self.settings['policy']!r}"
+            )
 
     def fix_for(self, prompt: str) -> Fix:
         if self.settings["policy"] == "strip" or not prompt or prompt[-1].isspace():

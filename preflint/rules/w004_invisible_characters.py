@@ -102,7 +102,9 @@ class InvisibleCharacters(RowRule):
                 if text.isascii():  # neither U+FFFD nor mojibake can be there (a stored flag: no scan)
                     continue
                 if REPLACEMENT in text:
-                    lost.append(f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)")
+                    lost.append(
+                        f"{side}: {text.count(REPLACEMENT)}× U+FFFD (REPLACEMENT CHARACTER: bytes lost in decoding)"
+                    )
                 if _MOJIBAKE_HINT.search(text) and _repairable_mojibake(text):
                     mojibake.append(side)
             if mojibake:

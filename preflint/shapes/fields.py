@@ -8,12 +8,33 @@ from dataclasses import dataclass, field
 
 from preflint.errors import ConfigError, InputError
 
-PROMPT_ALIASES = ("prompt", "question", "instruction", "query", "conversations", "input", "context", "history", "messages")
+PROMPT_ALIASES = (
+    "prompt",
+    "question",
+    "instruction",
+    "query",
+    "conversations",
+    "input",
+    "context",
+    "history",
+    "messages",
+)
 CHOSEN_ALIASES = (
-    "chosen", "response_j", "chosen_response", "response_chosen", "preferred_output", "preferred", "better_response",
+    "chosen",
+    "response_j",
+    "chosen_response",
+    "response_chosen",
+    "preferred_output",
+    "preferred",
+    "better_response",
 )
 REJECTED_ALIASES = (
-    "rejected", "response_k", "rejected_response", "response_rejected", "non_preferred_output", "dispreferred",
+    "rejected",
+    "response_k",
+    "rejected_response",
+    "response_rejected",
+    "non_preferred_output",
+    "dispreferred",
     "worse_response",
 )
 SYSTEM_ALIASES = ("system", "system_prompt")
@@ -21,9 +42,21 @@ EVAL_TURNS = "turns"  # MT-Bench's and Arena-Hard's questions, one prompt per tu
 TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
 TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
 SCORE_ALIASES = {
-    "score_chosen": ("score_chosen", "chosen_score", "chosen_rating", "chosen-rating", "rating_chosen", "chosen_reward"),
+    "score_chosen": (
+        "score_chosen",
+        "chosen_score",
+        "chosen_rating",
+        "chosen-rating",
+        "rating_chosen",
+        "chosen_reward",
+    ),
     "score_rejected": (
-        "score_rejected", "rejected_score", "rejected_rating", "rejected-rating", "rating_rejected", "rejected_reward",
+        "score_rejected",
+        "rejected_score",
+        "rejected_rating",
+        "rejected-rating",
+        "rating_rejected",
+        "rejected_reward",
     ),
     "margin": ("margin",),
 }
@@ -55,7 +88,6 @@ class Fields:
             parts.append(f"chat_template_kwargs={self.template_kwargs}")
         parts += [f"{role}={column}" for role, column in self.scores.items()]
         return ", ".join(parts)
-
 
 
 def parse_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -110,11 +142,14 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
         prompt_columns = ("instruction", "input")  # Alpaca style: the input extends the instruction
     scores = {role: column for role in SCORE_ALIASES if (column := pick(role, SCORE_ALIASES[role]))}
     return Fields(
-        chosen, rejected, prompt_columns, pick("system", SYSTEM_ALIASES), scores, pick("tools", TOOLS_ALIASES),
+        chosen,
+        rejected,
+        prompt_columns,
+        pick("system", SYSTEM_ALIASES),
+        scores,
+        pick("tools", TOOLS_ALIASES),
         pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
     )
-
-
 
 
 RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
@@ -129,15 +164,19 @@ PREFERENCE_LABELS = ("better_response_id", "labels", "label", "winner", "overall
 def _unpaired(columns: list[str]) -> str:
     """What to say of data that is not pairs at all, where `--map` cannot help."""
     if ranked := next((name for name in RANKED_COLUMNS if name in columns), None):
-        return (f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
-                "preflint checks pairs: binarize them first, one chosen and one rejected per row")
+        return (
+            f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
+            "preflint checks pairs: binarize them first, one chosen and one rejected per row"
+        )
     if {"completion", "label"} <= set(columns):
         return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
     if labelled := _labelled_twins(columns):
         first, second, label = labelled
-        return (f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
-                "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
-                "one rejected column per row, as DPO trainers need too")
+        return (
+            f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
+            "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
+            "one rejected column per row, as DPO trainers need too"
+        )
     if "messages" in columns or {"prompt", "completion"} <= set(columns):
         return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
     return ""
@@ -154,5 +193,3 @@ def _labelled_twins(columns: list[str]) -> tuple[str, str, str] | None:
             if stem != first and stem + other in columns and any(word in stem.lower() for word in TWIN_STEMS):
                 return first, stem + other, label
     return None
-
-

@@ -33,13 +33,24 @@ ASSISTANT_MARKERS = (
     "\nAssistant:",
 )
 TOOL_KEYS = ("tool_calls", "tool_call_id", "name")  # OpenAI's: an assistant's calls, the call a tool result answers
-MESSAGE_KEYS = frozenset(("role", "from", "content", "value"))  # any of them makes an object a message (or a broken one)
+MESSAGE_KEYS = frozenset(
+    ("role", "from", "content", "value")
+)  # any of them makes an object a message (or a broken one)
 ROLE_NAMES = {
-    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
-    "model": "assistant", "chatgpt": "assistant", "function_call": "assistant", "system": "system",
-    "observation": "tool", "tool": "tool", "function": "tool", "ipython": "tool",
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+    "function_call": "assistant",
+    "system": "system",
+    "observation": "tool",
+    "tool": "tool",
+    "function": "tool",
+    "ipython": "tool",
 }
-
 
 
 @dataclass
@@ -160,8 +171,15 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         if pair.rejected_prompt is not None:
             pair.rejected_prompt = [{"role": "system", "content": system}, *pair.rejected_prompt]
         pair.without_system_column = normalize(record, replace(fields, system=None))
-    given_as_messages = not (isinstance(chosen, str) and isinstance(rejected, str))  # not text joined to a system column
-    if given_as_messages and prompt is not None and (carries_prompt or isinstance(prompt, str)) and fields.prompt != ("messages",):
+    given_as_messages = not (
+        isinstance(chosen, str) and isinstance(rejected, str)
+    )  # not text joined to a system column
+    if (
+        given_as_messages
+        and prompt is not None
+        and (carries_prompt or isinstance(prompt, str))
+        and fields.prompt != ("messages",)
+    ):
         pair.prompt_column = prompt  # `messages` beside full dialogues is one of them (UltraFeedback), not a prompt
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
@@ -211,7 +229,9 @@ def _tools(record: Mapping, fields: Fields) -> list | None:
         try:
             value = json.loads(value) if value.strip() else None
         except ValueError:
-            raise RowDefect(Defect.INVALID_TYPE, f"{fields.tools} is text that is not JSON, not a list of tool definitions") from None
+            raise RowDefect(
+                Defect.INVALID_TYPE, f"{fields.tools} is text that is not JSON, not a list of tool definitions"
+            ) from None
     if value is None or value == []:
         return None
     if not isinstance(value, list):
@@ -225,7 +245,9 @@ def _template_kwargs(record: Mapping, fields: Fields) -> dict | None:
     if not value:
         return None
     if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-        raise RowDefect(Defect.INVALID_TYPE, f"{fields.template_kwargs} is {_describe(value)}, not a mapping of template arguments")
+        raise RowDefect(
+            Defect.INVALID_TYPE, f"{fields.template_kwargs} is {_describe(value)}, not a mapping of template arguments"
+        )
     return {key: item for key, item in value.items() if item is not None}  # Arrow fills absent struct fields with None
 
 
@@ -243,6 +265,8 @@ def _scores(record: Mapping, fields: Fields) -> dict[str, float]:
             raise RowDefect(Defect.INVALID_TYPE, f"{column} is {_describe(value)}, not a number")
         scores[role] = number
     return scores
+
+
 def as_content(value, name: str) -> Content:
     """Text stays text; a message, a list of messages or `{messages: [...]}` becomes a message list."""
     if isinstance(value, str):
@@ -319,8 +343,8 @@ def _split_at(kind: str, chosen, rejected, cut: tuple[int, int], scores: dict[st
     return Pair(
         kind,
         prompt,
-        chosen[cut[0]:],
-        rejected[cut[1]:],
+        chosen[cut[0] :],
+        rejected[cut[1] :],
         rejected_prompt=None if rejected_prompt == prompt else rejected_prompt,
         scores=scores,
     )

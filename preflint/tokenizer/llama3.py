@@ -58,4 +58,3 @@ def _convert_llama3(model_file: Path):
         ]
     )
     return converted
-

@@ -56,15 +56,18 @@ def _files_fingerprint(path: Path) -> tuple | None:
     if not path.exists():
         return None
     files = sorted(path.iterdir()) if path.is_dir() else [path, *sorted(path.parent.glob("tokenizer_config.json"))]
-    return tuple((str(file), stat.st_size, stat.st_mtime_ns) for file in files if file.is_file() for stat in [file.stat()])
-
+    return tuple(
+        (str(file), stat.st_size, stat.st_mtime_ns) for file in files if file.is_file() for stat in [file.stat()]
+    )
 
 
 @lru_cache(maxsize=2)
 def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Tokenizer:
     alias = ALIASES.get(spec.lower())
     if alias and alias.builtin:
-        return Tokenizer(spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", llama3_tokenizer(cache_dir))
+        return Tokenizer(
+            spec, f"{alias.hub_id} vocabulary, shipped by llama-models (offline)", llama3_tokenizer(cache_dir)
+        )
     path = Path(spec).expanduser()
     if path.exists():
         return Tokenizer(spec, str(path.resolve()), _from_path(path))
@@ -78,8 +81,12 @@ def _names_a_path(spec: str) -> bool:
     """Whether `spec` can only be a path, never a hub id (`org/name`): it starts with `.`, `/` or `~`, has more than
     one `/` or a backslash, or its first part is a directory here. Such a spec that does not exist is not looked up
     on the hub."""
-    return (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1
-            or ("/" in spec and Path(spec).parent.is_dir()))
+    return (
+        spec.startswith((".", "/", "~"))
+        or "\\" in spec
+        or spec.count("/") > 1
+        or ("/" in spec and Path(spec).parent.is_dir())
+    )
 
 
 def _from_path(path: Path):
@@ -89,8 +96,10 @@ def _from_path(path: Path):
     if path.is_dir() and not any(next(path.glob(pattern), None) for pattern in VOCABULARY_FILES):
         present = sorted(child.name for child in path.iterdir())
         has = f"it holds only {', '.join(present[:5])}{', …' if len(present) > 5 else ''}" if present else "it is empty"
-        raise TokenizerError(f"cannot load a tokenizer from {where!r}: it has no vocabulary file (tokenizer.json, "
-                             f"tokenizer.model, vocab.json with merges.txt, or vocab.txt); {has}")
+        raise TokenizerError(
+            f"cannot load a tokenizer from {where!r}: it has no vocabulary file (tokenizer.json, "
+            f"tokenizer.model, vocab.json with merges.txt, or vocab.txt); {has}"
+        )
     try:
         if path.is_dir():
             tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=False, use_fast=True)
@@ -109,8 +118,9 @@ def _from_path(path: Path):
         raise TokenizerError(f"cannot load a tokenizer from {where!r}: {why}") from exc
     tokenizer = _require_fast(tokenizer, where)
     if not tokenizer.backend_tokenizer.encode(VOCABULARY_PROBE, add_special_tokens=False).ids:
-        raise TokenizerError(f"cannot load a tokenizer from {where!r}: its vocabulary is empty (it encodes text to "
-                             "no tokens at all)")
+        raise TokenizerError(
+            f"cannot load a tokenizer from {where!r}: its vocabulary is empty (it encodes text to no tokens at all)"
+        )
     return tokenizer
 
 
@@ -139,5 +149,3 @@ def _require_fast(tokenizer, where: str):
     if not getattr(tokenizer, "is_fast", False):
         raise TokenizerError(f"{where!r} has no fast (Rust) tokenizer; preflint needs one")
     return tokenizer
-
-

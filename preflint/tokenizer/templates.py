@@ -18,7 +18,6 @@ LLAMA3_CHAT_TEMPLATE = (
 )
 
 
-
 def read_chat_template(path: str) -> str:
     """A Jinja chat template file's text (`--chat-template`), checked to parse as it will render: in jinja2's
     sandbox, with the loop controls transformers enables."""
@@ -42,4 +41,3 @@ def plain_chat(messages: list[dict], *, add_generation_prompt: bool) -> str:
     """For tokenizers without a chat template: `role: content` paragraphs."""
     text = "".join(f"{m['role']}: {m['content']}\n\n" for m in messages)
     return text + ("assistant: " if add_generation_prompt else "")
-

@@ -96,4 +96,3 @@ class RenderWatch:
 
 
 render_watch = RenderWatch()
-

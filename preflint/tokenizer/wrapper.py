@@ -99,8 +99,11 @@ class Tokenizer:
             # A window of a whole text must decode to all of it: SentencePiece decodes a text's first "▁" to
             # nothing, and what is left is still a suffix ("  " decodes as " ").
             whole_left, whole_right = len(tails[k]) == len(left_ids), len(heads[k]) == len(right_ids)
-            if tail and head and (tail == left if whole_left else left.endswith(tail)) and (
-                head == right if whole_right else right.startswith(head)
+            if (
+                tail
+                and head
+                and (tail == left if whole_left else left.endswith(tail))
+                and (head == right if whole_right else right.startswith(head))
             ):
                 checks.append((k, tail + head))
         joined: list[list[int] | None] = [None] * len(pieces)
@@ -111,10 +114,12 @@ class Tokenizer:
                 continue
             keep_left = JOIN_WINDOW if len(tail) < len(left_ids) else 0  # a window from the text's start may change
             keep_right = JOIN_WINDOW if len(head) < len(right_ids) else 0
-            if len(ids) >= keep_left + keep_right and ids[:keep_left] == tail[:keep_left] and (
-                ids[len(ids) - keep_right:] == head[len(head) - keep_right:]
+            if (
+                len(ids) >= keep_left + keep_right
+                and ids[:keep_left] == tail[:keep_left]
+                and (ids[len(ids) - keep_right :] == head[len(head) - keep_right :])
             ):
-                joined[k] = left_ids[: len(left_ids) - len(tail)] + ids + right_ids[len(head):]
+                joined[k] = left_ids[: len(left_ids) - len(tail)] + ids + right_ids[len(head) :]
         return joined
 
     @cached_property
@@ -123,7 +128,7 @@ class Tokenizer:
         plain, full = self.encode_many(["a"])[0], self.encode_many(["a"], add_special_tokens=True)[0]
         for start in range(len(full) - len(plain) + 1):
             if full[start : start + len(plain)] == plain:
-                return full[:start], full[start + len(plain):]
+                return full[:start], full[start + len(plain) :]
         return None
 
     @cached_property
@@ -147,7 +152,7 @@ class Tokenizer:
             rendered = self.render_chat(chat, add_generation_prompt=False)
         except TemplateError:  # a template that rejects even this chat has no suffix we can learn
             return ""
-        return rendered[rendered.rfind(sentinel) + len(sentinel):] if sentinel in rendered else ""
+        return rendered[rendered.rfind(sentinel) + len(sentinel) :] if sentinel in rendered else ""
 
     @cached_property
     def turn_suffix_ids(self) -> list[int]:
@@ -177,12 +182,16 @@ class Tokenizer:
         if not self.has_chat_template:
             return plain_chat(messages, add_generation_prompt=add_generation_prompt)
         if self.renders_stopped >= RENDERS_STOPPED:
-            raise TemplateError(f"not run again after it was stopped at {RENDER_SECONDS:g} s on {RENDERS_STOPPED} "
-                                "earlier renders (a loop that does not end?)")
+            raise TemplateError(
+                f"not run again after it was stopped at {RENDER_SECONDS:g} s on {RENDERS_STOPPED} "
+                "earlier renders (a loop that does not end?)"
+            )
         thread = render_watch.start(RENDER_SECONDS)
         try:
             try:
-                return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args)
+                return self.hf.apply_chat_template(
+                    messages, tokenize=False, add_generation_prompt=add_generation_prompt, **template_args
+                )
             finally:
                 render_watch.end(thread)
         except TimeUp:  # raised in the render, or just after it
@@ -214,4 +223,3 @@ def tokenized_in_batches() -> bool:
     """Whether the Rust tokenizer's thread pool has run in this process: a process forked after that gets a pool
     it cannot use (speed.worker_start)."""
     return _batched
-

@@ -61,7 +61,7 @@ class SideInput:
 
     @property
     def completion_ids(self) -> list[int]:
-        return self.joint_ids[self.completion_start:]
+        return self.joint_ids[self.completion_start :]
 
     @property
     def completion_kept(self) -> int:
@@ -119,7 +119,9 @@ class TrainerRow:
     rejected: SideInput
     dropped: str | None = None  # why the trainer would drop this row before training
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
-    ending: list[int] | None = None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
+    ending: list[int] | None = (
+        None  # what the trainer ends each completion with, if not EOS (text) or end of turn (chats)
+    )
     failure: Unprocessable | None = None  # the trainer's preprocessing raises on this row (`dropped` says why)
     system_ignored: SystemIgnored | None = None  # the trainer trains the row without its `system` column (M011)
 
@@ -158,8 +160,10 @@ class Profile:
         installed = installed_version(package)
         if installed is None or _minor(installed) == _minor(simulated):
             return None
-        return (f"{package} {installed} is installed here, but preflint simulates {package} {simulated}'s "
-                "preprocessing: where the two differ, findings may not match what your training does")
+        return (
+            f"{package} {installed} is installed here, but preflint simulates {package} {simulated}'s "
+            "preprocessing: where the two differ, findings may not match what your training does"
+        )
 
     def described_options(self) -> dict:
         """The options in force that this trainer has (OpenRLHF truncates, but has no truncation mode to name)."""
@@ -201,7 +205,9 @@ def common_prefix_length(a: list[int], b: list[int]) -> int:
 
 def side(joint_ids: list[int], completion_start: int, options: TrainerOptions) -> SideInput:
     """Prompt + completion (joined in `joint_ids`) with its completion mask, truncated the way TRL's collator does."""
-    return SideInput(joint_ids, completion_start, *truncate(joint_ids, completion_start, options.max_length, options.truncation_mode))
+    return SideInput(
+        joint_ids, completion_start, *truncate(joint_ids, completion_start, options.max_length, options.truncation_mode)
+    )
 
 
 def text_joinable(tokenizer: Tokenizer) -> bool:
@@ -238,7 +244,10 @@ def profiles() -> dict[str, type[Profile]]:
     from preflint.trainers.plain import PlainProfile
     from preflint.trainers.trl import TRLProfile
 
-    return {profile.name: profile for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)}
+    return {
+        profile.name: profile
+        for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)
+    }
 
 
 def make_profile(name: str, **given: int | str | None) -> Profile:

@@ -81,16 +81,25 @@ class AxolotlProfile(Profile):
         """TRL's prompt, prompt+chosen and prompt+rejected ids of each (prompt, chosen, rejected), built from the
         texts' own ids (`plain`, three per row) where the tokenizer allows, else tokenized whole."""
         if text_joinable(tokenizer):
-            pieces = [(prompt, plain[3 * k], reply, plain[3 * k + offset]) for k, (prompt, *replies) in enumerate(texts)
-                      for offset, reply in enumerate(replies, 1)]
+            pieces = [
+                (prompt, plain[3 * k], reply, plain[3 * k + offset])
+                for k, (prompt, *replies) in enumerate(texts)
+                for offset, reply in enumerate(replies, 1)
+            ]
             joined = tokenizer.join_ids(pieces)
             return [
-                (as_trl_text(tokenizer, list(plain[3 * k])), as_trl_text(tokenizer, joined[2 * k], chosen),
-                 as_trl_text(tokenizer, joined[2 * k + 1], rejected))
+                (
+                    as_trl_text(tokenizer, list(plain[3 * k])),
+                    as_trl_text(tokenizer, joined[2 * k], chosen),
+                    as_trl_text(tokenizer, joined[2 * k + 1], rejected),
+                )
                 for k, (_, chosen, rejected) in enumerate(texts)
             ]
         eos = tokenizer.hf.eos_token or ""
-        whole = [(prompt, *(prompt + reply + ("" if reply.endswith(eos) else eos) for reply in replies)) for prompt, *replies in texts]
+        whole = [
+            (prompt, *(prompt + reply + ("" if reply.endswith(eos) else eos) for reply in replies))
+            for prompt, *replies in texts
+        ]
         ids = tokenizer.encode_many([text for row in whole for text in row], add_special_tokens=True)
         return [tuple(ids[3 * k : 3 * k + 3]) for k in range(len(texts))]
 
@@ -116,11 +125,16 @@ class AxolotlProfile(Profile):
         except TemplateError as exc:  # the template's failure is axolotl's failure on this row
             raise template_raised("axolotl", exc) from exc
 
-    def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int) -> TrainerRow:
+    def row(
+        self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int], *, longest: int
+    ) -> TrainerRow:
         cut = len(prompt)  # TRL 1.8: the completion is what follows len(prompt ids), even where the ids disagree
         dropped = None
         if longest > self.options.max_length:
-            dropped = f"axolotl drops rows longer than sequence_len (prompt + reply: {longest} > {self.options.max_length} tokens)"
+            dropped = (
+                f"axolotl drops rows longer than sequence_len (prompt + reply: {longest} > {self.options.max_length} "
+                "tokens)"
+            )
         return TrainerRow(
             prompt_alone=prompt,
             chosen=side(prompt + prompt_chosen[cut:], cut, self.options),
@@ -135,14 +149,20 @@ def _role_and_content(message: dict) -> dict:
 
 def _last_message(completion) -> dict:
     """axolotl's reply: a string is one assistant message; of a message list, the last message only."""
-    return {"role": "assistant", "content": completion} if isinstance(completion, str) else _role_and_content(completion[-1])
+    return (
+        {"role": "assistant", "content": completion}
+        if isinstance(completion, str)
+        else _role_and_content(completion[-1])
+    )
 
 
 def _reply_start(tokenizer) -> int | None:
     """Where a reply's text starts in the rendering of the dummy turn and the reply, if the template renders the
     same text before any reply: what axolotl's search should find."""
     try:
-        rendered = tokenizer.render_chat([DUMMY_TURN, {"role": "assistant", "content": SENTINEL}], add_generation_prompt=False)
+        rendered = tokenizer.render_chat(
+            [DUMMY_TURN, {"role": "assistant", "content": SENTINEL}], add_generation_prompt=False
+        )
     except TemplateError:  # each row's own rendering reports the template's failure
         return None
     return rendered.find(SENTINEL) if SENTINEL in rendered else None
@@ -155,8 +175,9 @@ def _cut_in_a_token(tokenizer, prompt: list[int], joint: list[int]) -> Altered |
     if merged == len(prompt):
         return None
     return Altered(
-        tokenizer.decode(joint[len(prompt):]),
-        f"the prompt's end and the reply's start are one token together ({tokenizer.decode(joint[merged:merged + 1])!r}), "
+        tokenizer.decode(joint[len(prompt) :]),
+        "the prompt's end and the reply's start are one token together "
+        f"({tokenizer.decode(joint[merged : merged + 1])!r}), "
         "and TRL 1.8 starts the completion after as many tokens as the prompt has alone",
     )
 
@@ -171,8 +192,15 @@ def _cut_reply(tokenizer, message: dict, reply_start: int | None) -> tuple[str, 
     if found == -1:
         trimmed = content.strip() != content and content.strip() in rendered
         how = "trims the reply's surrounding whitespace" if trimmed else "does not render the reply's text as written"
-        why = f"the chat template {how}, so axolotl does not find the reply in the rendered chat and keeps only its last character"
+        why = (
+            f"the chat template {how}, so axolotl does not find the reply in the rendered chat and keeps only its "
+            "last character"
+        )
         return cut, Altered(cut, why, strippable=trimmed)
     if reply_start is not None and found < reply_start:
-        return cut, Altered(cut, "the reply's text also occurs earlier in the rendered chat, where axolotl's search finds it, so the template's text from there on is trained as the reply")
+        return cut, Altered(
+            cut,
+            "the reply's text also occurs earlier in the rendered chat, where axolotl's search finds it, so the "
+            "template's text from there on is trained as the reply",
+        )
     return cut, None

@@ -27,10 +27,14 @@ from preflint.trainers import (
     template_raised,
 )
 
-LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+LLAMA3_USER = (
+    "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+)
 LLAMA3_ASSISTANT = "{}<|eot_id|>"
 LLAMA3_SYSTEM = "<|start_header_id|>system<|end_header_id|>\n\n{}<|eot_id|>"
-LLAMA3_TOOL = "<|start_header_id|>ipython<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+LLAMA3_TOOL = (
+    "<|start_header_id|>ipython<|end_header_id|>\n\n{}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+)
 
 
 def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:
@@ -74,14 +78,20 @@ class LlamaFactoryProfile(Profile):
         return rows
 
     def row(self, prompt_ids, chosen_ids, rejected_ids, *, valid: bool) -> TrainerRow:
-        source_len, target_len = infer_seqlen(len(prompt_ids), max(len(chosen_ids), len(rejected_ids)), self.options.max_length)
+        source_len, target_len = infer_seqlen(
+            len(prompt_ids), max(len(chosen_ids), len(rejected_ids)), self.options.max_length
+        )
         kept_prompt = prompt_ids[:source_len]
 
         def one_side(response: list[int]) -> SideInput:
             kept = response[:target_len]
             return SideInput(prompt_ids + response, len(prompt_ids), kept_prompt + kept, len(kept_prompt))
 
-        dropped = None if valid else "LLaMA-Factory drops rows whose prompt is not an odd number of turns (user first, user last)"
+        dropped = (
+            None
+            if valid
+            else "LLaMA-Factory drops rows whose prompt is not an odd number of turns (user first, user last)"
+        )
         return TrainerRow(prompt_ids, one_side(chosen_ids), one_side(rejected_ids), dropped)
 
 
@@ -102,7 +112,7 @@ def _not_converted(pair) -> Unprocessable | None:
     if odd is None:
         return None
     return Unprocessable(
-        f"LLaMA-Factory's {converter} converter takes no pair from this row (\"Dropped invalid example\"; with none "
+        f'LLaMA-Factory\'s {converter} converter takes no pair from this row ("Dropped invalid example"; with none '
         f"left, it stops): beside {prompt} it reads {pair_of}, and a response here is {FORMAT_NAMES[odd]}",
         every_row=True,
     )
@@ -129,12 +139,15 @@ def _llama3(tokenizer, system: str, prompt: list[dict], responses: list[str]):
         slots += slot
     ids = tokenizer.encode_many(slots + [LLAMA3_ASSISTANT.format(r) for r in responses])
     prompt_ids = [tokenizer.hf.bos_token_id] + [token for part in ids[: len(slots)] for token in part]
-    return prompt_ids, ids[len(slots):]
+    return prompt_ids, ids[len(slots) :]
 
 
 def _chat_template(tokenizer, system: str, prompt: list[dict], responses: list[str]):
     messages = ([{"role": "system", "content": system}] if system else []) + prompt
     rendered = tokenizer.render_chat(messages, add_generation_prompt=True)
-    wholes = [tokenizer.render_chat(messages + [{"role": "assistant", "content": r}], add_generation_prompt=False) for r in responses]
-    ids = tokenizer.encode_many([rendered] + [whole[len(rendered):] for whole in wholes])
+    wholes = [
+        tokenizer.render_chat(messages + [{"role": "assistant", "content": r}], add_generation_prompt=False)
+        for r in responses
+    ]
+    ids = tokenizer.encode_many([rendered] + [whole[len(rendered) :] for whole in wholes])
     return ids[0], ids[1:]

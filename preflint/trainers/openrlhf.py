@@ -47,7 +47,7 @@ class OpenRLHFProfile(Profile):
                 prompt = render(dialogues[0][:-1], add_generation_prompt=True)
             else:
                 prompt = render(pair.prompt, add_generation_prompt=True)
-            chosen, rejected = (render(dialogue, add_generation_prompt=False)[len(prompt):] for dialogue in dialogues)
+            chosen, rejected = (render(dialogue, add_generation_prompt=False)[len(prompt) :] for dialogue in dialogues)
             return prompt, chosen, rejected
         if pair.kind == "implicit":  # no prompt key: OpenRLHF trains on the whole dialogue
             return "", pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
@@ -88,7 +88,9 @@ class OpenRLHFProfile(Profile):
         prompt_len = len(prompt[:max_length])
         dropped = None
         if prompt_len >= max_length - 2:
-            dropped = f"OpenRLHF drops rows whose prompt has at least max_len - 2 tokens ({prompt_len} ≥ {max_length - 2})"
+            dropped = (
+                f"OpenRLHF drops rows whose prompt has at least max_len - 2 tokens ({prompt_len} ≥ {max_length - 2})"
+            )
 
         def one_side(joint: list[int]) -> SideInput:
             ids = joint[:max_length]

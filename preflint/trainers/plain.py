@@ -51,7 +51,11 @@ class PlainProfile(TRLProfile):
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
         shortened = options.max_prompt_length is not None or options.max_completion_length is not None
         if shortened:  # else the input is the joint ids themselves: no copies
-            kept_prompt = prompt[:cut] if options.max_prompt_length is None else prompt[max(0, cut - options.max_prompt_length) : cut]
+            kept_prompt = (
+                prompt[:cut]
+                if options.max_prompt_length is None
+                else prompt[max(0, cut - options.max_prompt_length) : cut]
+            )
 
         def one_side(joint: list[int]) -> SideInput:
             ids, prompt_kept = joint, cut

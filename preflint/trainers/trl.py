@@ -63,11 +63,18 @@ class TRLProfile(Profile):
             if isinstance(pair.prompt_column, str):
                 raise Unprocessable(
                     "TRL raises on a text prompt beside message responses (it takes one format for all three): "
-                    + ("remove the prompt column, the dialogues hold the prompt" if pair.kind == "implicit"
-                       else "give the prompt as messages"),
+                    + (
+                        "remove the prompt column, the dialogues hold the prompt"
+                        if pair.kind == "implicit"
+                        else "give the prompt as messages"
+                    ),
                     every_row=True,
                 )
-            prompt, chosen, rejected = pair.prompt_column, pair.prompt + pair.chosen, pair.prompt_of_rejected + pair.rejected
+            prompt, chosen, rejected = (
+                pair.prompt_column,
+                pair.prompt + pair.chosen,
+                pair.prompt_of_rejected + pair.rejected,
+            )
         elif pair.replies_given_as:
             raise replies_not_lists("TRL", pair.replies_given_as, "it takes one format for all three")
         elif pair.kind == "implicit":  # no prompt column: TRL extracts one from the two whole dialogues
@@ -126,8 +133,11 @@ class TRLProfile(Profile):
         renamed = [(column, name) for column, name in given if column and column != name]
         if not renamed:
             return None
-        note = ("TRL reads its columns by name: checked as if " + ", ".join(f"{column} were {name}" for column, name in renamed)
-                + f"; rename {'it' if len(renamed) == 1 else 'them'} before training")
+        note = (
+            "TRL reads its columns by name: checked as if "
+            + ", ".join(f"{column} were {name}" for column, name in renamed)
+            + f"; rename {'it' if len(renamed) == 1 else 'them'} before training"
+        )
         if any(name == "prompt" for _, name in renamed):
             note += " (without a prompt column TRL takes the common start of chosen and rejected as the prompt)"
         return note
@@ -136,8 +146,12 @@ class TRLProfile(Profile):
         """Whether this trainer's prompt and completions are the texts preflint rendered for the pair."""
         # else TRL extracts the prompt, takes the prompt column as it is, leaves out the system column, or raises on
         # replies not given as message lists
-        return (pair.kind != "implicit" and pair.prompt_column is None and pair.without_system_column is None
-                and not pair.replies_given_as)
+        return (
+            pair.kind != "implicit"
+            and pair.prompt_column is None
+            and pair.without_system_column is None
+            and not pair.replies_given_as
+        )
 
     def _joined(self, batch, tokenizer, skip=()) -> dict[int, tuple[list[int], list[int], list[int]]]:
         """The trainer's ids built from the batch's own (each text is tokenized once): prompt, prompt+chosen,
@@ -146,7 +160,12 @@ class TRLProfile(Profile):
         picked, pieces = [], []
         for i in batch.usable():
             pair = batch.pairs[i]
-            if i in skip or not batch.follows_prompt[i] or pair.rejected_prompt is not None or not self.splits_like_preflint(pair):
+            if (
+                i in skip
+                or not batch.follows_prompt[i]
+                or pair.rejected_prompt is not None
+                or not self.splits_like_preflint(pair)
+            ):
                 continue
             if not pair.is_chat and not joinable:
                 continue
@@ -159,11 +178,16 @@ class TRLProfile(Profile):
             prompt, chosen, rejected = batch.prompt_ids[i], joined[2 * k], joined[2 * k + 1]
             if not batch.pairs[i].is_chat:  # text: special tokens added, EOS appended (an added token: its ids follow)
                 prompt = as_trl_text(tokenizer, list(prompt))
-                chosen, rejected = as_trl_text(tokenizer, chosen, batch.chosen[i]), as_trl_text(tokenizer, rejected, batch.rejected[i])
+                chosen, rejected = (
+                    as_trl_text(tokenizer, chosen, batch.chosen[i]),
+                    as_trl_text(tokenizer, rejected, batch.rejected[i]),
+                )
             encoded[i] = (prompt, chosen, rejected)
         return encoded
 
-    def _tokenized(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int], list[int]] | Unprocessable]:
+    def _tokenized(
+        self, batch, positions, tokenizer
+    ) -> dict[int, tuple[list[int], list[int], list[int]] | Unprocessable]:
         """The trainer's texts rendered and tokenized whole; for a row TRL raises on, why."""
         plain, special, encoded = [], [], {}
         for i in positions:

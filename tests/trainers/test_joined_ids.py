@@ -11,8 +11,12 @@ from tests.conftest import data_file
 
 from . import pair_batches
 
-FILES = ["hh-rlhf-harmless-test.jsonl", "llamafactory-dpo-en-demo.json", "llamafactory-dpo-zh-demo.json",
-         "torchtune-stack-exchange-paired-tiny.json"]
+FILES = [
+    "hh-rlhf-harmless-test.jsonl",
+    "llamafactory-dpo-en-demo.json",
+    "llamafactory-dpo-zh-demo.json",
+    "torchtune-stack-exchange-paired-tiny.json",
+]
 
 
 def as_trl_reads_it(name: str, write_jsonl) -> str:
@@ -21,8 +25,12 @@ def as_trl_reads_it(name: str, write_jsonl) -> str:
     if not name.startswith("llamafactory"):
         return str(data_file(name))
     records = json.loads(data_file(name).read_text(encoding="utf-8"))
-    return str(write_jsonl([{"prompt": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]}
-                            for r in records], name=name + "l"))
+    return str(
+        write_jsonl(
+            [{"prompt": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]} for r in records],
+            name=name + "l",
+        )
+    )
 
 
 @pytest.mark.parametrize("tokenizer_name", ["llama", "sentencepiece"])
@@ -42,10 +50,23 @@ def test_joined_ids_equal_whole_tokenization_on_real_data(request, tokenizer_nam
 
 @pytest.mark.parametrize(
     "left, right",
-    [("Say hello", "world"), ("Assistant:", " Sure."), ("Q: 2+2=", "4"), ("line\n\n", "Next"), ("end ", " space"),
-     ("", "only right"), ("only left", ""), ("日本", "語です"), ("a" * 40, "a" * 40),
-     # SentencePiece decodes a text's first "▁" to nothing: a window from the start must not lose that space
-     ("  ", "Assistant:"), (" Hi", "there"), ("   ", " x"), ("x", "  "), (" ", "\n")],
+    [
+        ("Say hello", "world"),
+        ("Assistant:", " Sure."),
+        ("Q: 2+2=", "4"),
+        ("line\n\n", "Next"),
+        ("end ", " space"),
+        ("", "only right"),
+        ("only left", ""),
+        ("日本", "語です"),
+        ("a" * 40, "a" * 40),
+        # SentencePiece decodes a text's first "▁" to nothing: a window from the start must not lose that space
+        ("  ", "Assistant:"),
+        (" Hi", "there"),
+        ("   ", " x"),
+        ("x", "  "),
+        (" ", "\n"),
+    ],
 )
 def test_join_ids_is_tokenizing_the_concatenation(llama, sentencepiece, left, right):
     for tokenizer in (llama, sentencepiece):
@@ -58,12 +79,18 @@ def test_join_ids_where_tokens_merge_across_the_join(llama, sentencepiece, name)
     """LLaMA-Factory's turns written as text pairs (as a user flattening them would): a prompt ending "part." and a
     response starting "That" merge into one token, the case the wide window re-tokenizes locally."""
     records = json.loads(data_file(name).read_text(encoding="utf-8"))
-    pairs = [("\n".join(turn["value"] for turn in r["conversations"]), r[side]["value"]) for r in records for side in ("chosen", "rejected")]
+    pairs = [
+        ("\n".join(turn["value"] for turn in r["conversations"]), r[side]["value"])
+        for r in records
+        for side in ("chosen", "rejected")
+    ]
     for tokenizer in (llama, sentencepiece):
         lefts = tokenizer.encode_many([left for left, _ in pairs])
         rights = tokenizer.encode_many([right for _, right in pairs])
         wholes = tokenizer.encode_many([left + right for left, right in pairs])
-        pieces = [(left, left_ids, right, right_ids) for (left, right), left_ids, right_ids in zip(pairs, lefts, rights)]
+        pieces = [
+            (left, left_ids, right, right_ids) for (left, right), left_ids, right_ids in zip(pairs, lefts, rights)
+        ]
         assert tokenizer.join_ids(pieces) == wholes
         merged = sum(whole != left + right for whole, left, right in zip(wholes, lefts, rights))
         assert merged >= 10  # the data does merge across the join

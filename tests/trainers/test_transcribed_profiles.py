@@ -44,15 +44,15 @@ def openrlhf_preprocess_data(data, apply_chat_template=None, prompt_key=None):
     if apply_chat_template:
         if prompt_key:
             prompt = apply_chat_template(data[prompt_key], tokenize=False, add_generation_prompt=True)
-            chosen = apply_chat_template(data[prompt_key] + data["chosen"], tokenize=False)[len(prompt):]
-            rejected = apply_chat_template(data[prompt_key] + data["rejected"], tokenize=False)[len(prompt):]
+            chosen = apply_chat_template(data[prompt_key] + data["chosen"], tokenize=False)[len(prompt) :]
+            rejected = apply_chat_template(data[prompt_key] + data["rejected"], tokenize=False)[len(prompt) :]
         else:
             prompt = ""
             chosen = apply_chat_template(data["chosen"], tokenize=False)
             rejected = apply_chat_template(data["rejected"], tokenize=False)
             prompt = apply_chat_template(data["chosen"][:-1], tokenize=False, add_generation_prompt=True)
-            chosen = chosen[len(prompt):]
-            rejected = rejected[len(prompt):]
+            chosen = chosen[len(prompt) :]
+            rejected = rejected[len(prompt) :]
     else:
         prompt = data[prompt_key] if prompt_key else ""
         chosen, rejected = data["chosen"], data["rejected"]
@@ -71,7 +71,9 @@ def openrlhf_row(data, tokenizer, max_length, apply_chat_template, prompt_key):
         text = (prompt + completion).rstrip("\n")
         if not text.endswith(tokenizer.eos_token):
             text += " " + tokenizer.eos_token
-        ids = tokenizer(text, max_length=max_length, padding=False, truncation=True, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(text, max_length=max_length, padding=False, truncation=True, add_special_tokens=False)[
+            "input_ids"
+        ]
         ids[-1] = tokenizer.eos_token_id
         mask = [1] * len(ids)
         mask[:prompt_ids_len] = [0] * min(prompt_ids_len, len(ids))
@@ -120,23 +122,34 @@ def test_openrlhf_raises_on_llamafactory_files_as_published_and_the_profile_says
         openrlhf_row(record, llama.hf, 512, llama.hf.apply_chat_template, "conversations")
     chat, _, _ = openrlhf_input(name, record)
     with pytest.raises(TypeError, match="can only concatenate list"):
-        openrlhf_row({**chat, "chosen": chat["chosen"][0], "rejected": chat["rejected"][0]}, llama.hf, 512,
-                     llama.hf.apply_chat_template, "prompt")
+        openrlhf_row(
+            {**chat, "chosen": chat["chosen"][0], "rejected": chat["rejected"][0]},
+            llama.hf,
+            512,
+            llama.hf.apply_chat_template,
+            "prompt",
+        )
     rows = preflint_rows(name, llama, "openrlhf", 512).values()
     assert all(row.failure and row.failure.every_row for row in rows)
-    assert "OpenRLHF raises on a prompt of messages beside responses given as one message" in str(next(iter(rows)).failure)
+    assert "OpenRLHF raises on a prompt of messages beside responses given as one message" in str(
+        next(iter(rows)).failure
+    )
 
 
 def hh_as_messages(text):
     """An HH-RLHF dialogue as chat messages, each turn's text stripped."""
     parts = re.split(r"\n\n(Human|Assistant):", text)
-    return [{"role": "user" if role == "Human" else "assistant", "content": content.strip()}
-            for role, content in zip(parts[1::2], parts[2::2])]
+    return [
+        {"role": "user" if role == "Human" else "assistant", "content": content.strip()}
+        for role, content in zip(parts[1::2], parts[2::2])
+    ]
 
 
 def hh_dialogues_as_messages(write_jsonl):
     """HH-RLHF's whole dialogues as chat messages, and the file that holds them."""
-    dialogues = [{side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])]
+    dialogues = [
+        {side: hh_as_messages(record[side]) for side in ("chosen", "rejected")} for record in records(FILES[0])
+    ]
     return dialogues, write_jsonl(dialogues, name="hh-messages.jsonl")
 
 
@@ -177,7 +190,9 @@ def infer_seqlen(source_len, target_len, cutoff_len):
 
 
 LLAMA3 = {
-    "user": ["<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"],
+    "user": [
+        "<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+    ],
     "assistant": ["{{content}}<|eot_id|>"],
     "system": ["<|start_header_id|>system<|end_header_id|>\n\n{{content}}<|eot_id|>"],
     "prefix": [{"bos_token"}],
@@ -219,7 +234,9 @@ def llamafactory_row(record, tokenizer, cutoff_len):
         encoded_messages = llama3_encode(tokenizer, messages, system)
         encoded[side] = ([t for m in encoded_messages[:-1] for t in m], encoded_messages[-1])
     prompt_ids = encoded["chosen"][0]
-    source_len, target_len = infer_seqlen(len(prompt_ids), max(len(encoded["chosen"][1]), len(encoded["rejected"][1])), cutoff_len)
+    source_len, target_len = infer_seqlen(
+        len(prompt_ids), max(len(encoded["chosen"][1]), len(encoded["rejected"][1])), cutoff_len
+    )
     for side in ("chosen", "rejected"):
         response = encoded[side][1][:target_len]
         out.append((prompt_ids[:source_len] + response, [0] * source_len + [1] * len(response)))
@@ -239,8 +256,10 @@ def test_llamafactory_profile_knows_which_rows_its_converters_take_a_pair_from(l
     name = "llamafactory-dpo-en-demo.json"
     own = records(name)[:20]
     as_trl = [{"conversations": r["conversations"], "chosen": [r["chosen"]], "rejected": [r["rejected"]]} for r in own]
-    as_text = [{"instruction": r["conversations"][-1]["value"], "chosen": [r["chosen"]], "rejected": r["rejected"]["value"]}
-               for r in own]
+    as_text = [
+        {"instruction": r["conversations"][-1]["value"], "chosen": [r["chosen"]], "rejected": r["rejected"]["value"]}
+        for r in own
+    ]
     for given, prompt_column in ((own, "conversations"), (as_trl, "conversations"), (as_text, "instruction")):
         rows = preflint_rows(write_jsonl(given, name="given.jsonl"), llama, "llamafactory", 2048)
         expected = [llamafactory_converts_a_pair(example, prompt_column) for example in given]
@@ -273,15 +292,20 @@ def axolotl_chat_template_default(sample, tokenizer):
     result = {"prompt": tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)}
     for field in ("chosen", "rejected"):
         raw = sample[field]
-        message = {"role": "assistant", "content": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else raw[-1]
+        message = (
+            {"role": "assistant", "content": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else raw[-1]
+        )
         message = {"role": message["role"], "content": message["content"]}
-        rendered = tokenizer.apply_chat_template([dummy_user_message, message], add_generation_prompt=False, tokenize=False)
-        result[field] = rendered[rendered.find(message["content"]):].rstrip()
+        rendered = tokenizer.apply_chat_template(
+            [dummy_user_message, message], add_generation_prompt=False, tokenize=False
+        )
+        result[field] = rendered[rendered.find(message["content"]) :].rstrip()
     return result
 
 
 def axolotl_keeps(sample, tokenizer, sequence_len):
     """_drop_long_sequences for DPO."""
+
     def length(text):
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -298,7 +322,7 @@ def trl_1_8_row(example, tokenizer, max_length):
     out = []
     for field in ("chosen", "rejected"):
         completion = example[field] if example[field].endswith(eos) else example[field] + eos
-        completion_ids = _tokenize(tokenizer, example["prompt"] + completion)["input_ids"][len(prompt_ids):]
+        completion_ids = _tokenize(tokenizer, example["prompt"] + completion)["input_ids"][len(prompt_ids) :]
         ids, mask = prompt_ids + completion_ids, [0] * len(prompt_ids) + [1] * len(completion_ids)
         out.append((ids[:max_length], mask[:max_length]))
     return out
@@ -324,7 +348,10 @@ def axolotl_input(name, record):
 
 
 @pytest.mark.parametrize("name", FILES)
-@pytest.mark.parametrize(("sequence_len", "template", "joined"), [(512, None, True), (96, None, True), (512, CHATML_TEMPLATE, True), (512, None, False)])
+@pytest.mark.parametrize(
+    ("sequence_len", "template", "joined"),
+    [(512, None, True), (96, None, True), (512, CHATML_TEMPLATE, True), (512, None, False)],
+)
 def test_axolotl_profile_matches_its_transcription(name, sequence_len, template, joined, llama, monkeypatch):
     """`joined`: the profile builds TRL's ids from each text's own ids (the usual path); else it tokenizes whole."""
     monkeypatch.setattr("preflint.trainers.axolotl.text_joinable", lambda tokenizer: joined)
@@ -339,7 +366,9 @@ def test_axolotl_profile_matches_its_transcription(name, sequence_len, template,
             assert row.dropped, index
             continue
         assert not row.dropped, index
-        assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == trl_1_8_row(sample, tokenizer.hf, sequence_len), index
+        assert [(s.input_ids, s.completion_mask) for _, s in row.sides()] == trl_1_8_row(
+            sample, tokenizer.hf, sequence_len
+        ), index
         assert bool(row.chosen.altered) == (sample["chosen"] == ">"), index
         collapsed += sample["chosen"] == sample["rejected"] == ">"
     assert dropped, "long rows at this sequence_len: the test must exercise dropping"
@@ -366,7 +395,9 @@ def test_axolotl_profile_matches_argilla_chat_on_whole_dialogues_as_messages(lla
         sample = axolotl_argilla_chat(record, llama.hf)
         if not axolotl_keeps(sample, llama.hf, 512):
             mismatched += [] if row.dropped else [index]
-        elif row.dropped or [(s.input_ids, s.completion_mask) for _, s in row.sides()] != trl_1_8_row(sample, llama.hf, 512):
+        elif row.dropped or [(s.input_ids, s.completion_mask) for _, s in row.sides()] != trl_1_8_row(
+            sample, llama.hf, 512
+        ):
             mismatched.append(index)
     assert mismatched == [] and compared > 2300
 
@@ -375,8 +406,12 @@ def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, wri
     """preprocess_data reads the prompt, chosen and rejected keys only: a `system` column never reaches the model."""
     rows = [
         {"system": "Answer briefly.", "prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Rome."},
-        {"system": "Answer briefly.", "prompt": [{"role": "user", "content": "Capital of France?"}],
-         "chosen": [{"role": "assistant", "content": "Paris."}], "rejected": [{"role": "assistant", "content": "Rome."}]},
+        {
+            "system": "Answer briefly.",
+            "prompt": [{"role": "user", "content": "Capital of France?"}],
+            "chosen": [{"role": "assistant", "content": "Paris."}],
+            "rejected": [{"role": "assistant", "content": "Rome."}],
+        },
     ]
     data = write_jsonl(rows, name="orca.jsonl")
     ours = preflint_rows(data, llama, "openrlhf", 512)
@@ -384,19 +419,23 @@ def test_openrlhf_profile_leaves_out_a_system_column_as_openrlhf_does(llama, wri
         chat = isinstance(row["prompt"], list)
         expected = openrlhf_row(row, llama.hf, 512, llama.hf.apply_chat_template if chat else None, "prompt")
         assert [(s.input_ids, s.completion_mask) for _, s in ours[index].sides()] == expected, index
-        assert ours[index].system_ignored.startswith("OpenRLHF ignores the system column")
+        assert ours[index].system_ignored.trainer == "OpenRLHF"  # M011 says it ignores the system column
 
 
 def test_axolotl_profile_leaves_out_a_system_column_as_chat_template_default_does(llama, write_jsonl):
     """chat_template.default reads the messages, chosen and rejected fields: a `system` column never reaches it."""
     rows = [
         {"system": "Answer briefly.", "messages": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
-        {"system": "Answer briefly.", "messages": [{"role": "user", "content": "Capital of France?"}],
-         "chosen": {"role": "assistant", "content": "Paris."}, "rejected": {"role": "assistant", "content": "Rome."}},
+        {
+            "system": "Answer briefly.",
+            "messages": [{"role": "user", "content": "Capital of France?"}],
+            "chosen": {"role": "assistant", "content": "Paris."},
+            "rejected": {"role": "assistant", "content": "Rome."},
+        },
     ]
     data = write_jsonl(rows, name="orca.jsonl")
     ours = preflint_rows(data, llama, "axolotl", 512)
     for index, row in enumerate(rows):
         expected = trl_1_8_row(axolotl_chat_template_default(row, llama.hf), llama.hf, 512)
         assert [(s.input_ids, s.completion_mask) for _, s in ours[index].sides()] == expected, index
-        assert ours[index].system_ignored.startswith("axolotl ignores the system column: it trains this row as a conversation")
+        assert ours[index].system_ignored == ("axolotl", False)  # M011: it trains this row as a conversation

@@ -23,7 +23,9 @@ ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 
 
 def hh_records():
-    return [json.loads(line) for line in data_file("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line) for line in data_file("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def llamafactory_records(name):
@@ -48,14 +50,23 @@ CASES = {  # the test data file preflint reads (None: the records TRL is given, 
     # LLaMA-Factory's own file stops TRL (its replies are single messages): both read the records in TRL's format
     "llamafactory-en": (None, None, lambda: llamafactory_records("llamafactory-dpo-en-demo.json")),
     "llamafactory-zh": (None, None, lambda: llamafactory_records("llamafactory-dpo-zh-demo.json")),
-    "torchtune": ("torchtune-stack-exchange-paired-tiny.json", "prompt=question,chosen=response_j,rejected=response_k", torchtune_records),
+    "torchtune": (
+        "torchtune-stack-exchange-paired-tiny.json",
+        "prompt=question,chosen=response_j,rejected=response_k",
+        torchtune_records,
+    ),
 }
 
 
 def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
     """TRL's code path, row by row; returns {row index: (prompt, chosen, rejected ids, chosen input, mask, ...)}."""
     args = DPOConfig(
-        output_dir=str(tmp_path), max_length=max_length, truncation_mode=truncation_mode, report_to=[], use_cpu=True, bf16=False
+        output_dir=str(tmp_path),
+        max_length=max_length,
+        truncation_mode=truncation_mode,
+        report_to=[],
+        use_cpu=True,
+        bf16=False,
     )
     trainer = SimpleNamespace(_tokenizer=tokenizer, _is_vision_dataset=False)
     dataset = Dataset.from_list([{**record, "row": index} for index, record in enumerate(records)])
@@ -69,7 +80,11 @@ def run_trl(records, tokenizer, max_length, truncation_mode, tmp_path):
             for ids, attention, mask in zip(batch["input_ids"], batch["attention_mask"], batch["completion_mask"])
         ]
         out[example["row"]] = (
-            example["prompt_ids"], example["chosen_ids"], example["rejected_ids"], *unpadded[0], *unpadded[1],
+            example["prompt_ids"],
+            example["chosen_ids"],
+            example["rejected_ids"],
+            *unpadded[0],
+            *unpadded[1],
         )
     return out
 
@@ -86,14 +101,21 @@ def run_preflint(name, mapping, tokenizer, max_length, truncation_mode):
                 continue
             chosen, rejected = trainer_row.chosen, trainer_row.rejected
             out[row] = (
-                chosen.joint_ids[: chosen.completion_start], chosen.completion_ids, rejected.completion_ids,
-                chosen.input_ids, chosen.completion_mask, rejected.input_ids, rejected.completion_mask,
+                chosen.joint_ids[: chosen.completion_start],
+                chosen.completion_ids,
+                rejected.completion_ids,
+                chosen.input_ids,
+                chosen.completion_mask,
+                rejected.input_ids,
+                rejected.completion_mask,
             )
     return out, dropped
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize(("max_length", "truncation_mode"), [(1024, "keep_start"), (128, "keep_start"), (128, "keep_end")])
+@pytest.mark.parametrize(
+    ("max_length", "truncation_mode"), [(1024, "keep_start"), (128, "keep_start"), (128, "keep_end")]
+)
 def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode, llama, tmp_path, write_jsonl):
     name, mapping, records = CASES[case]
     records = records()
@@ -109,24 +131,36 @@ def test_trl_profile_matches_trl_on_real_data(case, max_length, truncation_mode,
 
 
 TOOLS_TEMPLATE = (  # Llama 3 turns, with the tool names listed first when a row has tools (as Llama 3.1 and Qwen do)
-    "{{ bos_token }}{% if tools %}Tools: {% for tool in tools %}{{ tool['function']['name'] }}; {% endfor %}\\n{% endif %}"
+    "{{ bos_token }}{% if tools %}Tools: {% for tool in tools %}{{ tool['function']['name'] }}; {% endfor %}"
+    "\\n{% endif %}"
     "{% if enable_thinking is defined and enable_thinking is false %}/no_think\\n{% endif %}"  # as Qwen3 tests it
-    "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\\n\\n{{ m['content'] }}<|eot_id|>{% endfor %}"
+    "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\\n\\n{{ m['content'] }}<|eot_id|>"
+    "{% endfor %}"
     "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\\n\\n{% endif %}"
 )
 
 
 def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_them(llama, tmp_path, write_jsonl):
     tokenizer = llama.with_chat_template(TOOLS_TEMPLATE)
-    weather = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
+    weather = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}
+    ]
     user = [{"role": "user", "content": "Weather in Paris?"}]
     records = [
-        {"prompt": user, "chosen": [{"role": "assistant", "content": "Sunny."}],
-         "rejected": [{"role": "assistant", "content": "No idea."}], "tools": json.dumps(weather),
-         "chat_template_kwargs": {"enable_thinking": None}},
-        {"prompt": user, "chosen": [{"role": "assistant", "content": "Rain."}],
-         "rejected": [{"role": "assistant", "content": "Snow."}], "tools": None,
-         "chat_template_kwargs": {"enable_thinking": False}},
+        {
+            "prompt": user,
+            "chosen": [{"role": "assistant", "content": "Sunny."}],
+            "rejected": [{"role": "assistant", "content": "No idea."}],
+            "tools": json.dumps(weather),
+            "chat_template_kwargs": {"enable_thinking": None},
+        },
+        {
+            "prompt": user,
+            "chosen": [{"role": "assistant", "content": "Rain."}],
+            "rejected": [{"role": "assistant", "content": "Snow."}],
+            "tools": None,
+            "chat_template_kwargs": {"enable_thinking": False},
+        },
     ]
     data = write_jsonl(records, name="tools.jsonl")
     expected = run_trl(records, tokenizer.hf, 1024, "keep_start", tmp_path)
@@ -140,8 +174,10 @@ def test_tools_and_chat_template_kwargs_reach_the_chat_template_as_trl_passes_th
 def test_a_row_trl_raises_on_is_a_finding_that_says_so(llama, tmp_path):
     """Whole dialogues that differ from their first message: TRL extracts an empty prompt and its chat template
     call raises, which stops training. preflint reports the row (M002) and scans on."""
-    record = {"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
-              "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}]}
+    record = {
+        "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+        "rejected": [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Go away."}],
+    }
     with pytest.raises((ValueError, IndexError)):  # which, depends on the order of a set of column names in TRL
         run_trl([record], llama.hf, 1024, "keep_start", tmp_path)
     report = preflint.scan([record], tokenizer=llama, trainer="trl", select=["M002"], cache=False)
@@ -186,25 +222,60 @@ def _reply(text):
     return [{"role": "assistant", "content": text}]
 
 
-EDGE_ROWS = {  # shapes and texts beyond the test data; each goes through TRL alone (TRL reads a dataset's shape from its first row)
+# Shapes and texts beyond the test data; each goes through TRL alone (TRL reads a dataset's shape from its first row).
+EDGE_ROWS = {
     "text, empty chosen": {"prompt": "Hi", "chosen": "", "rejected": " Bye."},
     "text, chosen ends with EOS already": {"prompt": "Hi", "chosen": " Bye.<|eot_id|>", "rejected": " No."},
     "text, the prompt fills max_length": {"prompt": "word " * 80, "chosen": " a", "rejected": " b"},
     "text, a prompt of spaces": {"prompt": "  ", "chosen": "Assistant:", "rejected": "a b"},
-    "implicit text, replies share their first letters": {"chosen": "\n\nHuman: q\n\nAssistant: Duck", "rejected": "\n\nHuman: q\n\nAssistant: Dunno"},
+    "implicit text, replies share their first letters": {
+        "chosen": "\n\nHuman: q\n\nAssistant: Duck",
+        "rejected": "\n\nHuman: q\n\nAssistant: Dunno",
+    },
     "text with a system column": {"system": "Be brief.", "prompt": "Hi", "chosen": " Hello.", "rejected": " Go."},
-    "chat with a system column": {"system": "Be brief.", "prompt": _user("Hi"), "chosen": _reply("Hello."), "rejected": _reply("Go.")},
-    "chat with a system message": {"prompt": [{"role": "system", "content": "Be brief."}, *_user("Hi")], "chosen": _reply("Hello."), "rejected": _reply("Go.")},
+    "chat with a system column": {
+        "system": "Be brief.",
+        "prompt": _user("Hi"),
+        "chosen": _reply("Hello."),
+        "rejected": _reply("Go."),
+    },
+    "chat with a system message": {
+        "prompt": [{"role": "system", "content": "Be brief."}, *_user("Hi")],
+        "chosen": _reply("Hello."),
+        "rejected": _reply("Go."),
+    },
     "chat, an empty reply": {"prompt": _user("Hi"), "chosen": _reply(""), "rejected": _reply("Go.")},
     "implicit chat": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
-    "implicit chat, differing first messages": {"chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hey") + _reply("Go.")},
-    "a text prompt beside dialogues": {"prompt": "Hi", "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
-    "a message prompt beside dialogues": {"prompt": _user("Hi"), "chosen": _user("Hi") + _reply("Hello."), "rejected": _user("Hi") + _reply("Go.")},
+    "implicit chat, differing first messages": {
+        "chosen": _user("Hi") + _reply("Hello."),
+        "rejected": _user("Hey") + _reply("Go."),
+    },
+    "a text prompt beside dialogues": {
+        "prompt": "Hi",
+        "chosen": _user("Hi") + _reply("Hello."),
+        "rejected": _user("Hi") + _reply("Go."),
+    },
+    "a message prompt beside dialogues": {
+        "prompt": _user("Hi"),
+        "chosen": _user("Hi") + _reply("Hello."),
+        "rejected": _user("Hi") + _reply("Go."),
+    },
     "a message prompt beside text replies": {"prompt": _user("Hi"), "chosen": "Hello.", "rejected": "Go."},
-    "a message prompt, a text and a message reply": {"prompt": _user("Hi"), "chosen": _reply("Hello."), "rejected": "Go."},
-    "a message prompt beside single-message replies": {"prompt": _user("Hi"), "chosen": _reply("Hello.")[0], "rejected": _reply("Go.")[0]},
-    "LLaMA-Factory's format as published": {"conversations": [{"from": "human", "value": "Hi"}], "chosen": {"from": "gpt", "value": "Hello."},
-                                            "rejected": {"from": "gpt", "value": "Go."}},
+    "a message prompt, a text and a message reply": {
+        "prompt": _user("Hi"),
+        "chosen": _reply("Hello."),
+        "rejected": "Go.",
+    },
+    "a message prompt beside single-message replies": {
+        "prompt": _user("Hi"),
+        "chosen": _reply("Hello.")[0],
+        "rejected": _reply("Go.")[0],
+    },
+    "LLaMA-Factory's format as published": {
+        "conversations": [{"from": "human", "value": "Hi"}],
+        "chosen": {"from": "gpt", "value": "Hello."},
+        "rejected": {"from": "gpt", "value": "Go."},
+    },
 }
 
 
@@ -225,7 +296,14 @@ def test_trl_profile_predicts_what_trl_does_with_edge_rows(name, tokenizer_name,
     if row.failure or row.dropped:
         ours = ("raises" if row.failure else "dropped", None)
     else:
-        ours = ("trained", (row.chosen.joint_ids[: row.chosen.completion_start], row.chosen.completion_ids, row.rejected.completion_ids))
+        ours = (
+            "trained",
+            (
+                row.chosen.joint_ids[: row.chosen.completion_start],
+                row.chosen.completion_ids,
+                row.rejected.completion_ids,
+            ),
+        )
     assert ours == expected
 
 

@@ -23,12 +23,16 @@ def test_another_minor_version_of_the_trainer_gets_a_note(installed, write_jsonl
     installed["trl"] = "0.19.1"
     code, out, _ = run(capsys, "scan", data, "--trainer", "trl", "--no-cache")
     assert code == 0
-    assert ("note: trl 0.19.1 is installed here, but preflint simulates trl 1.16's preprocessing: where the two "
-            "differ, findings may not match what your training does") in out
+    assert (
+        "note: trl 0.19.1 is installed here, but preflint simulates trl 1.16's preprocessing: where the two "
+        "differ, findings may not match what your training does"
+    ) in out
     code, out, _ = run(capsys, "scan", data, "--trainer", "trl", "--no-cache", "--format", "markdown")
     assert "Note: trl 0.19.1 is installed here" in out
     report = tmp_path / "report.md"
-    code, out, _ = run(capsys, "fix", data, "--trainer", "trl", "--out", str(tmp_path / "out.jsonl"), "--report", str(report))
+    code, out, _ = run(
+        capsys, "fix", data, "--trainer", "trl", "--out", str(tmp_path / "out.jsonl"), "--report", str(report)
+    )
     assert "note: trl 0.19.1 is installed here" in out  # fix decides by the same simulation
     assert "Note: trl 0.19.1 is installed here" in report.read_text(encoding="utf-8")
     installed["axolotl"] = "0.12.2"
@@ -36,11 +40,14 @@ def test_another_minor_version_of_the_trainer_gets_a_note(installed, write_jsonl
     assert "note: axolotl 0.12.2 is installed here, but preflint simulates axolotl 0.18's preprocessing" in out
 
 
-@pytest.mark.parametrize(("packages", "trainer"), [
-    ({"trl": "1.16.3"}, "trl"),  # a patch release of the version simulated
-    ({}, "trl"),  # not installed: preflint runs apart from training (CI, pre-commit)
-    ({"trl": "0.19.1"}, "plain"),  # preflint's own split simulates no trainer's version
-])
+@pytest.mark.parametrize(
+    ("packages", "trainer"),
+    [
+        ({"trl": "1.16.3"}, "trl"),  # a patch release of the version simulated
+        ({}, "trl"),  # not installed: preflint runs apart from training (CI, pre-commit)
+        ({"trl": "0.19.1"}, "plain"),  # preflint's own split simulates no trainer's version
+    ],
+)
 def test_no_note_for_the_version_simulated_or_none_installed(installed, packages, trainer, write_jsonl, capsys):
     installed.update(packages)
     code, out, _ = run(capsys, "scan", str(write_jsonl([ROW])), "--trainer", trainer, "--no-cache")
