@@ -19,7 +19,7 @@ import click
 from preflint.baseline import Baseline
 from preflint.config import load_settings
 from preflint.errors import PreflintError, one_line
-from preflint.io.outputs import STDOUT, atomic_write, check_targets
+from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
 from preflint.io.sources import check_dataset_options
 from preflint.pipeline.plan import RunPlan, registry_for
 from preflint.pipeline.workers import allow_fork
@@ -257,33 +257,43 @@ def fix_command(
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
     plan = _plan(data, config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
-    with tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch,
+        OutputSet(replace=force) as files,  # the data, the rejects and the report appear together, or none
+    ):
         if to_stdout:
             out = Path(scratch) / "fixed.jsonl"
-        outputs = Outputs(None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report)
+        outputs = Outputs(
+            None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report, files=files
+        )
         with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
             result = fix(data, plan, outputs, unsafe=unsafe_fixes, progress=advance)
+        if report is not None:
+            _write_report(result, report, outputs.streams["--report"])
         if to_stdout:
+            files.commit()
             _write_to_stdout(out)
             result.outputs.out = STDOUT
-    if report is not None:
-        with atomic_write(report, text=True) as stream:
-            if report.suffix.lower() == ".json":
-                json.dump(result.to_dict(), stream, ensure_ascii=False, indent=2)
-                stream.write("\n")
-            elif report.suffix.lower() == ".md":
-                from preflint.report.markdown import write_fix_markdown
-
-                write_fix_markdown(result, stream)
-            else:
-                from preflint.report.html import write_html
-
-                write_html(result, stream)
     summary = sys.stderr if to_stdout else sys.stdout
     write_fix_summary(result, summary, color=summary.isatty())
     if diff:
         return EXIT_FINDINGS if result.changes and not exit_zero else EXIT_CLEAN
     return EXIT_FINDINGS if result.remaining and not exit_zero else EXIT_CLEAN
+
+
+def _write_report(result, report: Path, stream) -> None:
+    """The fix report in the format its name asks for."""
+    if report.suffix.lower() == ".json":
+        json.dump(result.to_dict(), stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif report.suffix.lower() == ".md":
+        from preflint.report.markdown import write_fix_markdown
+
+        write_fix_markdown(result, stream)
+    else:
+        from preflint.report.html import write_html
+
+        write_html(result, stream)
 
 
 def _write_to_stdout(path: Path) -> None:
@@ -368,6 +378,7 @@ def _progress(enabled: bool, label: str):
     if not enabled:
         yield None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         Progress,
@@ -384,7 +395,7 @@ def _progress(enabled: bool, label: str):
         TextColumn("{task.completed:,} rows"),
         TimeElapsedColumn(),
         transient=True,
-        console=None,
+        console=Console(stderr=True),  # standard output is the report's (or the fixed rows')
         auto_refresh=False,
     ) as progress:
         task = progress.add_task("scan", total=None)

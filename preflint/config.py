@@ -52,6 +52,10 @@ class Settings:
     extend_unsafe_fixes: tuple[str, ...] = ()  # safe fixes of these rules wait for --unsafe-fixes
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     baseline: str | None = None  # the baseline `scan` reports against (and --write-baseline writes)
+    # The share of an input's rows that may be records preflint cannot read as pairs (S001-S003, S005) before the
+    # input counts as misread (from 5 such rows on): `scan` says so first, and `fix` refuses to write (its safe
+    # fixes would drop them).
+    max_unusable: float = 0.2
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
 
@@ -103,6 +107,8 @@ def checked(name: str, value: Any) -> Any:
         return tuple(value)
     if kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ConfigError(f"{key} must be a positive integer")
+    if kind == "float" and (not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1):
+        raise ConfigError(f"{key} must be a number from 0 to 1")
     if kind == "bool" and not isinstance(value, bool):
         raise ConfigError(f"{key} must be true or false")
     if kind == "str" and not isinstance(value, str):

@@ -61,6 +61,7 @@ class Finding:
     message: str
     fix: Fix | None = None
     row_hash: str | None = None  # content hash of the row's normalized pair: identity that survives reordering
+    no_signal: bool = False  # the pair gives DPO no signal (besides P001, M002 and M003's, which always do)
 
     def to_dict(self) -> dict:
         return {

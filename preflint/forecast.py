@@ -1,7 +1,8 @@
 """The ln 2 forecast: how many pairs give the DPO loss no signal at all, and what that does to the loss curve.
 
 At step 0 policy and reference agree, so every pair's DPO loss is ln 2. A pair whose two sides the model
-receives as identical (P001, M003) or with a side without completion tokens (M002) keeps that loss for good:
+receives as identical (P001, M003, and P004's pairs of two equal empty replies: findings marked `no_signal`) or with
+a side without completion tokens (M002) keeps that loss for good:
 its gradient is zero. If every other pair were learned perfectly, the mean loss would still sit at
 share x ln 2. Rows the trainer drops (also M002) are not trained at all, and a row its preprocessing raises on
 (M002 too) stops the run before its first step.
@@ -19,7 +20,7 @@ NO_SIGNAL = ("P001", "M002", "M003")
 def forecast(findings, usable_rows: int, dropped_rows: int, failing_rows: int, trainer: str, options: dict) -> dict:
     codes_by_row: dict[int, str] = {}
     for finding in findings:
-        if finding.code in NO_SIGNAL and finding.row is not None:
+        if (finding.code in NO_SIGNAL or finding.no_signal) and finding.row is not None:
             codes_by_row.setdefault(finding.row, finding.code)
     no_signal = len(codes_by_row)
     pinned = no_signal - dropped_rows - failing_rows

@@ -52,9 +52,15 @@ class Rule:
                 raise ConfigError(f"rule {self.code} option {key!r} must be a list of strings, got {value!r}")
         self.settings = {**self.options, **settings}
 
-    def finding(self, row: int | None, message: str, fix: Fix | None = None) -> Finding:
-        """A finding of this rule; `fix` describes this row's change when it differs from the rule's default."""
-        return Finding(self.code, self.name, self.severity, row, message, fix or self.fix)
+    def finding(self, row: int | None, message: str, fix: Fix | None = None, *, no_signal: bool = False) -> Finding:
+        """A finding of this rule; `fix` describes this row's change when it differs from the rule's default;
+        `no_signal`: the pair gives DPO no signal (the ln 2 forecast counts it)."""
+        return Finding(self.code, self.name, self.severity, row, message, fix or self.fix, no_signal=no_signal)
+
+    def cannot_check(self, tokenizer) -> str | None:
+        """What this rule cannot check with this tokenizer, in words for the scan's summary (None: it checks all
+        it checks). A tokenizer without an EOS token, say, leaves nothing to find at the end of a text reply."""
+        return None
 
     @classmethod
     def summary(cls) -> str:

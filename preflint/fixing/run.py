@@ -18,19 +18,21 @@ import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from preflint.defects import Defect, RowDefect
+from preflint.errors import InputError, OutputError
 from preflint.findings import DROP, SWAP, Applicability, Edit, Finding, fix_labels
 from preflint.fixing.edit import apply_edit, swap_sides
 from preflint.fixing.policy import FixPolicy
 from preflint.io.formats import Unreadable
 from preflint.io.outputs import (
     JsonlSink,
+    OutputSet,
     ParquetSink,
-    atomic_write,
     check_targets,
     data_format,
     to_json,
@@ -56,6 +58,21 @@ class Outputs:
     provenance: bool = False
     force: bool = False
     report: Path | None = None  # written by the caller from the result (the CLI's --report); checked with the rest
+    # Where they are written, so that they appear together: the caller's, when it writes the report itself and
+    # commits the set after; else the fix's own, committed when it ends.
+    files: OutputSet | None = None
+    streams: dict[str, IO] = field(default_factory=dict, repr=False)  # option -> its open file, once checked
+
+    def open(self) -> None:
+        """Open every output in its directory (the check that each can be written there), before any work."""
+        options = (("--out", self.out, False), ("--rejects", self.rejects, False), ("--report", self.report, True))
+        for option, path, text in options:
+            if path is None:
+                continue
+            try:
+                self.streams[option] = self.files.open(path, text=text)
+            except OSError as exc:
+                raise OutputError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from exc
 
 
 @dataclass
@@ -130,8 +147,12 @@ def fix(
     reads = [*map(os.fspath, inputs), *plan.settings.references]
     check_targets([*targets, (outputs.report, "--report")], reads, force=outputs.force)
     policy = FixPolicy.from_plan(plan, unsafe)
-    with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
-        return _Run(list(inputs), plan, outputs, policy, Path(scratch), progress).execute()
+    own = outputs.files is None
+    with OutputSet(replace=outputs.force) if own else nullcontext(outputs.files) as files:
+        outputs.files = files
+        outputs.open()
+        with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
+            return _Run(list(inputs), plan, outputs, policy, Path(scratch), progress).execute()
 
 
 @dataclass
@@ -159,24 +180,23 @@ class _Run:
         self.fix_labels: dict[str, str] = {}
 
     def execute(self) -> FixResult:
-        with ExitStack() as stack:
-            rejects = None
-            if self.outputs.rejects:
-                handle = stack.enter_context(atomic_write(self.outputs.rejects))
-                rejects = self._sink(handle, data_format(self.outputs.rejects, "--rejects"), _rejects_schema())
-            current, origin = self.inputs, None
-            for number in range(1, MAX_PASSES + 1):
-                target = self.scratch / f"pass-{number}.{self.format}"
-                done, rewrites, last = self._pass(number, current, origin, target, rejects)
-                if last or not done.changed:
-                    break
-                current, origin = [str(target)], done.origin
-                done.remaining.clear()  # the next pass's scan supersedes them: not held while it runs
-            if not last:  # the planned edits changed nothing: this output is final; write it once more with provenance
-                rewritten = self._apply([str(target)], [], {}, done.origin, None, provenance=True)
-                done = _Pass(rewritten.origin, 0, done.remaining)
-            if rejects:
-                rejects.finish()
+        rejects = None
+        if self.outputs.rejects:
+            handle = self.outputs.streams["--rejects"]
+            rejects = self._sink(handle, data_format(self.outputs.rejects, "--rejects"), _rejects_schema())
+        current, origin = self.inputs, None
+        for number in range(1, MAX_PASSES + 1):
+            target = self.scratch / f"pass-{number}.{self.format}"
+            done, rewrites, last = self._pass(number, current, origin, target, rejects)
+            if last or not done.changed:
+                break
+            current, origin = [str(target)], done.origin
+            done.remaining.clear()  # the next pass's scan supersedes them: not held while it runs
+        if not last:  # the planned edits changed nothing: this output is final; write it once more with provenance
+            rewritten = self._apply([str(target)], [], {}, done.origin, None, provenance=True)
+            done = _Pass(rewritten.origin, 0, done.remaining)
+        if rejects:
+            rejects.finish()
         result = FixResult(
             self.inputs,
             self.outputs,
@@ -201,6 +221,11 @@ class _Run:
         can create findings: then another pass follows) and whether it is the last. The last pass writes the
         output itself; the others write `target`, the next pass's input."""
         scanned = scan(current, self.plan, progress=self.progress)
+        if number == 1 and (misread := scanned.summary.get("misread")):  # safe fixes would drop good rows unread
+            raise InputError(
+                f"{misread[0]}. Nothing was written: fix the reading (--map, the input's shape), or raise max-unusable "
+                "in the config to drop such rows anyway"
+            )
         if number == 1:
             self.sampled = pick_samples(scanned.findings)
             self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
@@ -223,7 +248,7 @@ class _Run:
         """Where a pass writes: a scratch file for the next pass, else (None) the output itself, atomically (with
         --diff, which writes no output, a scratch file all the same)."""
         if target is None and self.outputs.out is not None:
-            return atomic_write(self.outputs.out)
+            return nullcontext(self.outputs.streams["--out"])
         return open(target or self.scratch / f"final.{self.format}", "wb")
 
     def _apply(self, inputs, findings, plan, origin, target: Path | None, rejects, *, provenance: bool) -> _Pass:

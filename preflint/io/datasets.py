@@ -2,29 +2,61 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from preflint.errors import InputError, one_line
 from preflint.io.hub import out_of_reach
 from preflint.io.sources import Source
 
+FAILED_FILE = re.compile(r"Failed to (?:read|load \w+ from) file '([^']+)'")  # datasets' log line of a bad file
 HELD_OUT_SPLITS = ("test", "valid", "eval", "dev")  # how held-out splits' names start (test_prefs, validation)
 
 
 def dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]:
     """The rows of a dataset `datasets` streams; its errors on the way (a data file whose columns differ from the
-    others', a connection lost) are one-line InputErrors."""
+    others', a file that is not what its name says, a connection lost) are one-line InputErrors that name the file,
+    where `datasets` says which it was (in a log line, which is kept off the terminal)."""
     rows = iter(dataset.iter(batch_size=batch_size))
     while True:
-        try:
-            columns = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
-            raise InputError(f"cannot read dataset {source.spec!r}: {one_line(exc)}") from exc
+        with _logged_files() as failed:
+            try:
+                columns = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # datasets raises many unrelated types; the user needs the message, not the type
+                where = f" (in {_shown(failed[-1], source.spec)})" if failed else ""
+                raise InputError(f"cannot read dataset {source.spec!r}{where}: {one_line(exc)}") from exc
         names = list(columns)
         yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+
+
+@contextmanager
+def _logged_files() -> Iterator[list[str]]:
+    """The files `datasets` logs that it failed to read, while its own log lines are held back."""
+    failed: list[str] = []
+
+    class Files(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if found := FAILED_FILE.search(record.getMessage()):
+                failed.append(found.group(1))
+
+    logger = logging.getLogger("datasets")
+    handlers, propagate = logger.handlers, logger.propagate
+    logger.handlers, logger.propagate = [Files(logging.ERROR)], False
+    try:
+        yield failed
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+
+
+def _shown(path: str, spec: str) -> str:
+    """A failed file as the user knows it: relative to the directory they named, where it is in it."""
+    directory = os.path.abspath(spec)
+    return os.path.join(spec, os.path.relpath(path, directory)) if path.startswith(directory + os.sep) else path
 
 
 def open_dataset(source: Source, *, split, subset, held_out: bool) -> list[tuple[object, str | None]]:

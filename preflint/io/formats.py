@@ -58,8 +58,47 @@ def _open_binary(source: Source):
     if source.compression in STDLIB_DECOMPRESSORS:
         return STDLIB_DECOMPRESSORS[source.compression](source.location, "rb")
     if source.compression == "zstd":
-        return io.BufferedReader(zstandard.open(source.location, "rb"))  # adds the readline its reader lacks
+        return io.BufferedReader(_ZstdFrames(source.location))
     return open(source.location, "rb")
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a zstd file, frame after frame. zstandard's own reader ends quietly where a
+    truncated file ends; this one raises, as the gzip, xz and bzip2 readers do, so a cut file is an error rather
+    than fewer rows."""
+
+    def __init__(self, path: str):
+        self.file = open(path, "rb")  # noqa: SIM115 - closed with this reader
+        self.decompressor = zstandard.ZstdDecompressor()
+        self.frame = self.decompressor.decompressobj()
+        self.started, self.pending, self.offset = False, b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.offset == len(self.pending):
+            chunk = self.file.read(1 << 20)
+            if not chunk:
+                if self.started and not self.frame.eof:
+                    raise zstandard.ZstdError("the compressed data ends in the middle of a frame (a truncated file)")
+                return 0
+            parts = []
+            while chunk:
+                if self.frame.eof:
+                    self.frame = self.decompressor.decompressobj()
+                self.started = True
+                parts.append(self.frame.decompress(chunk))
+                chunk = self.frame.unused_data if self.frame.eof else b""
+            self.pending, self.offset = b"".join(parts), 0
+        size = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:size] = memoryview(self.pending)[self.offset : self.offset + size]
+        self.offset += size
+        return size
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
 
 
 def _jsonl_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
@@ -90,7 +129,10 @@ def _parse_json_lines(lines) -> Iterator[tuple[int, dict | Unreadable]]:
         except json.JSONDecodeError as exc:
             yield (
                 number,
-                Unreadable(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})", text.rstrip("\r\n")),
+                Unreadable(
+                    f"line {number} is not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})",
+                    text.rstrip("\r\n"),
+                ),
             )
             continue
         except (ValueError, RecursionError) as exc:
@@ -211,8 +253,8 @@ def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
     try:
         batches = parquet_batches(source.location, batch_size)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
-        raise InputError(f"{source.spec!r} is not a readable Parquet file ({exc})") from exc
-    yield from _arrow_rows(batches)
+        raise InputError(f"{source.spec!r} is not a readable Parquet file ({one_line(exc)})") from exc
+    yield from _arrow_rows(batches, source)
 
 
 def parquet_batches(path: str | Path, batch_size: int) -> Iterator:
@@ -237,15 +279,25 @@ def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
         try:
             reader = ipc.open_file(source.location)
         except pa.ArrowInvalid as exc:
-            raise InputError(f"{source.spec!r} is not an Arrow IPC file ({exc})") from exc
+            raise InputError(f"{source.spec!r} is not an Arrow IPC file ({one_line(exc)})") from exc
         batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-    yield from _arrow_rows(batches)
+    yield from _arrow_rows(batches, source)
 
 
-def _arrow_rows(batches) -> Iterator[dict | Unreadable]:
+def _arrow_rows(batches, source: Source) -> Iterator[dict | Unreadable]:
     """The records of Arrow record batches. Parquet and Arrow writers do not all check that text is UTF-8: a row
-    holding bytes that are not becomes Unreadable, and the rest of its batch is read as usual."""
-    for batch in batches:
+    holding bytes that are not becomes Unreadable, and the rest of its batch is read as usual. A part of the file
+    that cannot be read at all (a damaged row group) is an error that says so."""
+    import pyarrow as pa
+
+    batches = iter(batches)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{source.spec!r} is damaged: a part of it cannot be read ({one_line(exc)})") from exc
+        if batch is None:
+            return
         try:
             rows = batch.to_pylist()
         except UnicodeDecodeError:

@@ -110,7 +110,9 @@ class JsonText:
         newlines = before.count("\n")
         line = self.line + newlines
         column = pos - before.rfind("\n") if newlines else self.column + pos
-        raise InputError(f"{self.spec!r} is not valid JSON ({message} at line {line}, column {column})")
+        raise InputError(
+            f"{self.spec!r} is not valid JSON ({message.removesuffix(' at')} at line {line}, column {column})"
+        )
 
     def _more(self) -> bool:
         """Read on (at least as much as is held, so a long value is not decoded again and again); False at the end."""

@@ -10,7 +10,6 @@ import base64
 import contextlib
 import datetime
 import decimal
-import glob
 import io
 import json
 import os
@@ -23,6 +22,7 @@ from typing import IO
 
 from preflint.errors import OutputError, one_line
 from preflint.io.formats import parquet_batches
+from preflint.io.sources import expand
 
 DATA_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Rows per batch (and Parquet row group) when the parts become the output: pyarrow's default, 65,536 rows of
@@ -42,7 +42,7 @@ def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[st
     """Before anything is written: refuse to write over a file this run reads (ever: the data, a reference set, a
     baseline), over an existing file (unless forced), or two outputs to one file (the later would replace the
     earlier). `targets` are (path or None, the option that names it); `reads` are specs as given, globs too."""
-    read = [spec for pattern in reads for spec in (glob.glob(pattern) if glob.has_magic(pattern) else [pattern])]
+    read = [spec for pattern in reads for spec in expand(pattern)]
     written: dict[Path, str] = {}
     for path, option in targets:
         if path is None:
@@ -51,6 +51,11 @@ def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[st
             raise OutputError(f"{option} {path}: directory {str(path.parent)!r} does not exist")
         resolved = path.resolve()
         for spec in read:
+            if os.path.isdir(spec) and resolved.is_relative_to(Path(spec).resolve()):
+                raise OutputError(
+                    f"{option} {path} is inside the input directory {spec!r}, whose files are read; preflint never "
+                    "writes where it reads: write it elsewhere, then move it"
+                )
             if os.path.exists(spec) and (
                 resolved == Path(spec).resolve() or (path.exists() and os.path.samefile(path, spec))
             ):
@@ -62,60 +67,121 @@ def check_targets(targets: Sequence[tuple[Path | None, str]], reads: Sequence[st
         written[resolved] = option
 
 
-@contextmanager
-def atomic_write(path: Path, *, text: bool = False) -> Iterator[IO]:
-    """A file that appears at `path`, complete, when the block ends without error; otherwise nothing appears.
+class _Pending:
+    """One output being written: unnamed in its destination's directory (opening it there is the check that the
+    directory can be written, made before any work), named only when `place` links it into place."""
 
-    A device or a pipe already at `path` (/dev/null, /dev/stdout, a named pipe) is written to as it is: renaming a
-    file over it would replace the device itself.
-    """
-    if path.exists() and not path.is_file() and not path.is_dir():
-        with open(path, "w", encoding="utf-8", newline="") if text else open(path, "wb") as stream:
-            yield stream
-        return
-    directory = path.parent
-    temp_name = None
-    try:
-        if not os.path.isdir("/proc/self/fd"):
-            raise OSError("no /proc to link an unnamed file")
-        fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o666)
-    except (AttributeError, OSError):  # not Linux, or a filesystem without O_TMPFILE
-        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    raw = os.fdopen(fd, "wb")
-    handle = io.TextIOWrapper(raw, encoding="utf-8", newline="") if text else raw
-    try:
-        yield handle
-        handle.flush()
-        os.fsync(raw.fileno())
-        if temp_name is None:
-            _link_into_place(raw.fileno(), path)
+    def __init__(self, path: Path, text: bool):
+        self.path, self.hidden, self.temp_name = path, None, None
+        self.direct = path.exists() and not path.is_file() and not path.is_dir()  # a device or a pipe: as it is
+        if self.direct:
+            self.raw = open(path, "wb")  # noqa: SIM115 - closed by place or discard
         else:
-            os.replace(temp_name, path)
-    finally:
-        handle.close()
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
+            try:
+                if not os.path.isdir("/proc/self/fd"):
+                    raise OSError("no /proc to link an unnamed file")
+                fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o666)
+            except (AttributeError, OSError) as exc:  # not Linux, a filesystem without O_TMPFILE, or no permission
+                if isinstance(exc, PermissionError):
+                    raise
+                fd, self.temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            self.raw = os.fdopen(fd, "wb")
+        self.handle = io.TextIOWrapper(self.raw, encoding="utf-8", newline="") if text else self.raw
+
+    def stage(self) -> None:
+        """Complete on disk, under a hidden name beside its destination."""
+        self.handle.flush()
+        if self.direct:
+            return
+        os.fsync(self.raw.fileno())
+        if self.temp_name is not None:
+            self.hidden = Path(self.temp_name)
+            return
+        self.hidden = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        directory = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:  # a directory fd makes CPython call linkat(AT_SYMLINK_FOLLOW), which can link /proc's fd link
+            os.link(f"/proc/self/fd/{self.raw.fileno()}", self.hidden.name, dst_dir_fd=directory, follow_symlinks=True)
+        finally:
+            os.close(directory)
+
+    def place(self, replace: bool) -> None:
+        """The staged file at its path: renamed over what is there, or (not `replace`) linked where nothing is."""
+        if self.direct:
+            return
+        if replace:
+            os.replace(self.hidden, self.path)
+        else:
+            os.link(self.hidden, self.path)  # FileExistsError if another run put a file there meanwhile
+            self.hidden.unlink()
+        self.hidden = None
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        for leftover in (self.hidden, self.temp_name):
+            if leftover is not None:
+                Path(leftover).unlink(missing_ok=True)
 
 
-def _link_into_place(fd: int, path: Path) -> None:
-    """Give the unnamed file a hidden name, then rename it over `path`: one atomic step, replacing or not."""
-    hidden = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:  # a directory fd makes CPython call linkat(AT_SYMLINK_FOLLOW), which can link /proc's fd link
-        os.link(f"/proc/self/fd/{fd}", hidden.name, dst_dir_fd=directory, follow_symlinks=True)
-    finally:
-        os.close(directory)
-    try:
-        os.replace(hidden, path)
-    except BaseException:
-        hidden.unlink(missing_ok=True)
-        raise
+class OutputSet:
+    """The files one run writes, which appear together, complete, or not at all.
+
+    Each is opened unnamed in its destination's directory when the run starts (so a directory that cannot be
+    written is an error before any work), and all are linked into place at the end, once every one is complete.
+    Without `replace`, a file that appeared at a destination while the run worked (another run's output) is not
+    replaced: the run fails, and none of its outputs appear. A device or pipe (/dev/null, /dev/stdout) is written
+    to as it is.
+    """
+
+    def __init__(self, replace: bool = False):
+        self.replace, self.pending = replace, {}
+
+    def open(self, path: Path, *, text: bool = False) -> IO:
+        self.pending[path] = _Pending(path, text)
+        return self.pending[path].handle
+
+    def commit(self) -> None:
+        for pending in self.pending.values():
+            pending.stage()
+        placed = []
+        try:
+            for path, pending in self.pending.items():
+                try:
+                    pending.place(self.replace)
+                except FileExistsError:
+                    raise OutputError(
+                        f"{path} appeared while preflint ran (another run's output?): nothing was "
+                        "written; pass --force to replace it"
+                    ) from None
+                placed.append(path)
+        except BaseException:
+            if not self.replace:  # what this run placed did not exist before it: take it back
+                for path in placed:
+                    path.unlink(missing_ok=True)
+            raise
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        for pending in self.pending.values():
+            pending.discard()
+        self.pending = {}
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
 
 
-def copy_into_place(source: Path, path: Path) -> None:
-    with open(source, "rb") as src, atomic_write(path) as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
+@contextmanager
+def atomic_write(path: Path, *, text: bool = False, replace: bool = True) -> Iterator[IO]:
+    """A file that appears at `path`, complete, when the block ends without error; otherwise nothing appears."""
+    with OutputSet(replace) as outputs:
+        yield outputs.open(path, text=text)
 
 
 def to_json(record, indent: int | None = None) -> str:

@@ -40,6 +40,19 @@ STDIN_MAGIC = (  # what standard input's first bytes say it is; anything else mu
 )
 DATASET_KINDS = ("saved", "hub")  # read through `datasets`
 SAVED_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+DATASETS_READER = {  # the `datasets` builder that reads each format: one builder per directory
+    "jsonl": "JSON",
+    "json": "JSON",
+    "csv": "CSV",
+    "tsv": "CSV",
+    "parquet": "Parquet",
+    "arrow": "Arrow",
+}
+# JSON beside the data that is no data: dataset and model metadata, preflint's baseline, tool configs.
+METADATA_JSON = re.compile(
+    r"^(\.preflint-baseline|dataset_infos?|dataset_dict|state|config|generation_config|tokenizer|tokenizer_config|"
+    r"special_tokens_map|added_tokens|vocab|package|package-lock|tsconfig)\.json$"
+)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 SPLIT_SUFFIX = re.compile(r"^(?P<spec>.+)\[(?P<split>[\w.-]+)\]$")  # a reference's split: org/evals[test]
@@ -79,8 +92,8 @@ def resolve_sources(specs: Sequence[str | Source]) -> list[Source]:
     for spec in specs:
         if isinstance(spec, Source):
             sources.append(spec)
-        elif glob.has_magic(spec):
-            matches = sorted(glob.glob(spec, recursive=True))
+        elif not os.path.exists(spec) and glob.has_magic(spec):  # a path that exists is a path, brackets and all
+            matches = expand(spec)
             if not matches:
                 raise InputError(f"no files match {spec!r}")
             sources.extend(classify(m) for m in matches if os.path.isfile(m))
@@ -89,6 +102,38 @@ def resolve_sources(specs: Sequence[str | Source]) -> list[Source]:
     if not sources:
         raise InputError("no input given")
     return sources
+
+
+def _one_format(directory: Path, spec: str) -> None:
+    """A directory of data files is read as the hub reads a repository, by `datasets`, which reads the files of one
+    format and skips the others without a word: a directory that holds several is refused, naming them."""
+    kinds: dict[str, list[str]] = {}
+    for path in sorted(directory.rglob("*")):
+        parts = path.relative_to(directory).parts
+        if any(part.startswith((".", "__")) for part in parts) or METADATA_JSON.match(path.name) or not path.is_file():
+            continue
+        suffixes = [suffix.lower() for suffix in path.suffixes]
+        if suffixes and suffixes[-1] in COMPRESSIONS:
+            suffixes = suffixes[:-1]
+        if suffixes and (kind := FORMATS.get(suffixes[-1])):
+            kinds.setdefault(DATASETS_READER[kind], []).append(str(Path(*parts)))
+    if len(kinds) > 1:
+        listed = "; ".join(
+            f"{kind}: {', '.join(files[:3])}{', …' if len(files) > 3 else ''}" for kind, files in kinds.items()
+        )
+        raise InputError(
+            f"{spec!r} holds data files of several formats ({listed}); read as a dataset, only one format would be "
+            "read and the others skipped: give each format as its own input (a glob such as "
+            f"'{spec.rstrip('/')}/**/*.jsonl'), or keep one format per directory"
+        )
+
+
+def expand(spec: str) -> list[str]:
+    """What a spec names on disk: itself where it exists (`data[1].jsonl` is a file, not a pattern), else the
+    files a glob matches, in order."""
+    if os.path.exists(spec) or not glob.has_magic(spec):
+        return [spec]
+    return sorted(glob.glob(spec, recursive=True))
 
 
 def classify(spec: str) -> Source:
@@ -100,6 +145,7 @@ def classify(spec: str) -> Source:
     if path.is_dir():
         if any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
             return Source(spec, "saved")
+        _one_format(path, spec)
         return Source(spec, "hub")  # a directory of data files, read the way the hub reads a repository
     if path.exists():
         suffixes = [s.lower() for s in path.suffixes]

@@ -10,6 +10,7 @@ never pickle: a cache directory is as untrusted as any other file, and a damaged
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -28,6 +29,7 @@ from preflint.tokenizer.llama3 import llama3_model_file
 from preflint.tokenizer.loading import ALIASES
 from preflint.version import __version__
 
+MAX_ENTRY_BYTES = 1 << 30  # a stored result larger than this once decompressed is not read (a gzip bomb, say)
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
 # Settings that change how fast a scan runs or where it looks for the cache, never what it finds.
@@ -40,6 +42,7 @@ def cached_scan(inputs: Sequence[str], plan: RunPlan, progress: Callable[[int], 
     if not settings.cache or plan.given_tokenizer is not None:  # a tokenizer object has no identity to key by
         return scan(inputs, plan, progress=progress)
     directory = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
+    before = _file_states(inputs, plan)
     key = scan_key(inputs, plan)
     if key is None:
         return scan(inputs, plan, progress=progress)
@@ -55,11 +58,26 @@ def cached_scan(inputs: Sequence[str], plan: RunPlan, progress: Callable[[int], 
                 rules=[plan.registry.get(code) for code in stored["summary"]["rules"]],
                 distributions=stored["distributions"],
             )
-        except (KeyError, TypeError, ValueError):  # written by another version, or damaged: a miss
+        except Exception:  # noqa: BLE001 - written by another version, damaged or forged: a miss, and replaced
             pass
     result = scan(inputs, plan, progress=progress)
-    _store(entry, {**result.to_dict(), "distributions": result.distributions})
+    if _file_states(inputs, plan) == before:  # the bytes read are the bytes the key describes
+        _store(entry, {**result.to_dict(), "distributions": result.distributions})
     return result
+
+
+def _file_states(inputs: Sequence[str], plan: RunPlan) -> list[tuple]:
+    """Size, modification time and inode of every file the scan reads: a file changed while it was read (or
+    between hashing and reading) makes the result one of no content the key describes, and it is not stored."""
+    states = []
+    for group in (list(inputs), plan.settings.references):
+        for source in resolve_sources(group) if group else ():
+            path = Path(source.location)
+            for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+                with contextlib.suppress(OSError):
+                    stat = file.stat()
+                    states.append((str(file), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return states
 
 
 def scan_key(inputs: Sequence[str], plan: RunPlan) -> str | None:
@@ -147,12 +165,19 @@ def _finding(item: dict) -> Finding:
 
 
 def _load(entry: Path) -> dict | None:
+    """A stored result, or None for a miss: no entry, or one that is not a regular file (a pipe would block),
+    damaged, or larger once decompressed than MAX_ENTRY_BYTES (a cache directory is as untrusted as the data)."""
     try:
-        with gzip.open(entry, "rt", encoding="utf-8") as handle:
-            stored = json.load(handle)
+        if not entry.is_file():
+            return None
+        with gzip.open(entry, "rb") as handle:
+            data = handle.read(MAX_ENTRY_BYTES + 1)
+        if len(data) > MAX_ENTRY_BYTES:
+            return None
+        stored = json.loads(data)
         os.utime(entry)  # recently used: kept longest
         return stored if isinstance(stored, dict) and stored.get("version") == __version__ else None
-    except (OSError, EOFError, ValueError):
+    except (OSError, EOFError, ValueError, RecursionError, MemoryError):
         return None
 
 

@@ -123,7 +123,9 @@ def scan(inputs: Sequence[str | Source], plan: RunPlan, progress: Callable[[int]
     return ScanResult(
         inputs=[input_name(spec) for spec in inputs],
         tokenizer=tally.tokenizer,
-        summary=tally.summary(findings, plan.selected, plan.profile, time.perf_counter() - started),
+        summary=tally.summary(
+            findings, plan.selected, plan.profile, time.perf_counter() - started, settings.max_unusable
+        ),
         findings=findings,
         rules=plan.selected,
         distributions=tally.distributions(),

@@ -59,6 +59,13 @@ class Pipeline:
     def tokenizer(self) -> Tokenizer:
         return self.plan.tokenizer()
 
+    @cached_property
+    def notes(self) -> set[str]:
+        """What the selected rules cannot check with this tokenizer."""
+        return {
+            f"{rule.code} {rule.name}: {why}" for rule in self.plan.rules if (why := rule.cannot_check(self.tokenizer))
+        }
+
     def run(self, work: Work, steps: tuple[Step, ...]) -> Work:
         for step in steps:
             step.run(self, work)
@@ -95,7 +102,7 @@ def _examine(pipeline: Pipeline, work: Work) -> None:
 
 
 def _tally(pipeline: Pipeline, work: Work) -> None:
-    work.tally = Tally()
+    work.tally = Tally(notes=set(pipeline.notes))
     work.tally.add(work.batch, work.fields, pipeline.profile)
 
 

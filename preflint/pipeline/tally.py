@@ -18,6 +18,7 @@ from preflint.shapes.fields import Fields
 from preflint.text import quantity
 from preflint.trainers import Profile
 
+MISREAD_ROWS = 5  # fewer unreadable rows than this are a few bad records, whatever their share of a tiny input
 SHAPE_NAMES = {
     "text": "text (prompt, chosen, rejected)",
     "implicit": "implicit prompt (whole dialogues in chosen and rejected)",
@@ -65,6 +66,7 @@ class Tally:
     tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
     source_kinds: dict[str, Counter] = field(default_factory=dict)  # each input's shapes
+    notes: set[str] = field(default_factory=set)  # what rules could not check with this tokenizer
     distances: Counter = field(default_factory=Counter)
     ratios: Counter = field(default_factory=Counter)
 
@@ -80,6 +82,8 @@ class Tally:
         self.failing += sum(1 for row in batch.trainer if row is not None and row.failure)
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
+        if unusable := sum(1 for pair in batch.pairs if pair is None):  # records that are no pair (S001-S003, S005)
+            source["unusable"] = source.get("unusable", 0) + unusable
         kinds = self.source_kinds.setdefault(batch.source, Counter())
         for i, pair in enumerate(batch.pairs):
             if pair is None:
@@ -105,6 +109,7 @@ class Tally:
         self.dropped += other.dropped
         self.failing += other.failing
         self.tokenizer = self.tokenizer or other.tokenizer
+        self.notes |= other.notes
         for counter in ("tokens", "distances", "ratios"):
             getattr(self, counter).update(getattr(other, counter))
         for name, kinds in other.source_kinds.items():
@@ -112,6 +117,8 @@ class Tally:
         for name, source in other.sources.items():
             if name in self.sources:
                 self.sources[name]["rows"] += source["rows"]
+                if source.get("unusable"):
+                    self.sources[name]["unusable"] = self.sources[name].get("unusable", 0) + source["unusable"]
                 self.sources[name].update({key: source[key] for key in ("columns", "trainer_note") if key in source})
             else:
                 self.sources[name] = source
@@ -122,9 +129,18 @@ class Tally:
             "length_ratio": {label: self.ratios[label] for _, label in RATIO_BINS},
         }
 
-    def summary(self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float) -> dict:
+    def summary(
+        self, findings: list[Finding], rules: list[type[Rule]], profile: Profile, seconds: float, max_unusable: float
+    ) -> dict:
         usable, kinds = self.rows - self.unusable, sum(self.source_kinds.values(), Counter())
+        misread = [
+            f"{source['unusable']:,} of {source['rows']:,} rows of {name} are not pairs preflint could read: the input "
+            "was probably misread (a wrong shape or --map) or is broken; see the S-rules' findings"
+            for name, source in self.sources.items()
+            if source.get("unusable", 0) > max_unusable * source["rows"] and source["unusable"] >= MISREAD_ROWS
+        ]
         return {
+            **({"misread": misread} if misread else {}),
             "rows": self.rows,
             "usable_rows": usable,
             "shape": _shape(kinds),
@@ -138,6 +154,7 @@ class Tally:
                 findings, usable, self.dropped, self.failing, profile.name, profile.described_options()
             ),
             **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
+            **({"notes": sorted(self.notes)} if self.notes else {}),
             "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),

@@ -55,7 +55,7 @@ def use_jobs(jobs: int | None) -> int:
     number counts only if set before a process's first tokenization (the CLI does). TOKENIZERS_PARALLELISM stays
     on: its serial path is slower than one pool thread (22.8 s against 15.9 s for 20,000 pairs here).
     """
-    jobs = jobs or available_cores()
+    jobs = min(jobs or available_cores(), available_cores())  # more processes than cores only queue for them
     os.environ["RAYON_NUM_THREADS"] = str(jobs)
     return jobs
 

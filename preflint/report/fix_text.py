@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from preflint.forecast import describe
 from preflint.io.outputs import STDOUT
+from preflint.report.text import notes_of
 from preflint.text import quantity
 
 
@@ -45,8 +46,8 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     elif not result.changes:
         console.print("nothing to change")
     console.print(forecast_before_line(result.before.summary))
-    if "trainer_version_note" in result.before.summary:
-        console.print(f"[yellow]note: {escape(result.before.summary['trainer_version_note'])}[/]")
+    for note in notes_of(result.before.summary):
+        console.print(f"[yellow]note: {escape(note)}[/]")
     console.print(remaining_line(result))
     if result.remaining:
         console.print(

@@ -24,6 +24,7 @@ from preflint.report.text import (
     baseline_line,
     by_rule,
     findings_line,
+    notes_of,
     rule_statistics,
     source_line,
 )
@@ -35,7 +36,9 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 def write_markdown(result, stream: TextIO, *, limit: int = 10, **_options) -> None:
     summary = result.summary
-    stream.write(f"## preflint: {_headline(summary)}\n\n{_escape(describe(summary['forecast']))}\n\n")
+    stream.write(f"## preflint: {_headline(summary)}\n\n")
+    stream.writelines(f"**Warning:** {_escape(warning)}\n\n" for warning in summary.get("misread", []))
+    stream.write(f"{_escape(describe(summary['forecast']))}\n\n")
     _version_note(stream, summary)
     if "baseline" in summary:
         stream.write(f"{_escape(baseline_line(summary['baseline']))}\n\n")
@@ -71,8 +74,8 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
 
 
 def _version_note(stream: TextIO, summary: dict) -> None:
-    if "trainer_version_note" in summary:
-        stream.write(f"Note: {_escape(summary['trainer_version_note'])}\n\n")
+    for note in notes_of(summary):
+        stream.write(f"Note: {_escape(note)}\n\n")
 
 
 def _rule_blocks(stream: TextIO, findings, limit: int) -> None:

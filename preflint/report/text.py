@@ -20,6 +20,8 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool = False, limit: int = 10) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
     labels = fix_labels(result.findings)
+    for warning in result.summary.get("misread", []):  # first: the findings below may be the misreading's
+        console.print(f"[bold red]warning: {escape(warning)}[/]")
     for code, findings, shown in by_rule(result.findings, limit):
         first = findings[0]
         style = SEVERITY_STYLE[first.severity.value]
@@ -83,6 +85,12 @@ def baseline_line(baseline: dict) -> str:
     )
 
 
+def notes_of(summary: dict) -> list[str]:
+    """What the summary notes: that another version of the simulated trainer is installed, what rules could not
+    check with this tokenizer."""
+    return ([summary["trainer_version_note"]] if "trainer_version_note" in summary else []) + summary.get("notes", [])
+
+
 def findings_line(summary: dict) -> str:
     """'3 findings (2 errors, 1 warning) in 3 of 3 rows', or, when every finding is about the whole dataset (near
     duplicates, label bias), '6 findings (6 warnings) about the dataset of 2,312 rows'."""
@@ -102,8 +110,8 @@ def _summary(console: Console, result) -> None:
     summary = result.summary
     console.print()
     console.print(f"[bold]{escape(describe(summary['forecast']))}[/]")
-    if "trainer_version_note" in summary:
-        console.print(f"[yellow]note: {escape(summary['trainer_version_note'])}[/]")
+    for note in notes_of(summary):
+        console.print(f"[yellow]note: {escape(note)}[/]")
     if summary["findings"]:
         console.print(f"[bold]Found {escape(findings_line(summary))}.[/]")
     else:

@@ -33,12 +33,18 @@ class EosProblem(RowRule):
     severity = Severity.ERROR
     needs_trainer = True
 
+    def cannot_check(self, tokenizer):
+        if tokenizer.hf.eos_token_id is None:
+            return "the tokenizer has no EOS token, so how text replies end is not checked"
+        return None
+
     def check(self, batch):
         tokenizer = batch.tokenizer
         if tokenizer is None:
             return
-        suffix, eos = tokenizer.turn_suffix_ids, [tokenizer.hf.eos_token_id]
-        stops = {*eos, *(token for token in suffix if token in tokenizer.special_ids)} - {None}
+        suffix = tokenizer.turn_suffix_ids
+        eos = [tokenizer.hf.eos_token_id] if tokenizer.hf.eos_token_id is not None else []
+        stops = {*eos, *(token for token in suffix if token in tokenizer.special_ids)}
         for i, row in batch.trained():
             ending = row.ending if row.ending is not None else suffix if batch.pairs[i].is_chat and suffix else eos
             problems = []
@@ -46,7 +52,9 @@ class EosProblem(RowRule):
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)
                 if end <= start or inputs.altered:  # no completion to end (M002's), or not the data's reply (M010's)
                     continue
-                if end - start >= len(ending) and joint[end - len(ending) :] == ending:
+                if not ending:  # no EOS to end a text reply with (see cannot_check)
+                    pass
+                elif end - start >= len(ending) and joint[end - len(ending) :] == ending:
                     end -= len(ending)
                 elif _ends_as_text(tokenizer, joint, start, ending):  # a plain-text end of turn merged with the reply
                     end = max(start, end - len(ending) - 1)

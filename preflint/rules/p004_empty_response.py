@@ -40,8 +40,10 @@ class EmptyResponse(RowRule):
             ]
             if not empty:
                 continue
-            if len(empty) == 2:
-                yield self.finding(batch.rows[i], "both responses are empty")
+            if len(empty) == 2:  # the same (empty) completion on both sides: nothing to prefer
+                yield self.finding(
+                    batch.rows[i], "both responses are empty", no_signal=batch.chosen[i] == batch.rejected[i]
+                )
             else:
                 side = empty[0]
                 content = plain_text(pair.chosen if side == "chosen" else pair.rejected)

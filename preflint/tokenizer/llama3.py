@@ -21,18 +21,31 @@ def llama3_model_file() -> Path:
 
 @lru_cache(maxsize=2)
 def llama3_tokenizer(cache_dir: Path | None):
-    """Meta's Llama 3 tiktoken model from the llama-models wheel, converted once and cached as tokenizer.json."""
+    """Meta's Llama 3 tiktoken model from the llama-models wheel, converted once and cached as tokenizer.json. The
+    cache is a convenience, never trusted: a cached file that does not load is converted again, and a cache that
+    cannot be written (read-only, full) only costs the conversion next time."""
+    from tokenizers import Tokenizer as RustTokenizer
     from transformers import PreTrainedTokenizerFast
 
     model_file = llama3_model_file()
     digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
     cached = (cache_dir or default_cache_dir()) / "tokenizers" / f"llama3-{digest}.json"
-    if not cached.exists():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(cached, text=True) as stream:
-            stream.write(_convert_llama3(model_file).to_str())
+    converted = None
+    if cached.is_file():
+        try:
+            converted = RustTokenizer.from_file(str(cached))
+        except Exception:  # noqa: BLE001 - damaged or replaced: converted again below
+            converted = None
+    if converted is None:
+        converted = _convert_llama3(model_file)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(cached, text=True) as stream:
+                stream.write(converted.to_str())
+        except OSError:
+            pass
     return PreTrainedTokenizerFast(
-        tokenizer_file=str(cached),
+        tokenizer_object=converted,
         bos_token="<|begin_of_text|>",
         eos_token="<|eot_id|>",
         chat_template=LLAMA3_CHAT_TEMPLATE,

@@ -104,6 +104,15 @@ def replies_not_lists(trainer: str, given: str, how: str) -> Unprocessable:
     )
 
 
+def no_eos(trainer: str, why: str) -> Unprocessable:
+    """The trainer needs the tokenizer's EOS token, and this tokenizer has none."""
+    return Unprocessable(
+        f"{trainer} raises on a tokenizer without an EOS token ({why}), and this one has none: set eos_token in "
+        "the tokenizer's config",
+        every_row=True,
+    )
+
+
 def no_chat_template(trainer: str) -> Unprocessable:
     return Unprocessable(
         f"{trainer} renders conversations with the tokenizer's chat template, and this tokenizer has none: set one "

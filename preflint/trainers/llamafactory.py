@@ -138,7 +138,8 @@ def _llama3(tokenizer, system: str, prompt: list[dict], responses: list[str]):
         slot.append(template.format(message["content"]))
         slots += slot
     ids = tokenizer.encode_many(slots + [LLAMA3_ASSISTANT.format(r) for r in responses])
-    prompt_ids = [tokenizer.hf.bos_token_id] + [token for part in ids[: len(slots)] for token in part]
+    bos = [tokenizer.hf.bos_token_id] if tokenizer.hf.bos_token_id is not None else []  # its templates skip a None
+    prompt_ids = bos + [token for part in ids[: len(slots)] for token in part]
     return prompt_ids, ids[len(slots) :]
 
 

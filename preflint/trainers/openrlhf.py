@@ -22,6 +22,7 @@ from preflint.trainers import (
     TrainerRow,
     Unprocessable,
     no_chat_template,
+    no_eos,
     replies_not_lists,
     template_raised,
     turn_ending,
@@ -55,6 +56,9 @@ class OpenRLHFProfile(Profile):
 
     def encode(self, batch, tokenizer):
         eos = tokenizer.hf.eos_token
+        if eos is None:  # it appends EOS to every sequence and ends each one with its id
+            missing = TrainerRow.failing(no_eos("OpenRLHF", "it appends it to every prompt and response"))
+            return [missing if pair is not None else None for pair in batch.pairs]
         positions, texts, failures = [], [], {}
         for i in batch.usable():
             try:

@@ -26,6 +26,7 @@ class PlainProfile(TRLProfile):
     defaults = TrainerOptions()
     supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
     needs_chat_template = False  # renders conversations as preflint does, 'role: content' without a template
+    needs_eos = False  # a text reply ends with EOS where the tokenizer has one
 
     def splits_like_preflint(self, pair) -> bool:
         return True

@@ -26,6 +26,7 @@ from preflint.trainers import (
     as_trl_text,
     common_prefix_length,
     no_chat_template,
+    no_eos,
     replies_not_lists,
     side,
     template_raised,
@@ -55,6 +56,7 @@ class TRLProfile(Profile):
     defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
     supported = ("max_length", "truncation_mode")
     needs_chat_template = True  # TRL renders conversations with the tokenizer's template; it has no fallback
+    needs_eos = True  # TRL pads with EOS when there is no pad token, and appends it to text replies
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
@@ -105,6 +107,10 @@ class TRLProfile(Profile):
         if self.needs_chat_template and not tokenizer.has_chat_template:  # TRL raises on every conversation then
             chats = [i for i in batch.usable() if batch.pairs[i].without_system.is_chat]
             encoded = {i: no_chat_template("TRL") for i in chats}
+        if self.needs_eos and tokenizer.hf.eos_token is None:
+            missing = no_eos("TRL", "it pads with it when there is no pad token, and appends it to text replies")
+            texts = [i for i in batch.usable() if not batch.pairs[i].without_system.is_chat]
+            encoded |= {i: missing for i in (batch.usable() if tokenizer.hf.pad_token is None else texts)}
         encoded.update(self._joined(batch, tokenizer, skip=encoded))
         encoded.update(self._tokenized(batch, [i for i in batch.usable() if i not in encoded], tokenizer))
         rows: list[TrainerRow | None] = [None] * len(batch)
