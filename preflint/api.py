@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from preflint.config import SETTING_NAMES, Settings, load_settings
 from preflint.errors import InputError
+from preflint.io.scratch import scratch_dir
 from preflint.io.sources import Source
 from preflint.pipeline.plan import RunPlan
 from preflint.tokenizer.wrapper import Tokenizer
@@ -46,7 +46,7 @@ def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None 
     from preflint.pipeline.scan import scan as run_scan
 
     plan = _plan(config, tokenizer, settings)
-    with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
+    with scratch_dir("api") as scratch:
         inputs, in_memory = _inputs(data, Path(scratch), plan.settings.split)
         result = run_scan(inputs, plan) if in_memory else cached_scan(inputs, plan)
     return Report(result.summary, _frame(result.findings), result=result)
@@ -69,7 +69,7 @@ def fix(
     from preflint.fixing.run import fix as run_fix
 
     plan = _plan(config, tokenizer, settings)
-    with tempfile.TemporaryDirectory(prefix="preflint-api-") as scratch:
+    with scratch_dir("api") as scratch:
         inputs, _ = _inputs(data, Path(scratch), plan.settings.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
         result = run_fix(inputs, plan, Outputs(out, rejects=rejects), unsafe=unsafe_fixes)

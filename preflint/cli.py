@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
-import tempfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -20,14 +20,17 @@ from preflint.baseline import Baseline
 from preflint.config import load_settings
 from preflint.errors import PreflintError, one_line
 from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
+from preflint.io.scratch import scratch_dir, sweep
 from preflint.io.sources import check_dataset_options
 from preflint.pipeline.plan import RunPlan, registry_for
 from preflint.pipeline.workers import allow_fork
 from preflint.registry import Registry
 from preflint.report import FORMATS
+from preflint.text import printable
 from preflint.version import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_TERMINATED = 128 + 15  # as a shell reports a process ended by SIGTERM
 DEFAULT_BASELINE = ".preflint-baseline.json"
 
 
@@ -186,7 +189,9 @@ def scan(
             if settings.baseline
             else f"later scans with --baseline {target} (or baseline = {json.dumps(str(target))} in the config)"
         )
-        click.echo(f"preflint: recorded {len(result.findings)} finding(s) in {target}; {later} report only new ones")
+        click.echo(
+            printable(f"preflint: recorded {len(result.findings)} finding(s) in {target}; {later} report only new ones")
+        )
         return EXIT_CLEAN
     if known:
         known.apply(result)
@@ -258,7 +263,7 @@ def fix_command(
     plan = _plan(data, config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
     with (
-        tempfile.TemporaryDirectory(prefix="preflint-") if to_stdout else nullcontext() as scratch,
+        scratch_dir("stdout") if to_stdout else nullcontext() as scratch,
         OutputSet(replace=force) as files,  # the data, the rejects and the report appear together, or none
     ):
         if to_stdout:
@@ -409,28 +414,53 @@ def _progress(enabled: bool, label: str):
 
 def main(argv: list[str] | None = None) -> int:
     allow_fork()  # this process is preflint's alone: its scans may fork their workers
+    sweep()  # what runs killed with -9 left in the temporary directory
+    with _terminated_cleanly():
+        return _main(argv)
+
+
+@contextmanager
+def _terminated_cleanly():
+    """SIGTERM ends a run as an error does: the stack unwinds, so scratch files are removed, outputs not yet in
+    place never appear and worker processes are stopped (Python's default ends the process where it stands)."""
+
+    def stop(signum, frame):
+        raise SystemExit(EXIT_TERMINATED)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: a host program's own business
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="preflint", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # `preflint` alone: its help
         exc.show()
         return EXIT_ERROR
     except click.ClickException as exc:  # a usage error: one line, as every other error
-        click.echo(f"preflint: error: {_usage_message(exc)}", err=True)
+        click.echo(f"preflint: error: {printable(_usage_message(exc))}", err=True)
         return EXIT_ERROR
     except click.Abort:
         click.echo("preflint: aborted", err=True)
         return EXIT_ERROR
     except PreflintError as exc:
-        click.echo(f"preflint: error: {exc}", err=True)
+        click.echo(f"preflint: error: {printable(str(exc))}", err=True)
         return EXIT_ERROR
     except OSError as exc:  # e.g. the output file's directory does not exist
-        click.echo(f"preflint: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        click.echo(printable(f"preflint: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), err=True)
         return EXIT_ERROR
     except Exception as exc:  # a bug in preflint: one line and how to report it; the traceback on request
         if os.environ.get("PREFLINT_TRACEBACK"):
             raise
         click.echo(
-            f"preflint: internal error: {type(exc).__name__}: {one_line(exc)}\n"
+            f"preflint: internal error: {type(exc).__name__}: {printable(one_line(exc))}\n"
             "This is a bug in preflint. Please report it with the command you ran (PREFLINT_TRACEBACK=1 shows "
             "where it happened); your data was not changed.",
             err=True,

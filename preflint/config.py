@@ -56,6 +56,7 @@ class Settings:
     # input counts as misread (from 5 such rows on): `scan` says so first, and `fix` refuses to write (its safe
     # fixes would drop them).
     max_unusable: float = 0.2
+    max_record_mb: int = 8  # a record larger than this is not read: S001 says how large it is
     base_dir: Path = Path(".")  # plugins are found relative to the config file
     source: str = "defaults"  # which file the settings came from
 

@@ -4,6 +4,7 @@ excerpts, counts of things."""
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 
 import regex
@@ -91,6 +92,22 @@ def ending(text: str, width: int) -> str:
     piece = text[-width:]
     space = next((i for i, char in enumerate(piece[: width // 4]) if char.isspace()), None)
     return "…" + (piece[space:].lstrip() if space is not None else piece)
+
+
+# Characters that steer a terminal or a log rather than show (C0 and C1 controls, DEL), line and paragraph
+# separators, and the bidirectional overrides that reorder what is shown (Trojan Source). `printable` escapes them
+# where text from data or file names is printed; newline and carriage return too, unless kept for a format that
+# encodes them itself.
+CONTROLS = "\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[{CONTROLS}\n\r]")
+_CONTROLS_BUT_LINES = re.compile(f"[{CONTROLS}]")
+
+
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """`text` safe to print: every character that would steer a terminal or a CI log, shown escaped (`\x1b`,
+    `\n`, `\u202e`) instead; tabs stay."""
+    pattern = _CONTROLS_BUT_LINES if keep_lines else _CONTROLS
+    return pattern.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def quantity(number: int, noun: str) -> str:

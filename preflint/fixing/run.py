@@ -14,7 +14,6 @@ read normalizes only the rows the plan edits.
 from __future__ import annotations
 
 import os
-import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from preflint.io.outputs import (
     data_format,
     to_json,
 )
+from preflint.io.scratch import scratch_dir
 from preflint.io.sources import Source, input_name, resolve_sources
 from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import ScanResult, raw_batches, scan
@@ -151,7 +151,7 @@ def fix(
     with OutputSet(replace=outputs.force) if own else nullcontext(outputs.files) as files:
         outputs.files = files
         outputs.open()
-        with tempfile.TemporaryDirectory(prefix="preflint-fix-") as scratch:
+        with scratch_dir("fix") as scratch:
             return _Run(list(inputs), plan, outputs, policy, Path(scratch), progress).execute()
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from preflint.errors import InputError, one_line
+from preflint.io.formats import MAX_RECORD_BYTES, Unreadable, too_large
 from preflint.io.hub import out_of_reach
 from preflint.io.sources import Source
 
@@ -16,7 +17,7 @@ FAILED_FILE = re.compile(r"Failed to (?:read|load \w+ from) file '([^']+)'")  # 
 HELD_OUT_SPLITS = ("test", "valid", "eval", "dev")  # how held-out splits' names start (test_prefs, validation)
 
 
-def dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]:
+def dataset_records(source: Source, dataset, batch_size: int, limit: int = MAX_RECORD_BYTES) -> Iterator[dict]:
     """The rows of a dataset `datasets` streams; its errors on the way (a data file whose columns differ from the
     others', a file that is not what its name says, a connection lost) are one-line InputErrors that name the file,
     where `datasets` says which it was (in a log line, which is kept off the terminal)."""
@@ -31,7 +32,20 @@ def dataset_records(source: Source, dataset, batch_size: int) -> Iterator[dict]:
                 where = f" (in {_shown(failed[-1], source.spec)})" if failed else ""
                 raise InputError(f"cannot read dataset {source.spec!r}{where}: {one_line(exc)}") from exc
         names = list(columns)
-        yield from (dict(zip(names, values)) for values in zip(*columns.values()))
+        for values in zip(*columns.values()):
+            record = dict(zip(names, values))
+            yield record if (size := _size(record)) <= limit else Unreadable(f"the row is {too_large(size, limit)}")
+
+
+def _size(value) -> int:
+    """About how many bytes a record's values hold (its text, mostly), to keep a record over the limit out."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(key) + _size(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return sum(map(_size, value))
+    return 8
 
 
 @contextmanager

@@ -23,11 +23,12 @@ from pathlib import Path
 import zstandard
 
 from preflint.errors import InputError, one_line
-from preflint.io.json_text import SURROGATE_ESCAPE, JsonText
+from preflint.io.json_text import SURROGATE_ESCAPE, JsonText, TooLarge
 from preflint.io.sources import Source
 
 STDLIB_DECOMPRESSORS = {"gzip": gzip.open, "xz": lzma.open, "bzip2": bz2.open}
-CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
+MAX_RECORD_BYTES = 8 << 20  # a record larger than this is not read (its size is told): max-record-mb
+SHOWN_BYTES = 200  # of a record too large to read, what the rejects keep
 CSV_DELIMITERS = (",", ";", "\t", "|")  # for a .csv, the one its header uses most (a comma on a tie)
 SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -101,14 +102,39 @@ class _ZstdFrames(io.RawIOBase):
         super().close()
 
 
-def _jsonl_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
+def _jsonl_records(source: Source, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, dict | Unreadable]]:
     with _open_binary(source) as handle:
-        yield from _parse_json_lines(handle)
+        yield from _parse_json_lines(handle, limit)
 
 
-def _parse_json_lines(lines) -> Iterator[tuple[int, dict | Unreadable]]:
+def too_large(size: int, limit: int) -> str:
+    """What a record over the size limit is called, in a finding (S001) and the rejects."""
+    return f"{size / 2**20:,.1f} MiB, over the {limit / 2**20:g} MiB limit for a record (max-record-mb)"
+
+
+def _bounded_lines(handle, limit: int) -> Iterator[bytes | tuple[int, bytes]]:
+    """The file's lines, as iterating it gives them; a line longer than `limit` is passed over without being held
+    whole, and given as its size and its first bytes."""
+    while raw := handle.readline(limit + 1):
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size, start = len(raw), raw[:SHOWN_BYTES]
+        while (more := handle.readline(1 << 20)) and not more.endswith(b"\n"):
+            size += len(more)
+        yield size + len(more), start
+
+
+def _parse_json_lines(lines, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, dict | Unreadable]]:
     """Each record with the number of its line; blank lines are no records."""
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(_bounded_lines(lines, limit), start=1):
+        if isinstance(raw, tuple):
+            size, start = raw
+            yield (
+                number,
+                Unreadable(f"line {number} is {too_large(size, limit)}", start.decode("utf-8", "replace") + "…"),
+            )
+            continue
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark before the first record is harmless
         if not raw.strip():
@@ -185,12 +211,12 @@ def _json_type(value) -> str:
     return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
 
 
-def _json_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
+def _json_records(source: Source, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, dict | Unreadable]]:
     """A JSON array of records, read item by item; an object holding one array of records, walked once to find
     the array and then read item by item; any other object, as one record; or JSON Lines under a .json name (as
     `Dataset.to_json` writes them), read line by line."""
     with _open_binary(source) as handle, _json_limits(source):
-        text = JsonText(handle, source.spec)
+        text = JsonText(handle, source.spec, limit)
         first = text.peek()
         if first == "[":
             yield from _array_records(text)
@@ -201,12 +227,12 @@ def _json_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
         json_lines = text.peek() is not None  # a second value follows the first
     if json_lines:
         with _open_binary(source) as handle:
-            yield from _parse_json_lines(handle)
+            yield from _parse_json_lines(handle, limit)
         return
     if first != "{":
         raise InputError(f"{source.spec!r} holds a JSON {_json_type(value)}, not a list of records")
     with _open_binary(source) as handle, _json_limits(source):
-        text = JsonText(handle, source.spec)
+        text = JsonText(handle, source.spec, limit)
         if member is None:  # no one array of rows in it: the object is the one record (as `datasets` reads it)
             record, escapes_surrogates = text.value()
             yield text.value_line, _as_record(record, "the object", escapes_surrogates)
@@ -228,6 +254,9 @@ def _json_limits(source: Source) -> Iterator[None]:
 
 def _array_records(text: JsonText) -> Iterator[tuple[int, dict | Unreadable]]:
     for index, (item, escapes_surrogates) in enumerate(text.items()):
+        if isinstance(item, TooLarge):
+            yield text.value_line, Unreadable(f"item {index} is {too_large(item.size, text.limit)}", item.start + "…")
+            continue
         yield text.value_line, _as_record(item, f"item {index}", escapes_surrogates)
 
 
@@ -247,14 +276,14 @@ def _array_member(text: JsonText) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def _parquet_records(source: Source, batch_size: int) -> Iterator[dict]:
+def _parquet_records(source: Source, batch_size: int, limit: int = MAX_RECORD_BYTES) -> Iterator[dict]:
     import pyarrow as pa
 
     try:
         batches = parquet_batches(source.location, batch_size)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.spec!r} is not a readable Parquet file ({one_line(exc)})") from exc
-    yield from _arrow_rows(batches, source)
+    yield from _arrow_rows(batches, source, limit)
 
 
 def parquet_batches(path: str | Path, batch_size: int) -> Iterator:
@@ -268,7 +297,7 @@ def parquet_batches(path: str | Path, batch_size: int) -> Iterator:
     return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size)
 
 
-def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
+def _arrow_records(source: Source, batch_size: int, limit: int = MAX_RECORD_BYTES) -> Iterator[dict]:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
@@ -281,10 +310,10 @@ def _arrow_records(source: Source, batch_size: int) -> Iterator[dict]:
         except pa.ArrowInvalid as exc:
             raise InputError(f"{source.spec!r} is not an Arrow IPC file ({one_line(exc)})") from exc
         batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-    yield from _arrow_rows(batches, source)
+    yield from _arrow_rows(batches, source, limit)
 
 
-def _arrow_rows(batches, source: Source) -> Iterator[dict | Unreadable]:
+def _arrow_rows(batches, source: Source, limit: int) -> Iterator[dict | Unreadable]:
     """The records of Arrow record batches. Parquet and Arrow writers do not all check that text is UTF-8: a row
     holding bytes that are not becomes Unreadable, and the rest of its batch is read as usual. A part of the file
     that cannot be read at all (a damaged row group) is an error that says so."""
@@ -298,11 +327,24 @@ def _arrow_rows(batches, source: Source) -> Iterator[dict | Unreadable]:
             raise InputError(f"{source.spec!r} is damaged: a part of it cannot be read ({one_line(exc)})") from exc
         if batch is None:
             return
+        if batch.nbytes > limit:  # a row over the limit is not made a Python object
+            yield from (
+                _arrow_row(row, 0) if row.nbytes <= limit else _too_large_row(row, limit) for row in _rows_of(batch)
+            )
+            continue
         try:
             rows = batch.to_pylist()
         except UnicodeDecodeError:
             rows = [_arrow_row(batch, i) for i in range(batch.num_rows)]
         yield from rows
+
+
+def _rows_of(batch):
+    return (batch.slice(i, 1) for i in range(batch.num_rows))
+
+
+def _too_large_row(row, limit: int) -> Unreadable:
+    return Unreadable(f"the row is {too_large(row.nbytes, limit)}", f"({row.num_columns} columns)")
 
 
 def _arrow_row(batch, index: int) -> dict | Unreadable:
@@ -324,11 +366,11 @@ def _arrow_row(batch, index: int) -> dict | Unreadable:
     return Unreadable(broken, json.dumps(record, ensure_ascii=False, default=str))
 
 
-def _csv_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
+def _csv_records(source: Source, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, dict | Unreadable]]:
     """CSV cells are all text: a prompt of "42" stays the string "42" (type inference would turn it into a number).
     The delimiter of a .csv is the one its header line uses most: a comma, or the semicolon of Excel in many
     locales. A row with more or fewer cells than the header is Unreadable (a cell out of place shifts the rest)."""
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # Python's default, 128 KiB, is one long answer
+    csv.field_size_limit(limit)  # Python's default, 128 KiB, is one long answer
     with _open_binary(source) as handle:
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
         try:
@@ -352,6 +394,10 @@ def _csv_records(source: Source) -> Iterator[tuple[int, dict | Unreadable]]:
         except UnicodeDecodeError as exc:
             raise InputError(f"{source.spec!r} is not valid UTF-8 ({exc.reason})") from exc
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise InputError(
+                    f"{source.spec!r} has a cell over the {limit / 2**20:g} MiB limit for a record (max-record-mb)"
+                ) from exc
             raise InputError(f"{source.spec!r} is not valid CSV ({exc})") from exc
 
 

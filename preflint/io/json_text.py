@@ -10,7 +10,7 @@ import codecs
 import json
 import re
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from preflint.errors import InputError
 
@@ -19,6 +19,16 @@ SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON spells half of a
 _NOT_SPACE = re.compile(r"[^ \t\n\r]")
 _PAST_NUMBER = re.compile(r"[^0-9eE.+-]")
 _SCAN = json.JSONDecoder().raw_decode
+_IN_STRING = re.compile(r'\\.|"', re.S)  # what ends a string, or an escape in it
+_OUT_OF_STRING = re.compile(r'["\[\]{},]')
+SHOWN = 200  # characters kept of a value too large to decode
+
+
+class TooLarge(NamedTuple):
+    """A value passed over unread: its size in characters and its start."""
+
+    size: int
+    start: str
 
 
 class JsonText:
@@ -28,8 +38,8 @@ class JsonText:
     column, or the byte offset of a byte that is not UTF-8.
     """
 
-    def __init__(self, handle, spec: str):
-        self.handle, self.spec = handle, spec
+    def __init__(self, handle, spec: str, limit: int | None = None):
+        self.handle, self.spec, self.limit = handle, spec, limit  # limit: characters of one value decoded at most
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.text, self.pos = "", 0
         self.line, self.column = 1, 1  # where self.text starts in the file
@@ -64,12 +74,16 @@ class JsonText:
             try:
                 value, end = _SCAN(self.text, self.pos)
             except json.JSONDecodeError as exc:
+                if self.limit is not None and len(self.text) - self.pos > self.limit:
+                    return self._skip(), False
                 if self._more():  # the value may go on in the next chunk
                     continue
                 self.fail(exc.msg, exc.pos)
             if isinstance(value, int | float) and not _PAST_NUMBER.search(self.text, end) and self._more():
                 continue  # the number may go on in the next chunk: "12" of "123", "1.5" of "1.5e3"
             start, self.pos = self.pos, end
+            if self.limit is not None and end - start > self.limit:  # decoded whole from what was held: not kept
+                return TooLarge(end - start, self.text[start : start + SHOWN]), False
             return value, SURROGATE_ESCAPE.search(self.text, start, end) is not None
 
     def items(self) -> Iterator[tuple[object, bool]]:
@@ -103,6 +117,36 @@ class JsonText:
                 return
             if not self.take(","):
                 self.fail("Expecting ',' delimiter", self.pos)
+
+    def _skip(self) -> TooLarge:
+        """Pass over the value that comes next, too large to decode, without holding more than a chunk of it more:
+        its strings, escapes and nesting followed at the regular-expression engine's speed."""
+        start, begun, passed, depth, in_string = self.text[self.pos : self.pos + SHOWN], self.pos, 0, 0, False
+        while True:
+            found = (_IN_STRING if in_string else _OUT_OF_STRING).search(self.text, self.pos)
+            if found is None:  # the value goes on past what is held: drop that, read on
+                passed += len(self.text) - begun
+                self.pos = len(self.text)
+                if not self._more():
+                    self.fail("Unterminated value", self.pos)
+                begun = self.pos
+                continue
+            char = found.group()
+            if in_string:
+                self.pos = found.end()
+                in_string = char != '"'  # an escape (two characters) keeps the string open
+                ended = not in_string and depth == 0
+            elif char in "[{":
+                self.pos, depth, ended = found.end(), depth + 1, False
+            elif char == '"':
+                self.pos, in_string, ended = found.end(), True, False
+            elif depth == 0:  # a comma or bracket after a scalar: the value ended before it
+                self.pos, ended = found.start(), True
+            else:
+                depth -= 1 if char != "," else 0
+                self.pos, ended = found.end(), depth == 0
+            if ended:
+                return TooLarge(passed + self.pos - begun, start)
 
     def fail(self, message: str, pos: int) -> NoReturn:
         """Raise `message` at `pos` of the text held, placed by line and column in the whole file."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from preflint.io.datasets import dataset_records, open_dataset
-from preflint.io.formats import BINARY_READERS, TEXT_READERS, Unreadable, read_errors
+from preflint.io.formats import BINARY_READERS, MAX_RECORD_BYTES, TEXT_READERS, Unreadable, read_errors
 from preflint.io.sources import DATASET_KINDS, Source, reference_spec, resolve_sources
 
 
@@ -26,10 +26,12 @@ def read_batches(
     split: str | None = None,
     subset: str | None = None,
     held_out: bool = False,
+    max_record: int = MAX_RECORD_BYTES,
 ) -> Iterator[RawBatch]:
     """Yield batches of at most `batch_size` records; row numbers run on across sources. A dataset's batches name
     the split read ("repo [train]"). With `held_out` (reference data: a test set), a dataset of several splits is
-    read in its held-out ones (test, validation, ...), not its train split, unless `split` names one."""
+    read in its held-out ones (test, validation, ...), not its train split, unless `split` names one. A record
+    over `max_record` bytes is not read: it is an Unreadable that says how large it is."""
     next_row = 0
     for source in sources:
         parts: list[tuple[str, object]] = [(source.display, None)]
@@ -43,7 +45,7 @@ def read_batches(
             located = dataset is None and has_lines(source)
             records: list[dict | Unreadable] = []
             lines: list[int] = []
-            for line, record in _records(source, dataset, batch_size):
+            for line, record in _records(source, dataset, batch_size, max_record):
                 records.append(record)
                 lines.append(line)
                 if len(records) == batch_size:
@@ -73,12 +75,12 @@ def has_lines(source: Source) -> bool:
     return source.kind in TEXT_READERS and not source.compression and source.path is None
 
 
-def _records(source: Source, dataset, batch_size: int) -> Iterator[tuple[int | None, dict | Unreadable]]:
+def _records(source: Source, dataset, batch_size: int, limit: int) -> Iterator[tuple[int | None, dict | Unreadable]]:
     """Each record with the line it starts on (None where the format has no lines)."""
     with read_errors(source):
         if dataset is not None:
-            yield from ((None, record) for record in dataset_records(source, dataset, batch_size))
+            yield from ((None, record) for record in dataset_records(source, dataset, batch_size, limit))
         elif source.kind in TEXT_READERS:
-            yield from TEXT_READERS[source.kind](source)
+            yield from TEXT_READERS[source.kind](source, limit)
         else:
-            yield from ((None, record) for record in BINARY_READERS[source.kind](source, batch_size))
+            yield from ((None, record) for record in BINARY_READERS[source.kind](source, batch_size, limit))

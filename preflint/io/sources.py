@@ -9,13 +9,13 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from preflint.errors import InputError
+from preflint.io.scratch import scratch_path
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".xz": "xz", ".bz2": "bzip2"}
 FORMATS = {
@@ -148,16 +148,9 @@ def classify(spec: str) -> Source:
         _one_format(path, spec)
         return Source(spec, "hub")  # a directory of data files, read the way the hub reads a repository
     if path.exists():
-        suffixes = [s.lower() for s in path.suffixes]
-        compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
-        if compression:
-            suffixes = suffixes[:-1]
-        kind = FORMATS.get(suffixes[-1]) if suffixes else None
-        if kind is None:
-            known = ", ".join(sorted(FORMATS))
-            raise InputError(f"cannot tell the format of {spec!r} from its name (expected one of {known})")
-        if compression and kind == "parquet":  # Parquet compresses its own pages
-            raise InputError(f"{spec!r} is Parquet compressed as a whole, which is not read: decompress it first")
+        kind, compression = _format_of(path, spec)
+        if not path.is_file():  # a named pipe or a device: it can be read once only
+            return _piped(spec, kind, compression)
         if _is_lfs_pointer(path):
             raise InputError(f"{spec!r} is a Git LFS pointer, not the data: fetch the data with `git lfs pull`")
         return Source(spec, kind, compression)
@@ -166,27 +159,59 @@ def classify(spec: str) -> Source:
     raise InputError(f"no such file: {spec!r}")
 
 
+def _format_of(path: Path, spec: str) -> tuple[str, str | None]:
+    """A data file's format and compression, from its name."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    kind = FORMATS.get(suffixes[-1]) if suffixes else None
+    if kind is None:
+        known = ", ".join(sorted(FORMATS))
+        raise InputError(f"cannot tell the format of {spec!r} from its name (expected one of {known})")
+    if compression and kind == "parquet":  # Parquet compresses its own pages
+        raise InputError(f"{spec!r} is Parquet compressed as a whole, which is not read: decompress it first")
+    return kind, compression
+
+
 @lru_cache(maxsize=1)
 def _standard_input(stream) -> Source:
-    """`-`: standard input, copied once to a temporary file (removed at exit) and read from there by every pass
-    over the data (`fix` makes two) and by the cache, which hashes it. Its format is told from its first bytes."""
+    """`-`: standard input, copied once to a temporary file (removed at exit), its format told from its first
+    bytes, before anything more is copied."""
     if stream.isatty():
         raise InputError("'-' reads standard input, which is a terminal here: pipe the data in (`cat data.jsonl |`)")
-    directory = tempfile.mkdtemp(prefix="preflint-")
-    copy = os.path.join(directory, "stdin")  # a fixed name, so the cache knows the same data again
+    return _copied(stream, STDIN_NAME, "stdin")
+
+
+@lru_cache(maxsize=16)
+def _piped(spec: str, kind: str, compression: str | None) -> Source:
+    """A named pipe (or a device) read once per process, however often it is named."""
+    with open(spec, "rb") as stream:
+        return _copied(stream, spec, Path(spec).name, kind, compression)
+
+
+def _copied(stream, spec: str, name: str, kind: str | None = None, compression: str | None = None) -> Source:
+    """A stream that can be read only once (standard input, a named pipe), copied to a temporary file removed at
+    exit, and read from there by every pass over the data (`fix` makes two) and by the cache, which hashes it.
+    Without a format from its name, its first bytes tell it: data that is none of the formats read (the zeros of
+    /dev/zero, say) is an error before more than its first MiB is read."""
+    head = stream.read(1 << 20)
+    if kind is None:
+        told = ((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic))
+        kind, compression = next(told, ("json", None))
+        if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
+            raise InputError(
+                f"cannot tell the format of {'standard input' if spec == STDIN_NAME else repr(spec)}: it takes JSON, "
+                "JSON Lines (also gzip, zstd, xz or bzip2 compressed), Parquet or Arrow"
+                + (" (it is empty)" if not head else "; name a CSV file instead")
+            )
+    directory = scratch_path("stdin")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    copy = os.path.join(directory, name)  # a fixed name, so the cache knows the same data again
     with open(copy, "wb") as handle:
-        head = stream.read(1 << 20)  # what tells the format, kept as it is copied
         handle.write(head)
         shutil.copyfileobj(stream, handle, 1 << 20)
-    told = ((kind, compression) for magic, kind, compression in STDIN_MAGIC if head.startswith(magic))
-    kind, compression = next(told, ("json", None))
-    if kind == "json" and compression is None and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{"):
-        raise InputError(
-            "cannot tell the format of standard input: '-' takes JSON, JSON Lines (also gzip, zstd, xz or bzip2 "
-            "compressed), Parquet or Arrow" + (" (it is empty)" if not head else "; name a CSV file instead")
-        )
-    return Source(STDIN_NAME, kind, compression, copy)
+    return Source(spec, kind, compression, copy)
 
 
 def _is_lfs_pointer(path: Path) -> bool:

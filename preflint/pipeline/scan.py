@@ -147,7 +147,14 @@ def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch
     """Batches of records as read, each with its input's fields (detected from the input's first records)."""
     settings = plan.settings
     fields_by_source: dict[str, Fields] = {}
-    for raw in read_batches(sources, batch_size=settings.batch_size, split=settings.split, subset=settings.subset):
+    batches = read_batches(
+        sources,
+        batch_size=settings.batch_size,
+        split=settings.split,
+        subset=settings.subset,
+        max_record=settings.max_record_mb << 20,
+    )
+    for raw in batches:
         fields = fields_by_source.get(raw.source)
         if fields is None:
             columns = [key for record in raw.records if isinstance(record, dict) for key in record]

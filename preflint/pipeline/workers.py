@@ -10,10 +10,12 @@ in a background thread while the rules run on this one; `--jobs 1` runs everythi
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -36,6 +38,7 @@ _DONE = object()
 # 5.4-5.8 s; 20,000: 8.3-8.5 s against 10.1-10.7 s threaded and 8.9-9.8 s spawned).
 POOL_MIN_PAIRS = 20_000
 FORKED_POOL_MIN_BATCHES = 2
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent ends
 _worker: Worker | None = None  # in a worker process: what each item is given to
 _fork_allowed = False  # set by the command line, whose process runs nothing but preflint
 RARE_COLLECTIONS = (50_000, 20, 100)  # garbage collector thresholds while scanning (Python's default: 700, 10, 10)
@@ -115,7 +118,10 @@ def in_workers(
             yield worker.finish(each)
         return
     pool = ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context(start), initializer=_start_worker, initargs=(make, args)
+        jobs,
+        mp_context=multiprocessing.get_context(start),
+        initializer=_start_worker,
+        initargs=(make, args, os.getpid()),
     )
     pending: deque = deque()
     try:
@@ -204,11 +210,21 @@ def _frozen_heap(forking: bool):
         gc.unfreeze()
 
 
-def _start_worker(make: Callable[..., Worker], args: tuple) -> None:
+def _start_worker(make: Callable[..., Worker], args: tuple, parent: int) -> None:
     global _worker
+    _die_with(parent)
     os.environ["RAYON_NUM_THREADS"] = "1"  # the processes share the cores; one tokenizer thread each
     gc.set_threshold(*RARE_COLLECTIONS)  # as in `fewer_collections`, for as long as the worker lives
     _worker = make(*args)
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when the process that started it ends, however it ends (`kill -9` included): on Linux the
+    kernel sends it SIGKILL then; a parent already gone by now ends it here."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _run_worker(item: tuple):

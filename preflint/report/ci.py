@@ -18,6 +18,7 @@ from typing import TextIO
 from urllib.parse import quote
 from xml.etree import ElementTree
 
+from preflint.text import printable
 from preflint.version import __version__
 
 GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -38,7 +39,8 @@ def write_github(result, stream: TextIO, **_options) -> None:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Text of a GitHub workflow command: its own escapes for %, CR and LF, and no other control character."""
+    return printable(text, keep_lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

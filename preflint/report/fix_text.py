@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from rich.console import Console
 from rich.markup import escape
 
 from preflint.forecast import describe
 from preflint.io.outputs import STDOUT
-from preflint.report.text import notes_of
+from preflint.report.text import Terminal, notes_of
 from preflint.text import quantity
 
 
 def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
-    console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    console = Terminal(stream, color)
     for line in result.changes:
         style = (
             "green"

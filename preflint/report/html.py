@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from preflint.forecast import describe
 from preflint.report.fix_text import fix_per_rule
-from preflint.text import quantity
+from preflint.text import printable, quantity
 
 COLORS = {"bars": "#4c72b0", "ratio": "#55a868", "findings": "#c44e52"}
 
@@ -44,16 +44,15 @@ def write_html(result, stream: TextIO) -> None:
         loader=PackageLoader("preflint", "report/templates"), autoescape=select_autoescape(["html"])
     )
     environment.filters["quantity"] = quantity
-    stream.write(
-        environment.get_template("fix.html").render(
-            data=data,
-            per_rule=per_rule,
-            plots=plots,
-            forecast=describe(data["before"]["forecast"]),
-            names={code: rule.name for code, rule in rules.items()},
-            remaining=data["remaining"]["items"][:200],
-        )
+    page = environment.get_template("fix.html").render(
+        data=data,
+        per_rule=per_rule,
+        plots=plots,
+        forecast=describe(data["before"]["forecast"]),
+        names={code: rule.name for code, rule in rules.items()},
+        remaining=data["remaining"]["items"][:200],
     )
+    stream.write(printable(page, keep_lines=True))  # the data's control characters shown, never written raw
 
 
 def _bar_chart(counts: dict[str, int], title: str, xlabel: str, color: str) -> str:

@@ -28,7 +28,7 @@ from preflint.report.text import (
     rule_statistics,
     source_line,
 )
-from preflint.text import quantity
+from preflint.text import printable, quantity
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline markup (a line never starts with data, so "#", "-" are safe)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -103,5 +103,5 @@ def _headline(summary: dict) -> str:
 
 def _escape(text: str) -> str:
     """Text shown as written: markup characters backslash-escaped, HTML's as entities, on one line."""
-    text = " ".join(str(text).splitlines())
+    text = printable(" ".join(str(text).splitlines()))
     return "".join(_HTML.get(char, char) for char in _SPECIAL.sub(r"\\\1", text))

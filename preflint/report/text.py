@@ -11,14 +11,25 @@ from rich.table import Table
 
 from preflint.findings import fix_labels
 from preflint.forecast import describe
-from preflint.text import quantity
+from preflint.text import printable, quantity
 
 STATISTICS_COLUMNS = ("count", "% rows", "code", "name", "severity", "fix")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+class Terminal(Console):
+    """A console for reports whose text comes from data and file names: nothing it prints can steer the terminal
+    or a CI log (escape sequences, a newline that starts a log command, bidirectional overrides)."""
+
+    def __init__(self, stream: TextIO, color: bool):
+        super().__init__(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+
+    def print(self, *objects, **options) -> None:
+        super().print(*(printable(item) if isinstance(item, str) else item for item in objects), **options)
+
+
 def write_text(result, stream: TextIO, *, color: bool = False, statistics: bool = False, limit: int = 10) -> None:
-    console = Console(file=stream, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    console = Terminal(stream, color)
     labels = fix_labels(result.findings)
     for warning in result.summary.get("misread", []):  # first: the findings below may be the misreading's
         console.print(f"[bold red]warning: {escape(warning)}[/]")

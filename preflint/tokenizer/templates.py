@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from preflint.errors import ConfigError
+from preflint.tokenizer.sandbox import BoundedSandbox
 
 # Meta-Llama-3-8B-Instruct's chat template (tokenizer_config.json), the one the shipped Llama 3 vocabulary
 # was released with.
@@ -22,7 +23,6 @@ def read_chat_template(path: str) -> str:
     """A Jinja chat template file's text (`--chat-template`), checked to parse as it will render: in jinja2's
     sandbox, with the loop controls transformers enables."""
     from jinja2 import TemplateSyntaxError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -31,7 +31,7 @@ def read_chat_template(path: str) -> str:
     except OSError as exc:
         raise ConfigError(f"cannot read chat template {path!r}: {exc.strerror}") from None
     try:
-        ImmutableSandboxedEnvironment(extensions=["jinja2.ext.loopcontrols"]).parse(text)
+        BoundedSandbox(extensions=["jinja2.ext.loopcontrols"]).parse(text)
     except TemplateSyntaxError as exc:
         raise ConfigError(f"chat template {path!r} is not valid Jinja: {exc.message} (line {exc.lineno})") from None
     return text

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from preflint.errors import TemplateError
+from preflint.tokenizer import sandbox
 from preflint.tokenizer.templates import plain_chat
 from preflint.tokenizer.watchdog import TimeUp, render_watch
 
@@ -186,6 +187,7 @@ class Tokenizer:
                 f"not run again after it was stopped at {RENDER_SECONDS:g} s on {RENDERS_STOPPED} "
                 "earlier renders (a loop that does not end?)"
             )
+        sandbox.install()  # before transformers compiles the template
         thread = render_watch.start(RENDER_SECONDS)
         try:
             try:
