@@ -4,6 +4,7 @@ Keys (kebab-case, as in the TOML):
   tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, plugins,
   trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
   fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies), baseline,
+  max-unusable, max-record-mb,
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
 """
 

@@ -185,6 +185,8 @@ def _store(entry: Path, result: dict) -> None:
     """Write atomically; a cache that cannot be written (read-only home, full disk) is no error."""
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
+        if entry.exists() and not entry.is_file():  # a pipe put in its place would be written to, and block
+            entry.unlink()
         with atomic_write(entry) as raw, gzip.open(raw, "wt", encoding="utf-8") as handle:
             json.dump(result, handle, ensure_ascii=False)
         entries = sorted(entry.parent.glob("*.json.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
