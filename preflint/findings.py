@@ -62,6 +62,9 @@ class Finding:
     fix: Fix | None = None
     row_hash: str | None = None  # content hash of the row's normalized pair: identity that survives reordering
     no_signal: bool = False  # the pair gives DPO no signal (besides P001, M002 and M003's, which always do)
+    # What a finding without a row is about, as content rather than row numbers (the hashes of a cluster's texts,
+    # the feature a bias is in), so that it is the same finding wherever the rows it is about move.
+    about: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -72,13 +75,17 @@ class Finding:
             "hash": self.row_hash,
             "message": self.message,
             "fix": self.fix.to_dict() if self.fix else None,
+            **({"about": self.about} if self.about else {}),
         }
 
     @property
     def identity(self) -> tuple[str, str]:
-        """What the finding is across runs, wherever its row moves: its code and the row's content hash, or its
-        message for the dataset as a whole. Baselines count findings by it; GitLab reports fingerprint it."""
-        return self.code, self.row_hash if self.row_hash else f"message:{self.message}"
+        """What the finding is across runs, wherever its rows move: its code and the row's content hash, or what a
+        finding about the dataset is about (its message where it says nothing else). Baselines count findings by
+        it; GitLab reports fingerprint it."""
+        if self.row_hash:
+            return self.code, self.row_hash
+        return self.code, f"about:{self.about}" if self.about else f"message:{self.message}"
 
     @property
     def where(self) -> str:

@@ -52,10 +52,21 @@ class Rule:
                 raise ConfigError(f"rule {self.code} option {key!r} must be a list of strings, got {value!r}")
         self.settings = {**self.options, **settings}
 
-    def finding(self, row: int | None, message: str, fix: Fix | None = None, *, no_signal: bool = False) -> Finding:
+    def finding(
+        self,
+        row: int | None,
+        message: str,
+        fix: Fix | None = None,
+        *,
+        no_signal: bool = False,
+        about: str | None = None,
+    ) -> Finding:
         """A finding of this rule; `fix` describes this row's change when it differs from the rule's default;
-        `no_signal`: the pair gives DPO no signal (the ln 2 forecast counts it)."""
-        return Finding(self.code, self.name, self.severity, row, message, fix or self.fix, no_signal=no_signal)
+        `no_signal`: the pair gives DPO no signal (the ln 2 forecast counts it); `about`: for a finding without a
+        row, what it is about as content (the hashes of the texts concerned), never row numbers."""
+        return Finding(
+            self.code, self.name, self.severity, row, message, fix or self.fix, no_signal=no_signal, about=about
+        )
 
     def cannot_check(self, tokenizer) -> str | None:
         """What this rule cannot check with this tokenizer, in words for the scan's summary (None: it checks all

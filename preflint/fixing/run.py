@@ -44,7 +44,7 @@ from preflint.pipeline.steps import Pipeline
 from preflint.report.diff import diff_lines, pretty
 from preflint.report.samples import pick_samples, samples
 from preflint.shapes.fields import Fields
-from preflint.shapes.pairs import Pair, normalize
+from preflint.shapes.pairs import Pair, normalize, own_shape
 from preflint.version import __version__
 
 MAX_PASSES = 4
@@ -86,6 +86,7 @@ class FixResult:
     rows_kept: int
     dropped: Counter  # code of the first reason -> rows
     fixed: Counter  # code -> rows its edit or swap changed
+    dropped_elsewhere: Counter  # code -> its findings on rows dropped under another rule's code
     passes: int
     settled: bool  # False when edits still changed rows in the last allowed pass
     samples: list[dict] = field(default_factory=list)
@@ -99,6 +100,7 @@ class FixResult:
             "rows_dropped": sum(self.dropped.values()),
             "dropped_by_reason": dict(sorted(self.dropped.items())),
             "rows_fixed_by_code": dict(sorted(self.fixed.items())),
+            "findings_on_rows_dropped_by_another_rule": dict(sorted(self.dropped_elsewhere.items())),
         }
 
     def remaining_by_kind(self) -> dict[str, int]:
@@ -171,6 +173,8 @@ class _Run:
         self.format = data_format(outputs.out, "--out") if outputs.out else "jsonl"
         self.unreadable = plan.registry.reporting(Defect.UNREADABLE)()  # what a record that cannot be written is
         self.applied: dict[int, list[str]] = {}  # input row -> codes of the edits and swaps applied to it
+        self.found: dict[int, list[str]] = {}  # input row -> the codes of its findings, as the inputs were read
+        self.reasons: dict[int, str] = {}  # dropped input row -> the code it was dropped under
         self.dropped: Counter = Counter()
         self.drops: dict[int, list[str]] = {}  # --diff: input row -> why it was dropped
         self.shown: dict[int, tuple[str, str]] = {}  # --diff: input row -> its record before the fix, and after
@@ -207,6 +211,9 @@ class _Run:
             rows_kept=len(done.origin),
             dropped=self.dropped,
             fixed=Counter(code for codes in self.applied.values() for code in set(codes)),
+            dropped_elsewhere=Counter(
+                code for row, reason in self.reasons.items() for code in self.found.get(row, ()) if code != reason
+            ),
             passes=number,
             settled=not (rewrites and done.changed and number == MAX_PASSES),
         )
@@ -230,6 +237,9 @@ class _Run:
             self.sampled = pick_samples(scanned.findings)
             self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
             self.fix_labels = fix_labels(scanned.findings)
+            for finding in scanned.findings:
+                if finding.row is not None:
+                    self.found.setdefault(finding.row, []).append(finding.code)
         plan: dict[int, list[Finding]] = {}
         for finding in scanned.findings:
             if self.policy.applies(finding):
@@ -262,8 +272,8 @@ class _Run:
                 kept, rejected = [], []
                 for row, record in zip(raw.rows, raw.records):
                     original = origin[row] if origin is not None else row
-                    if origin is None and original in self.sampled and (pair := _pair(record, fields)) is not None:
-                        self.sample_pairs[original] = pair
+                    if origin is None and original in self.sampled and (read := self._pair(record, fields)):
+                        self.sample_pairs[original] = read[0]
                     found = sorted(plan.get(row, ()), key=lambda f: f.code)
                     drops = [f for f in found if f.fix.action == DROP]
                     if isinstance(record, Unreadable) and not drops:  # cannot be written, whatever the policy
@@ -274,7 +284,8 @@ class _Run:
                         continue
                     if found:
                         before = record
-                        record, applied = _rewrite(record, fields, _pair(record, fields), found)
+                        pair, own_fields = self._pair(record, fields) or (None, fields)
+                        record, applied = _rewrite(record, own_fields, pair, found)
                         used.update(map(id, found))
                         if applied:
                             changed += 1
@@ -302,6 +313,7 @@ class _Run:
     def _reject(self, original: int, record, drops: list[Finding]) -> dict:
         """Count a dropped row under its first reason; its line in the rejects lists every reason."""
         self.dropped[drops[0].code] += 1
+        self.reasons[original] = drops[0].code
         earlier = self.applied.get(original, [])
         messages = [f"{code}: fixed in an earlier pass" for code in earlier] + [f"{f.code}: {f.message}" for f in drops]
         if self.outputs.out is None:
@@ -315,6 +327,17 @@ class _Run:
             "record": record.text if isinstance(record, Unreadable) else to_json(record),
         }
 
+    def _pair(self, record, fields: Fields | None) -> tuple[Pair, Fields] | None:
+        """A record as a pair with the fields it was read with (its own, in an input whose rows change shape), for
+        the rows the plan edits and the samples: the others are not normalized again."""
+        if isinstance(record, Unreadable) or fields is None:
+            return None
+        try:
+            return normalize(record, fields), fields
+        except RowDefect as defect:
+            mapped = bool(self.plan.mapping)
+            return own_shape(record) if defect.kind is Defect.MISSING_FIELD and not mapped else None
+
     def _changes(self) -> list[str]:
         """What --diff shows, row by row in input order: kept from the passes, not read again."""
         lines: list[str] = []
@@ -327,16 +350,6 @@ class _Run:
         """Where --diff says a row is: `file:line (row N)` where the file has lines, else `input row N`."""
         path, line = self.before.location_of(row)
         return f"{path}:{line} (row {row})" if line is not None else f"{path} row {row}"
-
-
-def _pair(record, fields: Fields | None) -> Pair | None:
-    """A record as a pair, for the rows the plan edits and the samples: the others are not normalized again."""
-    if isinstance(record, Unreadable) or fields is None:
-        return None
-    try:
-        return normalize(record, fields)
-    except RowDefect:
-        return None
 
 
 def _rewrite(record: dict, fields: Fields, pair: Pair, found: list[Finding]) -> tuple[dict, list[Finding]]:

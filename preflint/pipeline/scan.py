@@ -167,7 +167,8 @@ def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> Field
     """`detect_fields`, and where it fails on a JSON object of several lists of records (`{"train": [...], "test":
     [...]}`, read as one record, as `datasets` reads it), an error that says so."""
     try:
-        return detect_fields(columns, mapping, raw.source)
+        sample = next((record for record in raw.records if isinstance(record, dict)), None)
+        return detect_fields(columns, mapping, raw.source, sample)
     except InputError:
         record = raw.records[0] if len(raw.records) == 1 and isinstance(raw.records[0], dict) else {}
         lists = [

@@ -24,7 +24,7 @@ from preflint.pipeline.engine import Engine
 from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.tally import Tally
 from preflint.shapes.fields import Fields
-from preflint.shapes.pairs import Pair, normalize
+from preflint.shapes.pairs import Pair, normalize, own_shape
 from preflint.tokenizer.wrapper import Tokenizer
 
 
@@ -80,7 +80,7 @@ class Pipeline:
 
 
 def _normalize(pipeline: Pipeline, work: Work) -> None:
-    work.batch = to_pairs(work.raw, work.fields)
+    work.batch = to_pairs(work.raw, work.fields, mapped=bool(pipeline.plan.mapping))
 
 
 def _render(pipeline: Pipeline, work: Work) -> None:
@@ -118,7 +118,10 @@ PREPARE, FINISH = STEPS[:4], STEPS[4:]
 BY_NAME = {step.name: step for step in STEPS}
 
 
-def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
+def to_pairs(raw: RawBatch, fields: Fields | None, mapped: bool = False) -> PairBatch:
+    """The records as pairs, each read with its input's fields; a record that lacks one of them is read by its own
+    columns where they make it a whole dialogue (a file whose rows change shape part-way), unless `--map` named
+    the columns (`mapped`)."""
     pairs: list[Pair | None] = []
     defects: list[RowDefect | None] = []
     for record in raw.records:
@@ -129,8 +132,9 @@ def to_pairs(raw: RawBatch, fields: Fields | None) -> PairBatch:
             pairs.append(normalize(record, fields))
             defects.append(None)
         except RowDefect as defect:
-            pairs.append(None)
-            defects.append(defect)
+            own = own_shape(record) if defect.kind is Defect.MISSING_FIELD and not mapped else None
+            pairs.append(own[0] if own else None)
+            defects.append(None if own else defect)
     hashes = [content_hash(pair) if pair else None for pair in pairs]
     return PairBatch(raw.source, raw.rows, pairs, defects, hashes, records=raw.records)
 

@@ -105,6 +105,7 @@ def fix_per_rule(result, data: dict) -> list[dict]:
             "dropped": data["accounting"]["dropped_by_reason"].get(code, 0),
             "fixed": data["accounting"]["rows_fixed_by_code"].get(code, 0),
             "remaining": remaining[code],
+            "dropped_elsewhere": data["accounting"]["findings_on_rows_dropped_by_another_rule"].get(code, 0),
         }
         for code in sorted(set(before) | set(remaining))
     ]

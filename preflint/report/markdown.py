@@ -59,10 +59,11 @@ def write_fix_markdown(result, stream: TextIO, limit: int = 10) -> None:
     stream.write(f"## preflint fix: {accounting_line(data['accounting'])}\n\n")
     stream.write(f"{_escape(forecast_before_line(data['before']))}\n\n")
     _version_note(stream, data["before"])
-    columns = ("code", "name", "severity", "fix", "before", "dropped", "fixed", "remaining")
+    columns = ("code", "name", "severity", "fix", "before", "dropped", "fixed", "remaining", "dropped_elsewhere")
     rows = fix_per_rule(result, data)
     if rows:
-        stream.write("| " + " | ".join(columns) + " |\n|---|---|---|---|---:|---:|---:|---:|\n")
+        header = [*columns[:-1], "on rows dropped by another rule"]
+        stream.write("| " + " | ".join(header) + " |\n|---|---|---|---|---:|---:|---:|---:|---:|\n")
         for row in rows:
             cells = [_escape(row[name]) if isinstance(row[name], str) else f"{row[name]:,}" for name in columns]
             stream.write("| " + " | ".join(cells) + " |\n")

@@ -1,3 +1,5 @@
+from array import array
+
 from preflint.findings import Severity
 from preflint.rule import DatasetRule
 from preflint.rules._dedup import PromptIndex, prompt_text, signatures, words
@@ -33,7 +35,8 @@ class NearDuplicatePrompt(DatasetRule):
     options = {"threshold": 0.8, "min-words": 5}
 
     def start(self):
-        return {"pending": [], "seen": set(), "index": None, "clusters": {}}
+        # leaders: each cluster's first prompt, its row and its key (16 bytes; the index labels them by position)
+        return {"pending": [], "seen": set(), "index": None, "clusters": {}, "leaders": (array("q"), array("Q"))}
 
     def update(self, state, batch):
         candidates, keys = [], set()
@@ -59,17 +62,22 @@ class NearDuplicatePrompt(DatasetRule):
                 continue
             seen.add(prompt_key)
             leader = index.match(sig)
+            rows, keys = state["leaders"]
             if leader is None:
-                index.add(sig, row)
+                index.add(sig, len(rows))
+                rows.append(row)
+                keys.append(prompt_key)
             else:
-                clusters.setdefault(leader, [leader]).append(row)
+                clusters.setdefault(rows[leader], [(rows[leader], keys[leader])]).append((row, prompt_key))
         return state
 
     def finish(self, state):
-        for leader, rows in sorted(state["clusters"].items()):
+        for leader, members in sorted(state["clusters"].items()):
+            rows = [row for row, _ in members]
             shown = ", ".join(map(str, rows[:SHOWN])) + (f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else "")
             yield self.finding(
                 None,
                 f"{len(rows)} near-duplicate prompts (Jaccard ≥ {self.settings['threshold']} on word 3-grams), "
                 f"first at row {leader}: rows {shown}",
+                about="prompts " + ",".join(sorted(f"{key:016x}" for _, key in members)),
             )

@@ -49,13 +49,16 @@ class PreferenceCycle(DatasetRule):
         sizes = np.diff(np.r_[starts, len(edges)])
         cycles = []
         for start, size in zip(starts[sizes >= 3], sizes[sizes >= 3]):
+            prompt = int(edges[start, 0])
             group = [(int(a), int(b), int(row)) for _, a, b, row in edges[start : start + size]]
             for component in _components({(a, b) for a, b, _ in group}):
                 if len(component) >= 3:
-                    cycles.append(sorted(row for a, b, row in group if a in component and b in component))
-        for rows in sorted(cycles):
+                    rows = sorted(row for a, b, row in group if a in component and b in component)
+                    about = f"prompt {prompt:016x} replies " + ",".join(f"{key:016x}" for key in sorted(component))
+                    cycles.append((rows, about))
+        for rows, about in sorted(cycles):
             yield self.finding(
-                None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt"
+                None, f"the preferences of rows {', '.join(map(str, rows))} form a cycle over one prompt", about=about
             )
 
 

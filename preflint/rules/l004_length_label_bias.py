@@ -66,6 +66,7 @@ class LengthLabelBias(DatasetRule):
                 None,
                 f"the chosen side is the {which} one in {max(longer, pairs - longer):,} of {pairs:,} pairs "
                 f"({max(share, 1 - share):.1%}); median chosen/rejected length ratio {_median_ratio(state):.2f}",
+                about=f"chosen {which}",
             )
 
 

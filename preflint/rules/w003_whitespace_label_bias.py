@@ -74,4 +74,5 @@ class WhitespaceLabelBias(DatasetRule):
                     f"the {side} side in {count:,} ({count / differing:.1%}); overall chosen "
                     f"{chosen_total:,} and rejected {rejected_total:,} of {pairs:,} pairs "
                     f"({differing / pairs:.1%} of pairs differ in it)",
+                    about=f"'{feature}' on the {side} side",
                 )

@@ -3,6 +3,7 @@ their usual names (aliases) or named with `--map`; and what to say of columns th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ CHOSEN_ALIASES = (
     "preferred_output",
     "preferred",
     "better_response",
+    "chosen_messages",  # LLaMA-Factory v1: the whole dialogue, its content a list of typed parts
 )
 REJECTED_ALIASES = (
     "rejected",
@@ -36,8 +38,12 @@ REJECTED_ALIASES = (
     "non_preferred_output",
     "dispreferred",
     "worse_response",
+    "rejected_messages",
 )
 SYSTEM_ALIASES = ("system", "system_prompt")
+HISTORY = "history"  # Alpaca-style earlier turns: [[user, assistant], ...] before the instruction
+PAIRED_OUTPUT = "output"  # old pairwise Alpaca data: `output` holds [chosen, rejected]
+INDEXED = re.compile(r"^(?P<column>.+)\[(?P<index>\d+)\]$")  # `output[0]`: an item of a list column
 EVAL_TURNS = "turns"  # MT-Bench's and Arena-Hard's questions, one prompt per turn (reference data only)
 TOOLS_ALIASES = ("tools",)  # function definitions TRL passes to the chat template (a list, or JSON text of one)
 TEMPLATE_KWARGS_ALIASES = ("chat_template_kwargs",)  # more arguments TRL passes to it (Qwen3's enable_thinking)
@@ -74,6 +80,7 @@ class Fields:
     scores: Mapping[str, str] = field(default_factory=dict)
     tools: str | None = None
     template_kwargs: str | None = None
+    history: str | None = None  # earlier turns, Alpaca style: the pair becomes a conversation
 
     def describe(self) -> str:
         parts = []
@@ -86,6 +93,8 @@ class Fields:
             parts.append(f"tools={self.tools}")
         if self.template_kwargs:
             parts.append(f"chat_template_kwargs={self.template_kwargs}")
+        if self.history:
+            parts.append(f"history={self.history}")
         parts += [f"{role}={column}" for role, column in self.scores.items()]
         return ", ".join(parts)
 
@@ -110,19 +119,29 @@ def _split_assignment(part: str) -> tuple[str, str]:
     return key.strip(), column.strip()
 
 
-def detect_fields(columns: Iterable[str], mapping: Mapping[str, str], source: str) -> Fields:
-    """Pick the columns for each role: `--map` first, then the first alias present. Errors name the `source`: the
-    pre-commit hook and globs pass many files, and the one without pairs must be findable."""
+def detect_fields(
+    columns: Iterable[str], mapping: Mapping[str, str], source: str, sample: Mapping | None = None
+) -> Fields:
+    """Pick the columns for each role: `--map` first, then the first alias present (`sample`, a record, tells an
+    `output` column of [chosen, rejected] from an answer). Errors name the `source`: the pre-commit hook and globs
+    pass many files, and the one without pairs must be findable."""
+    paired = sample is not None and isinstance(sample.get(PAIRED_OUTPUT), list) and len(sample[PAIRED_OUTPUT]) >= 2
     try:
-        return _pick_fields(list(dict.fromkeys(columns)), mapping)
+        return _pick_fields(list(dict.fromkeys(columns)), mapping, paired)
     except InputError as exc:
         raise InputError(f"{source!r}: {exc}") from None
 
 
-def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
+def column_of(spec: str) -> str:
+    """The column a field is read from: `output` for `output[0]`."""
+    indexed = INDEXED.match(spec)
+    return indexed["column"] if indexed else spec
+
+
+def _pick_fields(present: list[str], mapping: Mapping[str, str], paired_output: bool = False) -> Fields:
     for key, column in mapping.items():
         for part in column.split("+"):
-            if part not in present:
+            if column_of(part) not in present:
                 raise InputError(f"--map {key}={column}: no column {part!r} (columns: {', '.join(present)})")
 
     def pick(role: str, aliases: tuple[str, ...]) -> str | None:
@@ -131,6 +150,8 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
         return next((name for name in aliases if name in present), None)
 
     chosen, rejected = pick("chosen", CHOSEN_ALIASES), pick("rejected", REJECTED_ALIASES)
+    if chosen is None and rejected is None and PAIRED_OUTPUT in present and paired_output:
+        chosen, rejected = f"{PAIRED_OUTPUT}[0]", f"{PAIRED_OUTPUT}[1]"  # [chosen, rejected] in one column
     if chosen is None or rejected is None:
         raise InputError(
             f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
@@ -149,6 +170,7 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str]) -> Fields:
         scores,
         pick("tools", TOOLS_ALIASES),
         pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
+        history=HISTORY if HISTORY in present and HISTORY not in prompt_columns else None,
     )
 
 

@@ -13,10 +13,11 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from preflint.defects import Defect, RowDefect
 from preflint.errors import InputError
-from preflint.shapes.fields import EVAL_TURNS, PROMPT_ALIASES, Fields, detect_fields
+from preflint.shapes.fields import EVAL_TURNS, INDEXED, PROMPT_ALIASES, Fields, column_of, detect_fields
 
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
@@ -32,6 +33,7 @@ ASSISTANT_MARKERS = (
     "### Response:",
     "\nAssistant:",
 )
+MEDIA_PARTS = ("image", "image_url", "input_image", "audio", "input_audio", "video", "video_url")
 TOOL_KEYS = ("tool_calls", "tool_call_id", "name")  # OpenAI's: an assistant's calls, the call a tool result answers
 MESSAGE_KEYS = frozenset(
     ("role", "from", "content", "value")
@@ -142,17 +144,36 @@ def _turns(records: list[dict]) -> Iterator[str]:
                 yield text
 
 
+def own_shape(record: Mapping) -> tuple[Pair, Fields] | None:
+    """A record of an input whose other records have other columns, read by its own columns: the pair and those
+    fields, if they make it a whole dialogue (an implicit prompt, as in HH-RLHF) rather than a pair with a field
+    missing."""
+    try:
+        fields = _fields_of(tuple(record))
+        pair = normalize(record, fields)
+    except (InputError, RowDefect):
+        return None
+    return (pair, fields) if pair.kind == "implicit" and pair.prompt else None
+
+
+@lru_cache(maxsize=64)
+def _fields_of(columns: tuple[str, ...]) -> Fields:
+    return detect_fields(columns, {}, "")
+
+
 def normalize(record: Mapping, fields: Fields) -> Pair:
     """One record -> one Pair, or RowDefect saying what is wrong with it."""
-    needed = [fields.chosen, fields.rejected, *fields.prompt]
-    missing = [name for name in needed if name not in record]
+    needed = [column_of(name) for name in (fields.chosen, fields.rejected, *fields.prompt)]
+    missing = [name for name in dict.fromkeys(needed) if name not in record]
     if missing:
         raise RowDefect(Defect.MISSING_FIELD, f"missing field {', '.join(map(repr, missing))}")
-    chosen = as_content(record[fields.chosen], fields.chosen)
-    rejected = as_content(record[fields.rejected], fields.rejected)
+    chosen = as_content(_value(record, fields.chosen), fields.chosen)
+    rejected = as_content(_value(record, fields.rejected), fields.rejected)
     prompt = _prompt(record, fields)
     system = _system(record, fields)
     scores = _scores(record, fields)
+    if fields.history is not None:  # earlier turns make the pair a conversation, as the trainers that read them do
+        prompt = [*_history(record.get(fields.history)), *_as_messages(prompt or "", "user")]
 
     if isinstance(chosen, str) and isinstance(rejected, str) and not isinstance(prompt, list) and not system:
         if prompt is None:
@@ -165,7 +186,12 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair = _split_implicit_messages(chosen_msgs, rejected_msgs, scores)
     else:
         pair = Pair("conversational", _as_messages(prompt, "user"), chosen_msgs, rejected_msgs, scores=scores)
-        pair.formats = (_format(prompt), _format(record[fields.chosen]), _format(record[fields.rejected]))
+        if fields.history is None:  # how the row gave its parts (a history makes them messages, whatever they were)
+            pair.formats = (
+                _format(prompt),
+                _format(_value(record, fields.chosen)),
+                _format(_value(record, fields.rejected)),
+            )
     if system and not (pair.prompt and pair.prompt[0]["role"] == "system"):
         pair.prompt = [{"role": "system", "content": system}, *pair.prompt]
         if pair.rejected_prompt is not None:
@@ -194,6 +220,33 @@ def _format(value) -> str:
     if isinstance(value, str):
         return "text"
     return "message" if isinstance(value, Mapping) else "messages"
+
+
+def _value(record: Mapping, spec: str):
+    """A field's value: a column's, or (`output[0]`) an item of a list column."""
+    indexed = INDEXED.match(spec)
+    if indexed is None:
+        return record[spec]
+    values, index = record[indexed["column"]], int(indexed["index"])
+    if not isinstance(values, list | tuple) or len(values) <= index:
+        raise RowDefect(
+            Defect.INVALID_TYPE, f"{indexed['column']} is {_describe(values)}, not a list with an item {index}"
+        )
+    return values[index]
+
+
+def _history(value) -> list[Message]:
+    """Alpaca-style earlier turns, [[user, assistant], ...], as messages (none for a null or empty history)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise RowDefect(Defect.INVALID_TYPE, f"history is {_describe(value)}, not a list of [user, assistant] turns")
+    turns = []
+    for index, turn in enumerate(value):
+        if not (isinstance(turn, list | tuple) and len(turn) == 2 and all(isinstance(text, str) for text in turn)):
+            raise RowDefect(Defect.INVALID_TYPE, f"history[{index}] is {_describe(turn)}, not [user, assistant] text")
+        turns += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
+    return turns
 
 
 def _prompt(record: Mapping, fields: Fields) -> Content | None:
@@ -290,14 +343,38 @@ def _as_message(item, where: str) -> Message:
     content = item.get("content", item.get("value"))
     if not isinstance(role, str):
         raise RowDefect(Defect.INVALID_TYPE, f"{where} has no role (expected a 'role' or 'from' key)")
-    if isinstance(content, list):  # OpenAI content parts: keep the text ones
-        content = "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    extra = {}
+    if isinstance(content, list):  # content parts: OpenAI's, LLaMA-Factory v1's
+        content, extra = _parts(content, where)
     if content is None and role in ("assistant", "gpt") and item.get("tool_calls"):
         content = ""
     if not isinstance(content, str):
         raise RowDefect(Defect.INVALID_TYPE, f"{where} content is {_describe(content)}, not text")
     tools = {key: item[key] for key in TOOL_KEYS if item.get(key)}  # rendered by templates with tool support
-    return {"role": ROLE_NAMES.get(role.lower(), role), "content": content, **tools}
+    return {"role": ROLE_NAMES.get(role.lower(), role), "content": content, **tools, **extra}
+
+
+def _parts(parts: list, where: str) -> tuple[str, dict]:
+    """A message's content given as typed parts: its text (`text` or, as LLaMA-Factory v1 writes it, `value`),
+    reasoning as `reasoning_content` (which reasoning models' templates render), tool calls as the tagged text
+    LLaMA-Factory renders, and media (images, audio, video) kept under `media` for the rules that count them. A
+    part of another type is a defect of the record, never an empty reply."""
+    texts, reasoning, media = [], [], []
+    for index, part in enumerate(parts):
+        kind = part.get("type", "text") if isinstance(part, Mapping) else None
+        value = part.get("text", part.get("value")) if isinstance(part, Mapping) else None
+        if kind in MEDIA_PARTS:
+            media.append(part)
+        elif kind in ("text", "reasoning", "tool_call") and isinstance(value, str):
+            if kind == "reasoning":
+                reasoning.append(value)
+            else:
+                texts.append(value if kind == "text" else f"<tool_call>\n{value}\n</tool_call>")
+        else:
+            what = f"of type {kind!r} with {_describe(value)}" if isinstance(part, Mapping) else _describe(part)
+            raise RowDefect(Defect.INVALID_TYPE, f"{where} content part {index} is {what}, which preflint cannot read")
+    extra = {"reasoning_content": "\n".join(reasoning)} if reasoning else {}
+    return "".join(texts), {**extra, **({"media": media} if media else {})}
 
 
 def _as_messages(content: Content, role: str) -> list[Message]:
