@@ -61,7 +61,7 @@ class Finding:
     message: str
     fix: Fix | None = None
     row_hash: str | None = None  # content hash of the row's normalized pair: identity that survives reordering
-    no_signal: bool = False  # the pair gives DPO no signal (besides P001, M002 and M003's, which always do)
+    no_signal: bool | None = None  # the pair gives DPO no signal (None: as the rule's code says, see forecast.py)
     # What a finding without a row is about, as content rather than row numbers (the hashes of a cluster's texts,
     # the feature a bias is in), so that it is the same finding wherever the rows it is about move.
     about: str | None = None

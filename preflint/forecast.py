@@ -2,7 +2,7 @@
 
 At step 0 policy and reference agree, so every pair's DPO loss is ln 2. A pair whose two sides the model
 receives as identical (P001, M003, and P004's pairs of two equal empty replies: findings marked `no_signal`) or with
-a side without completion tokens (M002) keeps that loss for good:
+a side without completion tokens (M002; not an unpaired row's, marked otherwise) keeps that loss for good:
 its gradient is zero. If every other pair were learned perfectly, the mean loss would still sit at
 share x ln 2. Rows the trainer drops (also M002) are not trained at all, and a row its preprocessing raises on
 (M002 too) stops the run before its first step.
@@ -20,7 +20,8 @@ NO_SIGNAL = ("P001", "M002", "M003")
 def forecast(findings, usable_rows: int, dropped_rows: int, failing_rows: int, trainer: str, options: dict) -> dict:
     codes_by_row: dict[int, str] = {}
     for finding in findings:
-        if (finding.code in NO_SIGNAL or finding.no_signal) and finding.row is not None:
+        said = finding.no_signal if finding.no_signal is not None else finding.code in NO_SIGNAL
+        if said and finding.row is not None:
             codes_by_row.setdefault(finding.row, finding.code)
     no_signal = len(codes_by_row)
     pinned = no_signal - dropped_rows - failing_rows

@@ -25,6 +25,7 @@ FAMILIES = {
     "D": "dataset",
     "L": "labels",
     "M": "mask",
+    "C": "candidates",
 }
 
 
@@ -58,12 +59,12 @@ class Rule:
         message: str,
         fix: Fix | None = None,
         *,
-        no_signal: bool = False,
+        no_signal: bool | None = None,
         about: str | None = None,
     ) -> Finding:
         """A finding of this rule; `fix` describes this row's change when it differs from the rule's default;
-        `no_signal`: the pair gives DPO no signal (the ln 2 forecast counts it); `about`: for a finding without a
-        row, what it is about as content (the hashes of the texts concerned), never row numbers."""
+        `no_signal`: the pair gives DPO no signal (the ln 2 forecast counts it; None: as the code says); `about`: for
+        a finding without a row, what it is about as content (the hashes of the texts concerned), never row numbers."""
         return Finding(
             self.code, self.name, self.severity, row, message, fix or self.fix, no_signal=no_signal, about=about
         )

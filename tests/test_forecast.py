@@ -61,7 +61,7 @@ def test_options_a_trainer_does_not_have_are_errors(capsys, write_jsonl):
         in capsys.readouterr().err
     )
     assert main(["scan", data, "--trainer", "verl"]) == 2
-    assert "unknown trainer 'verl' (known: plain, trl, openrlhf, llamafactory, axolotl)" in capsys.readouterr().err
+    assert "unknown trainer 'verl' (known: plain, trl, kto, openrlhf, llamafactory, axolotl)" in capsys.readouterr().err
 
 
 def test_one_pair_is_spoken_of_in_the_singular():

@@ -5,6 +5,7 @@ import pytest
 from preflint.defects import RowDefect
 from preflint.errors import ConfigError, InputError
 from preflint.registry import Registry
+from preflint.shapes.detect import detect_input
 from preflint.shapes.fields import detect_fields, parse_map
 from preflint.shapes.pairs import normalize
 
@@ -58,43 +59,18 @@ def test_undetectable_columns_say_how_to_map():
 @pytest.mark.parametrize(
     ("columns", "said"),
     [
-        (["prompt", "completion", "label"], "unpaired preference data \\(KTO"),
         (["messages"], "supervised fine-tuning data"),
         (["prompt", "completion"], "supervised fine-tuning data"),
-        (["prompt", "answers", "turns"], "column 'answers' looks like several ranked or scored responses per row"),
-        (["instruction", "completions"], "binarize them first, one chosen and one rejected per row"),
-        (
-            ["prompt", "response_0", "response_1", "is_response_0_safe", "better_response_id", "safer_response_id"],
-            "'response_0' and 'response_1' look like two responses, with 'better_response_id' saying row by row",
-        ),
-        (
-            [
-                "post_id",
-                "history",
-                "c_root_id_A",
-                "c_root_id_B",
-                "score_A",
-                "score_B",
-                "human_ref_A",
-                "human_ref_B",
-                "labels",
-            ],
-            "'human_ref_A' and 'human_ref_B' look like two responses, with 'labels'",
-        ),
-        (
-            ["question_id", "model_a", "model_b", "winner", "conversation_a", "conversation_b", "turn"],
-            "'conversation_a' and 'conversation_b' .* 'winner'",
-        ),
-        (
-            ["domain", "context", "response1", "response2", "overall_preference"],
-            "'response1' and 'response2' .* 'overall_preference'",
-        ),
+        (["prompt", "answers", "turns"], "column 'answers' looks like several responses per row .* no score or rank"),
+        (["message_id", "parent_id", "text", "role", "rank"], "OpenAssistant message trees"),
+        (["message_tree_id", "tree_state", "prompt"], "OpenAssistant message trees"),
+        (["prompt", "response", "helpfulness", "correctness"], "one rated response per row \\(HelpSteer2\\)"),
     ],
 )
-def test_data_that_is_not_pairs_is_named_where_map_cannot_help(columns, said):
+def test_data_preflint_cannot_read_is_named(columns, said):
     with pytest.raises(InputError, match=said) as error:
-        detect_fields(columns, {}, "data.jsonl")
-    assert "--map" not in str(error.value)
+        detect_input(columns, {}, "data.jsonl", dict.fromkeys(columns, "x"))
+    assert "--map chosen=" not in str(error.value)
 
 
 def test_hh_rlhf_prompt_is_cut_at_the_turn_boundary_not_mid_word():

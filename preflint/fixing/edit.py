@@ -41,6 +41,39 @@ def apply_edit(record: dict, fields: Fields, pair: Pair, edit: Edit) -> dict:
     return record if changed == record else changed
 
 
+def edit_candidates(record: dict, fields, sample, positions: tuple[int, ...], edit: Edit) -> dict:
+    """A sample's record with `edit` applied to the candidates at `positions` (its pair view's), where they are in
+    the record (a column, or an item of a list column), and with `where="all"` to its prompt and system columns."""
+    changed = record
+    for k in positions:
+        candidate = sample.candidates[k]
+        value = _at(record, candidate.path)
+        edited = _edit_response(value, candidate.reply, edit.transform, whole=edit.where == "all")
+        if edited != value:
+            changed = _with(changed, candidate.path, edited)
+    if edit.where == "all":
+        for column in (*fields.prompt, *([fields.system] if fields.system else [])):
+            if column in record and (edited := _edit_content(record[column], edit.transform)) != record[column]:
+                changed = _with(changed, (column,), edited)
+    return changed
+
+
+def _at(record, path: tuple):
+    for key in path:
+        record = record[key]
+    return record
+
+
+def _with(record, path: tuple, value):
+    """A copy of `record` with the value at `path` replaced (each container on the way copied, none changed)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    copy = list(record) if isinstance(record, list) else dict(record)
+    copy[head] = _with(record[head], rest, value)
+    return copy
+
+
 def _edit_response(value, response, transform: Transform, *, whole: bool):
     """Edit the response part of a column: the column itself, or its tail when it also holds the prompt."""
     if whole:

@@ -25,7 +25,7 @@ from typing import IO
 from preflint.defects import Defect, RowDefect
 from preflint.errors import InputError, OutputError
 from preflint.findings import DROP, SWAP, Applicability, Edit, Finding, fix_labels
-from preflint.fixing.edit import apply_edit, swap_sides
+from preflint.fixing.edit import apply_edit, edit_candidates, swap_sides
 from preflint.fixing.policy import FixPolicy
 from preflint.io.formats import Unreadable
 from preflint.io.outputs import (
@@ -43,8 +43,9 @@ from preflint.pipeline.scan import ScanResult, raw_batches, scan
 from preflint.pipeline.steps import Pipeline
 from preflint.report.diff import diff_lines, pretty
 from preflint.report.samples import pick_samples, samples
-from preflint.shapes.fields import Fields
-from preflint.shapes.pairs import Pair, normalize, own_shape
+from preflint.shapes.detect import InputFields, read_record
+from preflint.shapes.pairs import Pair
+from preflint.shapes.samples import Sample
 from preflint.version import __version__
 
 MAX_PASSES = 4
@@ -272,7 +273,8 @@ class _Run:
                 kept, rejected = [], []
                 for row, record in zip(raw.rows, raw.records):
                     original = origin[row] if origin is not None else row
-                    if origin is None and original in self.sampled and (read := self._pair(record, fields)):
+                    read = self._read(record, fields) if origin is None and original in self.sampled else None
+                    if read and read[0] is not None:  # a pair, or a sample's pair view, is shown
                         self.sample_pairs[original] = read[0]
                     found = sorted(plan.get(row, ()), key=lambda f: f.code)
                     drops = [f for f in found if f.fix.action == DROP]
@@ -284,8 +286,8 @@ class _Run:
                         continue
                     if found:
                         before = record
-                        pair, own_fields = self._pair(record, fields) or (None, fields)
-                        record, applied = _rewrite(record, own_fields, pair, found)
+                        pair, sample, own_fields = self._read(record, fields) or (None, None, fields)
+                        record, applied = _rewrite(record, own_fields, pair, sample, found)
                         used.update(map(id, found))
                         if applied:
                             changed += 1
@@ -327,16 +329,15 @@ class _Run:
             "record": record.text if isinstance(record, Unreadable) else to_json(record),
         }
 
-    def _pair(self, record, fields: Fields | None) -> tuple[Pair, Fields] | None:
-        """A record as a pair with the fields it was read with (its own, in an input whose rows change shape), for
-        the rows the plan edits and the samples: the others are not normalized again."""
+    def _read(self, record, fields: InputFields | None) -> tuple[Pair | None, Sample | None, InputFields] | None:
+        """A record as a pair (or a sample and its pair view) with the fields it was read with (its own, in an input
+        whose rows change shape), for the rows the plan edits and the samples: the others are not read again."""
         if isinstance(record, Unreadable) or fields is None:
             return None
         try:
-            return normalize(record, fields), fields
-        except RowDefect as defect:
-            mapped = bool(self.plan.mapping)
-            return own_shape(record) if defect.kind is Defect.MISSING_FIELD and not mapped else None
+            return read_record(record, fields, bool(self.plan.mapping))
+        except RowDefect:
+            return None
 
     def _changes(self) -> list[str]:
         """What --diff shows, row by row in input order: kept from the passes, not read again."""
@@ -352,22 +353,28 @@ class _Run:
         return f"{path}:{line} (row {row})" if line is not None else f"{path} row {row}"
 
 
-def _rewrite(record: dict, fields: Fields, pair: Pair, found: list[Finding]) -> tuple[dict, list[Finding]]:
-    """The record after its edits (each on the pair as the previous edit left it), then its swap."""
+def _rewrite(
+    record: dict, fields: InputFields, pair: Pair | None, sample: Sample | None, found: list[Finding]
+) -> tuple[dict, list[Finding]]:
+    """The record after its edits (each on the pair as the previous edit left it), then its swap. A sample's edits
+    are made in the candidates its pair view holds; a sample is never swapped (its label says which is better)."""
     applied = []
     for finding in found:
         action = finding.fix.action
-        if isinstance(action, Edit):
-            edited = apply_edit(record, fields, pair, action)
+        if isinstance(action, Edit) and pair is not None:
+            if sample is not None:
+                edited = edit_candidates(record, fields, sample, sample.extremes(), action)
+            else:
+                edited = apply_edit(record, fields, pair, action)
             if edited is not record:
                 record = edited
                 applied.append(finding)
                 try:
-                    pair = normalize(record, fields)
+                    pair, sample, _ = read_record(record, fields)
                 except RowDefect:
                     break
     swap = next((f for f in found if f.fix.action == SWAP), None)
-    if swap is not None:
+    if swap is not None and sample is None:
         record = swap_sides(record, fields)
         applied.append(swap)
     return record, applied

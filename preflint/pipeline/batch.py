@@ -1,4 +1,4 @@
-"""A batch of pairs as every rule sees it, and the stages that fill it: normalize, render, tokenize.
+"""A batch of pairs (and samples) as every rule sees it, and the stages that fill it: normalize, render, tokenize.
 
 Columns are parallel lists indexed by position in the batch; `rows[i]` is the record's 0-based index in the input.
 A record that could not become a pair keeps its place with `pairs[i] = None` and a defect saying why.
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from preflint.defects import RowDefect
-from preflint.shapes.pairs import Content, Pair
+from preflint.shapes.pairs import Pair, plain_text
 from preflint.text import blank
 from preflint.tokenizer.wrapper import Tokenizer
 
@@ -37,6 +37,12 @@ class PairBatch:
     # filled by the `simulate` step when a selected rule needs it.
     trainer: list = field(default_factory=list)
     records: list = field(default_factory=list)  # the raw records, as read (what `preflint fix` rewrites)
+    # Each row's Sample where the input holds labelled pairs, ranked candidates or unpaired rows (empty for an input
+    # of pairs): `pairs[i]` is then its pair view, None for a tie or an unpaired row. Its candidates' replies as
+    # rendered after the prompt, and their ids (None for a row that is no sample).
+    samples: list = field(default_factory=list)
+    candidates: list[list[str] | None] = field(default_factory=list)
+    candidate_ids: list[list[list[int]] | None] = field(default_factory=list)
     _comparable: list[int] | None = field(default=None, repr=False)
     _text_keys: list[tuple[int, int, int] | None] | None = field(default=None, repr=False)
 
@@ -44,8 +50,39 @@ class PairBatch:
         return len(self.rows)
 
     def usable(self) -> Iterator[int]:
-        """Positions of the rows that became pairs."""
+        """Positions of the rows that became pairs (a sample's pair view included)."""
         return (i for i, pair in enumerate(self.pairs) if pair is not None)
+
+    def sample(self, i: int):
+        """Row i's Sample, or None where it is a pair (or not readable)."""
+        return self.samples[i] if self.samples else None
+
+    def view(self, i: int) -> tuple[int, int] | None:
+        """The two candidates of sample row i that its pair view holds (best, worst), if it has one: the pair rules
+        see them, so the candidate rules leave them be."""
+        sample = self.sample(i)
+        return sample.extremes() if sample is not None and self.pairs[i] is not None else None
+
+    def candidate_body_ids(self, i: int, k: int) -> list[int]:
+        """Candidate k's ids without the chat template's end-of-turn suffix, as `body_ids` for a side."""
+        ids = self.candidate_ids[i][k]
+        suffix = self.tokenizer.turn_suffix_ids if self.samples[i].is_chat and self.tokenizer is not None else []
+        return ids[: len(ids) - len(suffix)] if suffix and ids[len(ids) - len(suffix) :] == suffix else ids
+
+    def is_chat(self, i: int) -> bool:
+        sample = self.sample(i)
+        return sample.is_chat if sample is not None else self.pairs[i].is_chat
+
+    def contents(self, i: int) -> list:
+        """Row i's texts or message lists: a pair's prompt, chosen and rejected, or a sample's prompt and replies."""
+        if self.pairs[i] is not None:
+            return [self.pairs[i].prompt, self.pairs[i].chosen, self.pairs[i].rejected]
+        candidates = self.samples[i].candidates
+        return [candidates[0].prompt, *(candidate.reply for candidate in candidates)]
+
+    def with_samples(self) -> Iterator[int]:
+        """Positions of the rows read as samples."""
+        return (i for i, sample in enumerate(self.samples) if sample is not None)
 
     def trained(self) -> Iterator[tuple]:
         """Positions and trainer rows of the pairs the trainer keeps: what the model is trained on. A row it drops
@@ -104,10 +141,3 @@ def key(text: str) -> int:
 
 def digest(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
-def plain_text(content: Content) -> str:
-    """The words of a side, without roles: what emptiness and equality checks look at."""
-    if isinstance(content, str):
-        return content
-    return "\n".join(message["content"] for message in content)

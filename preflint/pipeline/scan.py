@@ -30,7 +30,7 @@ from preflint.pipeline.workers import (
     worker_start,
 )
 from preflint.rule import Rule
-from preflint.shapes.fields import Fields, detect_fields
+from preflint.shapes.detect import InputFields, detect_input
 from preflint.tokenizer.loading import load_tokenizer
 from preflint.version import __version__
 
@@ -133,7 +133,7 @@ def scan(inputs: Sequence[str | Source], plan: RunPlan, progress: Callable[[int]
     )
 
 
-def _located(batches: Iterator[tuple[RawBatch, Fields | None]], lines: dict[str, array | None]) -> Iterator:
+def _located(batches: Iterator[tuple[RawBatch, InputFields | None]], lines: dict[str, array | None]) -> Iterator:
     """The batches as they are read, keeping the line of each row of an input whose reader gives lines."""
     for raw, fields in batches:
         if raw.source not in lines:
@@ -143,10 +143,10 @@ def _located(batches: Iterator[tuple[RawBatch, Fields | None]], lines: dict[str,
         yield raw, fields
 
 
-def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch, Fields | None]]:
+def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch, InputFields | None]]:
     """Batches of records as read, each with its input's fields (detected from the input's first records)."""
     settings = plan.settings
-    fields_by_source: dict[str, Fields] = {}
+    fields_by_source: dict[str, InputFields] = {}
     batches = read_batches(
         sources,
         batch_size=settings.batch_size,
@@ -163,12 +163,12 @@ def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch
         yield raw, fields
 
 
-def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> Fields:
-    """`detect_fields`, and where it fails on a JSON object of several lists of records (`{"train": [...], "test":
+def _fields(raw: RawBatch, columns: list[str], mapping: dict[str, str]) -> InputFields:
+    """`detect_input`, and where it fails on a JSON object of several lists of records (`{"train": [...], "test":
     [...]}`, read as one record, as `datasets` reads it), an error that says so."""
     try:
         sample = next((record for record in raw.records if isinstance(record, dict)), None)
-        return detect_fields(columns, mapping, raw.source, sample)
+        return detect_input(columns, mapping, raw.source, sample)
     except InputError:
         record = raw.records[0] if len(raw.records) == 1 and isinstance(raw.records[0], dict) else {}
         lists = [

@@ -23,8 +23,9 @@ from preflint.pipeline.batch import PairBatch
 from preflint.pipeline.engine import Engine
 from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.tally import Tally
-from preflint.shapes.fields import Fields
-from preflint.shapes.pairs import Pair, normalize, own_shape
+from preflint.shapes.detect import InputFields, read_record
+from preflint.shapes.pairs import Pair
+from preflint.shapes.samples import Sample
 from preflint.tokenizer.wrapper import Tokenizer
 
 
@@ -33,7 +34,7 @@ class Work:
     """One batch on its way through the steps."""
 
     raw: RawBatch
-    fields: Fields | None  # the columns detected for the batch's input (None: no readable record yet)
+    fields: InputFields | None  # the columns detected for the batch's input (None: no readable record yet)
     batch: PairBatch | None = None  # normalize: the records as pairs; render, tokenize, simulate fill it in
     findings: list[Finding] = field(default_factory=list)  # examine: the row rules' findings
     states: list = field(default_factory=list)  # examine: each dataset rule's state for this batch alone
@@ -71,7 +72,7 @@ class Pipeline:
             step.run(self, work)
         return work
 
-    def prepare(self, raw: RawBatch, fields: Fields | None) -> Work:  # the half a prefetch thread can run ahead
+    def prepare(self, raw: RawBatch, fields: InputFields | None) -> Work:  # the half a prefetch thread can run ahead
         return self.run(Work(raw, fields), PREPARE)
 
     def finish(self, work: Work) -> tuple[list[Finding], list, Tally]:
@@ -94,7 +95,7 @@ def _tokenize(pipeline: Pipeline, work: Work) -> None:
 def _simulate(pipeline: Pipeline, work: Work) -> None:
     """The trainer's preprocessing of each pair, where a rule needs it."""
     if pipeline.profile is not None:
-        work.batch.trainer = pipeline.profile.encode(work.batch, pipeline.tokenizer)
+        work.batch.trainer = pipeline.profile.simulate(work.batch, pipeline.tokenizer)
 
 
 def _examine(pipeline: Pipeline, work: Work) -> None:
@@ -118,25 +119,32 @@ PREPARE, FINISH = STEPS[:4], STEPS[4:]
 BY_NAME = {step.name: step for step in STEPS}
 
 
-def to_pairs(raw: RawBatch, fields: Fields | None, mapped: bool = False) -> PairBatch:
-    """The records as pairs, each read with its input's fields; a record that lacks one of them is read by its own
-    columns where they make it a whole dialogue (a file whose rows change shape part-way), unless `--map` named
-    the columns (`mapped`)."""
+def to_pairs(raw: RawBatch, fields: InputFields | None, mapped: bool = False) -> PairBatch:
+    """The records as pairs, or as samples with their pair views, each read with its input's fields (see
+    `read_record`); a record that is neither keeps its place with the defect that says why."""
     pairs: list[Pair | None] = []
+    samples: list[Sample | None] = []
     defects: list[RowDefect | None] = []
     for record in raw.records:
+        pair = sample = defect = None
         try:
             if isinstance(record, Unreadable):
                 raise RowDefect(Defect.UNREADABLE, record.reason)
             assert fields is not None  # a readable record always has fields detected for its source
-            pairs.append(normalize(record, fields))
-            defects.append(None)
-        except RowDefect as defect:
-            own = own_shape(record) if defect.kind is Defect.MISSING_FIELD and not mapped else None
-            pairs.append(own[0] if own else None)
-            defects.append(None if own else defect)
-    hashes = [content_hash(pair) if pair else None for pair in pairs]
-    return PairBatch(raw.source, raw.rows, pairs, defects, hashes, records=raw.records)
+            pair, sample, _ = read_record(record, fields, mapped)
+        except RowDefect as found:
+            defect = found
+        pairs.append(pair)
+        samples.append(sample)
+        defects.append(defect)
+    hashes = [
+        sample.content_hash() if sample else content_hash(pair) if pair else None
+        for pair, sample in zip(pairs, samples)
+    ]
+    batch = PairBatch(raw.source, raw.rows, pairs, defects, hashes, records=raw.records)
+    if any(samples):
+        batch.samples = samples
+    return batch
 
 
 def content_hash(pair: Pair) -> str:
@@ -152,18 +160,27 @@ def content_hash(pair: Pair) -> str:
 
 
 def render(batch: PairBatch, tokenizer: Tokenizer) -> None:
-    """Fill the text columns; chat rows go through the tokenizer's chat template, as a trainer renders them."""
+    """Fill the text columns; chat rows go through the tokenizer's chat template, as a trainer renders them. A
+    sample's candidates are rendered once each; its pair view takes two of them."""
     batch.prompt, batch.chosen, batch.rejected, batch.follows_prompt = [], [], [], []
+    batch.candidates = [None] * len(batch) if batch.samples else []
     for i, pair in enumerate(batch.pairs):
-        texts, follows = ("", "", ""), True
-        if pair is not None:
+        texts, follows, sample = ("", "", ""), True, batch.sample(i)
+        if pair is not None or sample is not None:
             try:
-                texts, follows = _render_chat(pair, tokenizer) if pair.is_chat else (_render_text(pair), True)
+                if sample is not None:
+                    texts, follows = _render_sample(batch, i, sample, tokenizer)
+                else:
+                    texts, follows = _render_chat(pair, tokenizer) if pair.is_chat else (_render_text(pair), True)
             except Exception as exc:  # a template is untrusted code: any failure is a finding on the row
+                chat, prompt = (sample.is_chat, sample.candidates[0].prompt) if sample else (pair.is_chat, pair.prompt)
                 batch.pairs[i] = None
+                if sample is not None:
+                    batch.samples[i] = batch.candidates[i] = None
                 batch.hashes[i] = None
-                why = NO_PROMPT if pair.is_chat and not pair.prompt else f"the chat template failed on this row: {exc}"
+                why = NO_PROMPT if chat and not prompt else f"the chat template failed on this row: {exc}"
                 batch.defects[i] = RowDefect(Defect.TEMPLATE_ERROR, why)
+                texts, follows = ("", "", ""), True
         batch.prompt.append(texts[0])
         batch.chosen.append(texts[1])
         batch.rejected.append(texts[2])
@@ -175,6 +192,27 @@ NO_PROMPT = (
     "the conversation has no prompt, only the assistant's replies: the chat template cannot render an "
     "empty prompt, and a trainer fails on it the same way"
 )
+
+
+def _render_sample(batch: PairBatch, i: int, sample: Sample, tokenizer: Tokenizer) -> tuple[tuple[str, str, str], bool]:
+    """Each candidate's reply as rendered after its prompt (the row's, rendered once), into `batch.candidates[i]`;
+    the prompt and the pair view's two replies, if it has one."""
+    first = sample.candidates[0].prompt
+    if sample.is_chat:
+        chat = tokenizer.render_chat
+        prompt = chat(first, add_generation_prompt=True)
+        replies, follows = [], True
+        for candidate in sample.candidates:
+            own = prompt if candidate.prompt == first else chat(candidate.prompt, add_generation_prompt=True)
+            text, whole = _completion(chat, candidate.prompt, candidate.reply, own)
+            replies.append(text)
+            follows = follows and whole
+    else:
+        prompt, replies, follows = first, [candidate.reply for candidate in sample.candidates], True
+    batch.candidates[i] = replies
+    extremes = sample.extremes() if batch.pairs[i] is not None else None
+    chosen, rejected = (replies[extremes[0]], replies[extremes[1]]) if extremes else ("", "")
+    return (prompt, chosen, rejected), follows
 
 
 def _render_text(pair: Pair) -> tuple[str, str, str]:
@@ -205,8 +243,15 @@ def _completion(chat, prompt: list, completion: list, rendered_prompt: str) -> t
 
 
 def tokenize(batch: PairBatch, tokenizer: Tokenizer) -> None:
-    """Tokenize each prompt once and each completion once, all in one batched call."""
+    """Tokenize each prompt once and each completion once, all in one batched call (a sample's candidates too: a
+    pair view's sides are two of them, tokenized once)."""
     n = len(batch)
-    ids = tokenizer.encode_many(batch.prompt + batch.chosen + batch.rejected)
-    batch.prompt_ids, batch.chosen_ids, batch.rejected_ids = ids[:n], ids[n : 2 * n], ids[2 * n :]
+    flat = [text for texts in batch.candidates if texts for text in texts]
+    ids = tokenizer.encode_many(batch.prompt + batch.chosen + batch.rejected + flat)
+    batch.prompt_ids, batch.chosen_ids, batch.rejected_ids = ids[:n], ids[n : 2 * n], ids[2 * n : 3 * n]
+    if batch.candidates:
+        at, batch.candidate_ids = 3 * n, []
+        for texts in batch.candidates:
+            batch.candidate_ids.append(ids[at : at + len(texts)] if texts else None)
+            at += len(texts) if texts else 0
     batch.tokenizer = tokenizer

@@ -14,7 +14,8 @@ from preflint.findings import Finding, finding_counts
 from preflint.forecast import forecast
 from preflint.pipeline.batch import PairBatch
 from preflint.rule import Rule
-from preflint.shapes.fields import Fields
+from preflint.shapes.detect import InputFields
+from preflint.shapes.samples import FORM_NAMES, UNPAIRED, SampleFields
 from preflint.text import quantity
 from preflint.trainers import Profile
 
@@ -23,6 +24,7 @@ SHAPE_NAMES = {
     "text": "text (prompt, chosen, rejected)",
     "implicit": "implicit prompt (whole dialogues in chosen and rejected)",
     "conversational": "conversational (chat messages)",
+    **FORM_NAMES,
 }
 
 
@@ -60,6 +62,8 @@ class Tally:
 
     rows: int = 0
     unusable: int = 0
+    paired: int = 0  # rows that are pairs, or samples with a pair view: what the pair rules and the forecast see
+    samples: Counter = field(default_factory=Counter)  # rows read as samples: candidates, ties, desirable, ...
     dropped: int = 0
     failing: int = 0  # rows the trainer's preprocessing raises on
     tokens: Counter = field(default_factory=Counter)
@@ -70,26 +74,41 @@ class Tally:
     distances: Counter = field(default_factory=Counter)
     ratios: Counter = field(default_factory=Counter)
 
-    def add(self, batch: PairBatch, fields: Fields | None, profile: Profile | None = None) -> None:
+    def add(self, batch: PairBatch, fields: InputFields | None, profile: Profile | None = None) -> None:
         self.rows += len(batch)
         source = self.sources.setdefault(batch.source, {"input": batch.source, "first_row": batch.rows[0], "rows": 0})
         source["rows"] += len(batch)
         if fields is not None:
             source["columns"] = fields.describe()
-            if profile is not None and (note := profile.column_note(fields)):
+            note = None
+            if profile is not None:
+                note = profile.samples_note(fields) if isinstance(fields, SampleFields) else profile.column_note(fields)
+            if note:
                 source["trainer_note"] = note
-        self.dropped += sum(1 for row in batch.trainer if row is not None and row.dropped and not row.failure)
-        self.failing += sum(1 for row in batch.trainer if row is not None and row.failure)
+        paired = [row for row, pair in zip(batch.trainer, batch.pairs) if row is not None and pair is not None]
+        self.dropped += sum(1 for row in paired if row.dropped and not row.failure)
+        self.failing += sum(1 for row in paired if row.failure)
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
-        if unusable := sum(1 for pair in batch.pairs if pair is None):  # records that are no pair (S001-S003, S005)
+        if unusable := sum(1 for defect in batch.defects if defect is not None):  # records read as nothing (S-rules)
             source["unusable"] = source.get("unusable", 0) + unusable
+            self.unusable += unusable
         kinds = self.source_kinds.setdefault(batch.source, Counter())
+        for i in batch.with_samples():
+            sample = batch.samples[i]
+            kinds[sample.form] += 1
+            self.samples["candidates"] += len(sample.candidates)
+            self.samples["candidate_tokens"] += sum(map(len, batch.candidate_ids[i]))
+            if sample.form == UNPAIRED:
+                self.samples["desirable" if sample.desirable else "undesirable"] += 1
+            elif sample.tie:
+                self.samples["ties"] += 1
         for i, pair in enumerate(batch.pairs):
             if pair is None:
-                self.unusable += 1
                 continue
-            kinds[pair.kind] += 1
+            self.paired += 1
+            if batch.sample(i) is None:
+                kinds[pair.kind] += 1
             self.tokens["prompt"] += len(batch.prompt_ids[i])
             self.tokens["chosen"] += len(batch.chosen_ids[i])
             self.tokens["rejected"] += len(batch.rejected_ids[i])
@@ -106,6 +125,8 @@ class Tally:
         """Fold in the tally of later batches (from a worker process)."""
         self.rows += other.rows
         self.unusable += other.unusable
+        self.paired += other.paired
+        self.samples.update(other.samples)
         self.dropped += other.dropped
         self.failing += other.failing
         self.tokenizer = self.tokenizer or other.tokenizer
@@ -150,15 +171,29 @@ class Tally:
                 for name, source in self.sources.items()
             ],
             **finding_counts(findings),
+            **({"samples": self._samples()} if self.samples else {}),
             "forecast": forecast(
-                findings, usable, self.dropped, self.failing, profile.name, profile.described_options()
+                findings, self.paired, self.dropped, self.failing, profile.name, profile.described_options()
             ),
             **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
             **({"notes": sorted(self.notes)} if self.notes else {}),
-            "mean_tokens": {side: round(total / usable, 1) if usable else 0 for side, total in self.tokens.items()},
+            "mean_tokens": {
+                side: round(total / self.paired, 1) if self.paired else 0 for side, total in self.tokens.items()
+            },
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),
         }
+
+    def _samples(self) -> dict:
+        """What the summary says of rows read as samples: their candidates, ties and KTO labels."""
+        counts = self.samples
+        described = {"candidates": counts["candidates"], "pairs": self.paired}
+        if counts["candidates"]:
+            described["mean_candidate_tokens"] = round(counts["candidate_tokens"] / counts["candidates"], 1)
+        for name in ("ties", "desirable", "undesirable"):
+            if counts[name]:
+                described[name] = counts[name]
+        return described
 
 
 def _shape(kinds: Counter) -> str:

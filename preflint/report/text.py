@@ -111,6 +111,19 @@ def findings_line(summary: dict) -> str:
     return f"{quantity(summary['findings'], 'finding')} ({counts}) {where} {quantity(summary['rows'], 'row')}"
 
 
+def samples_line(samples: dict) -> str:
+    """What the rows read as samples hold: '1,200 candidates, 290 pairs (best against worst), 10 ties', or a KTO
+    file's labels."""
+    parts = [quantity(samples["candidates"], "candidate")]
+    if samples["pairs"]:
+        parts.append(f"{quantity(samples['pairs'], 'pair')} (best against worst)")
+    if samples.get("ties"):
+        parts.append(quantity(samples["ties"], "tie"))
+    if "desirable" in samples or "undesirable" in samples:
+        parts.append(f"{samples.get('desirable', 0):,} desirable, {samples.get('undesirable', 0):,} undesirable")
+    return "samples: " + ", ".join(parts)
+
+
 def source_line(source: dict) -> str:
     """An input of the summary: its name, rows, shape and columns."""
     columns = f" [{source['columns']}]" if "columns" in source else ""
@@ -133,10 +146,16 @@ def _summary(console: Console, result) -> None:
         console.print(f"[dim]{escape(source_line(source))}[/]")
         if "trainer_note" in source:
             console.print(f"[yellow]note: {escape(source['trainer_note'])}[/]")
+    if "samples" in summary:
+        console.print(f"[dim]{escape(samples_line(summary['samples']))}[/]")
     tokenizer = result.tokenizer
     tokens = summary["mean_tokens"]
+    sides = (
+        f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}"
+        if tokens
+        else f"candidate {summary.get('samples', {}).get('mean_candidate_tokens', 0)}"
+    )
     console.print(
-        f"[dim]tokenizer {escape(tokenizer['name'])}: {escape(tokenizer['source'])}; mean tokens "
-        f"prompt {tokens.get('prompt', 0)}, chosen {tokens.get('chosen', 0)}, rejected {tokens.get('rejected', 0)}; "
+        f"[dim]tokenizer {escape(tokenizer['name'])}: {escape(tokenizer['source'])}; mean tokens {sides}; "
         f"{summary['seconds']}s{' (cached result of an identical earlier scan)' if summary.get('cached') else ''}[/]"
     )

@@ -8,7 +8,8 @@ class ExactDuplicate(DatasetRule):
 
     ## What it does
     Keys every pair by the content hash of its normalized prompt, chosen and rejected (so the same pair in JSONL
-    and in Parquet, or as text and as ShareGPT, is the same) and reports each later copy with the first row.
+    and in Parquet, or as text and as ShareGPT, is the same) and reports each later copy with the first row. A
+    labelled, ranked or unpaired row is keyed by its prompt, candidates, their scores and its label.
     Holds 8-byte hashes, not rows.
 
     ## Why is this bad?
@@ -32,8 +33,9 @@ class ExactDuplicate(DatasetRule):
         return FirstSeen()
 
     def update(self, state, batch):
-        for i in batch.usable():
-            state.see(int(batch.hashes[i], 16), batch.rows[i])
+        for row, digest in zip(batch.rows, batch.hashes):  # pairs and samples alike (ties and unpaired rows too)
+            if digest is not None:
+                state.see(int(digest, 16), row)
         return state
 
     def merge(self, state, other):

@@ -52,7 +52,7 @@ class ReferenceOverlap(RowRule):
         """Exact prompt keys and a near-duplicate index of the reference prompts, built on first use."""
         if self._reference is None:
             from preflint.io.read import reference_batches
-            from preflint.shapes.pairs import reference_prompts
+            from preflint.shapes.detect import reference_prompts
 
             exact, index, labels, contained = {}, PromptIndex(self.settings["threshold"]), [], ContainedIndex()
             for raw in reference_batches(self.settings["against"]):

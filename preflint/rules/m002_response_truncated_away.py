@@ -18,7 +18,7 @@ class ResponseTruncatedAway(RowRule):
     A side without completion tokens has log-probability 0 under both policy and reference, so its implicit
     reward is 0: if both sides are empty the loss is pinned at ln 2 = 0.6931, otherwise the pair trains on one
     side only. Dropped rows silently shrink the dataset; a row the preprocessing raises on stops the run before
-    its first step.
+    its first step. Unpaired (KTO) rows are checked as `--trainer kto` feeds them (a trainer of pairs fails on them).
 
     ## Example
     A 1,000-token prompt with `--trainer trl --max-length 1024`: 24 tokens of each response survive; at
@@ -41,12 +41,14 @@ class ResponseTruncatedAway(RowRule):
         for i, row in enumerate(batch.trainer):
             if row is None:
                 continue
+            pair = None if batch.pairs[i] is not None else False  # an unpaired row is outside the ln 2 forecast
             if row.failure:
                 message = f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}"
-                yield self.finding(batch.rows[i], message, EVERY_ROW_FAILS if row.failure.every_row else None)
+                fix = EVERY_ROW_FAILS if row.failure.every_row else None
+                yield self.finding(batch.rows[i], message, fix, no_signal=pair)
                 continue
             if row.dropped:
-                yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}")
+                yield self.finding(batch.rows[i], f"the trainer drops this row: {row.dropped}", no_signal=pair)
                 continue
             empty = [(side, inputs) for side, inputs in row.sides() if not inputs.completion_kept]
             if empty:
@@ -56,4 +58,4 @@ class ResponseTruncatedAway(RowRule):
                     message = f"the {sides} response{have} no tokens for the trainer, before any truncation"
                 else:
                     message = f"after truncation the {sides} response{have} no tokens left"
-                yield self.finding(batch.rows[i], f"{message} ({len(row.prompt_alone)} prompt tokens)")
+                yield self.finding(batch.rows[i], f"{message} ({len(row.prompt_alone)} prompt tokens)", no_signal=pair)

@@ -36,6 +36,8 @@ class IdenticalAfterTruncation(RowRule):
     def check(self, batch):
         for i, row in batch.trained():
             chosen, rejected = row.chosen, row.rejected
+            if rejected is None:  # an unpaired row: one side
+                continue
             if chosen.completion_ids == rejected.completion_ids:
                 if batch.chosen[i] != batch.rejected[i] and chosen.completion_kept:  # the trainer made them equal
                     altered = chosen.altered or rejected.altered

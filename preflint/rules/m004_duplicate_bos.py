@@ -42,8 +42,7 @@ class DuplicateBos(RowRule):
             count = row.chosen.joint_ids.count(bos)
             if count > 1:
                 where = "at the start" if row.chosen.joint_ids[:2] == [bos, bos] else "in the sequence"
-                pair = batch.pairs[i]
-                in_data = any(bos_text in plain_text(content) for content in (pair.prompt, pair.chosen, pair.rejected))
+                in_data = any(bos_text in plain_text(content) for content in batch.contents(i))
                 source = (
                     "the data holds its text"
                     if in_data

@@ -46,7 +46,7 @@ class EosProblem(RowRule):
         eos = [tokenizer.hf.eos_token_id] if tokenizer.hf.eos_token_id is not None else []
         stops = {*eos, *(token for token in suffix if token in tokenizer.special_ids)}
         for i, row in batch.trained():
-            ending = row.ending if row.ending is not None else suffix if batch.pairs[i].is_chat and suffix else eos
+            ending = row.ending if row.ending is not None else suffix if batch.is_chat(i) and suffix else eos
             problems = []
             for side, inputs in row.sides():
                 joint, start, end = inputs.joint_ids, inputs.completion_start, len(inputs.joint_ids)

@@ -66,7 +66,25 @@ SCORE_ALIASES = {
     ),
     "margin": ("margin",),
 }
-MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES)
+GENERATOR_ALIASES = (  # the columns naming the model that wrote each side
+    ("chosen_model", "rejected_model"),
+    ("chosen-model", "rejected-model"),
+    ("model_chosen", "model_rejected"),
+    ("chosen_generator", "rejected_generator"),
+)
+SAMPLE_MAP_KEYS = (  # labelled pairs, ranked candidates and unpaired rows (shapes/samples.py)
+    "first",
+    "second",
+    "label",
+    "label_first",
+    "label_second",
+    "label_tie",
+    "completion",
+    "candidates",
+    "score",
+    "rank",
+)
+MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES, *SAMPLE_MAP_KEYS)
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,7 @@ class Fields:
     tools: str | None = None
     template_kwargs: str | None = None
     history: str | None = None  # earlier turns, Alpaca style: the pair becomes a conversation
+    generators: tuple[str, str] | None = None  # the columns naming each side's model (L006)
 
     def describe(self) -> str:
         parts = []
@@ -96,6 +115,8 @@ class Fields:
         if self.history:
             parts.append(f"history={self.history}")
         parts += [f"{role}={column}" for role, column in self.scores.items()]
+        if self.generators:
+            parts.append("generators=" + "+".join(self.generators))
         return ", ".join(parts)
 
 
@@ -155,7 +176,11 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str], paired_output: 
     if chosen is None or rejected is None:
         raise InputError(
             f"cannot tell which columns hold the chosen and rejected responses (columns: {', '.join(present)}); "
-            + (_unpaired(present) or "name them with --map chosen=COLUMN,rejected=COLUMN")
+            + (
+                _unpaired(present)
+                or "name them with --map chosen=COLUMN,rejected=COLUMN (or, for other shapes, first=,second=,label=; "
+                "candidates=,score=; completion=,label=: see the README's Input section)"
+            )
         )
     prompt = pick("prompt", PROMPT_ALIASES)
     prompt_columns: tuple[str, ...] = tuple(prompt.split("+")) if prompt else ()
@@ -171,47 +196,34 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str], paired_output: 
         pick("tools", TOOLS_ALIASES),
         pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
         history=HISTORY if HISTORY in present and HISTORY not in prompt_columns else None,
+        generators=next((names for names in GENERATOR_ALIASES if set(names) <= set(present)), None),
     )
 
 
-RANKED_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
-# Two responses and a label saying, row by row, which one is preferred: PKU-SafeRLHF (response_0, response_1,
-# better_response_id), SHP (human_ref_A, human_ref_B, labels), Chatbot Arena (conversation_a, conversation_b,
-# winner), HelpSteer3 (response1, response2, overall_preference).
-TWIN_SUFFIXES = (("_0", "_1"), ("_1", "_2"), ("_a", "_b"), ("_A", "_B"), ("1", "2"))
-TWIN_STEMS = ("response", "ref", "conversation", "answer", "completion", "output", "reply", "text")
-PREFERENCE_LABELS = ("better_response_id", "labels", "label", "winner", "overall_preference", "preference", "choice")
+RANKED_HINT_COLUMNS = ("answers", "completions", "responses", "outputs")  # Nectar, UltraFeedback before binarizing
+RATED_ATTRIBUTES = ("helpfulness", "correctness", "score", "rating", "reward")  # HelpSteer2: one response per row
+TREE_COLUMNS = ("message_id", "parent_id")  # OpenAssistant's message table
+TREE_EXPORT = "message_tree_id"  # OpenAssistant's tree export: one tree per row, ranked replies nested in it
 
 
 def _unpaired(columns: list[str]) -> str:
-    """What to say of data that is not pairs at all, where `--map` cannot help."""
-    if ranked := next((name for name in RANKED_COLUMNS if name in columns), None):
+    """What to say of data preflint reads neither as pairs nor as samples (samples.py), where `--map` may not help."""
+    if ranked := next((name for name in RANKED_HINT_COLUMNS if name in columns), None):
         return (
-            f"column {ranked!r} looks like several ranked or scored responses per row (Nectar, UltraFeedback); "
-            "preflint checks pairs: binarize them first, one chosen and one rejected per row"
+            f"column {ranked!r} looks like several responses per row (Nectar, UltraFeedback), but preflint found no "
+            "score or rank in it: name them with --map candidates=COLUMN,score=KEY (or rank=KEY, lower is better)"
         )
-    if {"completion", "label"} <= set(columns):
-        return "these look like unpaired preference data (KTO: prompt, completion, label); preflint checks pairs"
-    if labelled := _labelled_twins(columns):
-        first, second, label = labelled
+    if set(TREE_COLUMNS) <= set(columns) or TREE_EXPORT in columns:
         return (
-            f"columns {first!r} and {second!r} look like two responses, with {label!r} saying row by row which "
-            "one is preferred (PKU-SafeRLHF, SHP, Chatbot Arena, HelpSteer3): binarize them first, one chosen and "
-            "one rejected column per row, as DPO trainers need too"
+            "these look like OpenAssistant message trees (a message per row, or a tree per row): preflint reads one "
+            "prompt's candidates per row; export the ranked replies to each message as one row (its dialogue as the "
+            "prompt, the replies as candidates with their ranks)"
+        )
+    if "response" in columns and any(name in columns for name in RATED_ATTRIBUTES):
+        return (
+            "these look like one rated response per row (HelpSteer2): preflint reads preferences within a row, not "
+            "across rows; group the responses of each prompt into one row (prompt, candidates with scores)"
         )
     if "messages" in columns or {"prompt", "completion"} <= set(columns):
-        return "these look like supervised fine-tuning data (one response per row); preflint checks preference pairs"
+        return "these look like supervised fine-tuning data (one response per row); preflint checks preference data"
     return ""
-
-
-def _labelled_twins(columns: list[str]) -> tuple[str, str, str] | None:
-    """Two response columns named alike (`response_0`, `response_1`) beside a preference label column."""
-    label = next((name for name in PREFERENCE_LABELS if name in columns), None)
-    if label is None:
-        return None
-    for first in columns:
-        for suffix, other in TWIN_SUFFIXES:
-            stem = first.removesuffix(suffix)
-            if stem != first and stem + other in columns and any(word in stem.lower() for word in TWIN_STEMS):
-                return first, stem + other, label
-    return None

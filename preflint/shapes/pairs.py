@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from preflint.defects import Defect, RowDefect
 from preflint.errors import InputError
-from preflint.shapes.fields import EVAL_TURNS, INDEXED, PROMPT_ALIASES, Fields, column_of, detect_fields
+from preflint.shapes.fields import INDEXED, Fields, column_of, detect_fields
 
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
@@ -74,6 +74,7 @@ class Pair:
     # How a conversational row gave its prompt, chosen and rejected: "text", "message" (one, as LLaMA-Factory
     # does), "messages" (a list). preflint reads any mix; each trainer takes fewer (TRL one format for all three).
     formats: tuple[str, str, str] | None = None
+    generators: tuple[str, str] | None = None  # the models that wrote chosen and rejected, where the data names them
 
     @property
     def replies_given_as(self) -> str | None:
@@ -102,46 +103,6 @@ class Pair:
     def template_args(self) -> dict:
         """What TRL passes to the chat template with this row's messages, besides the generation prompt."""
         return {**({"tools": self.tools} if self.tools else {}), **(self.template_kwargs or {})}
-
-
-def reference_prompts(records: list[dict], source: str) -> Iterator[Content]:
-    """The prompts of reference data (D005's test sets): of pairs, as preflint reads pairs, or of a file of prompts
-    alone, as evaluation sets are (a `prompt`, `instruction`, `question`, ... column, or MT-Bench's and
-    Arena-Hard's `turns`, each turn a prompt). Unreadable ones are skipped."""
-    columns = list(dict.fromkeys(key for record in records for key in record))
-    try:
-        fields = detect_fields(columns, {}, source)
-    except InputError:
-        prompt = next((name for name in PROMPT_ALIASES if name in columns), None)
-        if prompt is None and EVAL_TURNS in columns:
-            yield from _turns(records)
-            return
-        if prompt is None:
-            raise InputError(
-                f"{source!r}: no prompt column to compare with (columns: {', '.join(columns)}; looked for "
-                f"{', '.join(PROMPT_ALIASES)}, {EVAL_TURNS})"
-            ) from None
-        alpaca = prompt == "instruction" and "input" in columns  # the input extends the instruction
-        fields = None
-        prompt_only = Fields("", "", ("instruction", "input") if alpaca else (prompt,))
-    for record in records:
-        try:
-            if fields is not None:
-                yield normalize(record, fields).prompt
-            elif prompt_only.prompt[0] in record:  # an Alpaca row may leave out its input
-                yield _prompt({name: record.get(name) for name in prompt_only.prompt}, prompt_only)
-        except RowDefect:
-            continue
-
-
-def _turns(records: list[dict]) -> Iterator[str]:
-    """Each turn of an evaluation question: MT-Bench's are text, Arena-Hard's `{"content": ...}`."""
-    for record in records:
-        turns = record.get(EVAL_TURNS)
-        for turn in turns if isinstance(turns, list) else ():
-            text = turn.get("content") if isinstance(turn, Mapping) else turn
-            if isinstance(text, str):
-                yield text
 
 
 def own_shape(record: Mapping) -> tuple[Pair, Fields] | None:
@@ -177,8 +138,11 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
 
     if isinstance(chosen, str) and isinstance(rejected, str) and not isinstance(prompt, list) and not system:
         if prompt is None:
-            return _split_implicit_text(chosen, rejected, scores)
-        return Pair("text", prompt, chosen, rejected, scores=scores)
+            pair = _split_implicit_text(chosen, rejected, scores)
+        else:
+            pair = Pair("text", prompt, chosen, rejected, scores=scores)
+        pair.generators = _generators(record, fields)
+        return pair
 
     chosen_msgs, rejected_msgs = _as_messages(chosen, "assistant"), _as_messages(rejected, "assistant")
     carries_prompt = any(m["role"] != "assistant" for m in chosen_msgs + rejected_msgs)
@@ -209,7 +173,14 @@ def normalize(record: Mapping, fields: Fields) -> Pair:
         pair.prompt_column = prompt  # `messages` beside full dialogues is one of them (UltraFeedback), not a prompt
     pair.tools = _tools(record, fields)
     pair.template_kwargs = _template_kwargs(record, fields)
+    pair.generators = _generators(record, fields)
     return pair
+
+
+def _generators(record: Mapping, fields: Fields) -> tuple[str, str] | None:
+    """The models that wrote chosen and rejected, where the record names both."""
+    named = tuple(record.get(column) for column in fields.generators or ())
+    return tuple(map(str, named)) if named and all(name is not None for name in named) else None
 
 
 FORMAT_NAMES = {"text": "text", "message": "one message", "messages": "a list of messages"}  # Pair.formats in words
@@ -432,3 +403,10 @@ def _completion_start(messages: list[Message]) -> int:
     while index > 0 and messages[index - 1]["role"] == "assistant":
         index -= 1
     return index
+
+
+def plain_text(content: Content) -> str:
+    """The words of a side, without roles: what emptiness and equality checks look at."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(message["content"] for message in content)

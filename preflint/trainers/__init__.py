@@ -17,6 +17,7 @@ from preflint.errors import ConfigError, one_line
 if TYPE_CHECKING:
     from preflint.pipeline.batch import PairBatch
     from preflint.shapes.fields import Fields
+    from preflint.shapes.samples import SampleFields
     from preflint.tokenizer.wrapper import Tokenizer
 
 TRUNCATION_MODES = ("keep_start", "keep_end")
@@ -124,8 +125,8 @@ def no_chat_template(trainer: str) -> Unprocessable:
 @dataclass
 class TrainerRow:
     prompt_alone: list[int]  # the prompt tokenized on its own
-    chosen: SideInput
-    rejected: SideInput
+    chosen: SideInput  # an unpaired (KTO) row's completion
+    rejected: SideInput | None  # None for an unpaired row
     dropped: str | None = None  # why the trainer would drop this row before training
     prompt_extracted: bool = False  # the trainer cut the prompt from the two whole dialogues itself (TRL)
     ending: list[int] | None = (
@@ -141,6 +142,8 @@ class TrainerRow:
         return cls([], empty, empty, dropped=str(error), failure=error)
 
     def sides(self):
+        if self.rejected is None:
+            return (("completion", self.chosen),)
         return (("chosen", self.chosen), ("rejected", self.rejected))
 
 
@@ -153,12 +156,40 @@ class Profile:
     def __init__(self, options: TrainerOptions):
         self.options = options
 
+    def simulate(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
+        """Each row as the trainer feeds it: pairs (a sample's pair view too), then unpaired (KTO) rows."""
+        rows = self.encode(batch, tokenizer)
+        unpaired = [i for i in batch.with_samples() if batch.samples[i].form == "unpaired"]
+        if unpaired:
+            self.encode_unpaired(batch, unpaired, tokenizer, rows)
+        return rows
+
     def encode(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
         raise NotImplementedError
+
+    def encode_unpaired(self, batch: PairBatch, positions: list[int], tokenizer: Tokenizer, rows: list) -> None:
+        """Unpaired rows into `rows`: a DPO trainer has no use for them, and fails on a dataset of them."""
+        failure = Unprocessable(
+            f"the {self.name} profile simulates a trainer of pairs (DPO), and this row is unpaired (KTO): check it "
+            "with --trainer kto",
+            every_row=True,
+        )
+        for i in positions:
+            rows[i] = TrainerRow.failing(failure)
 
     def column_note(self, fields: Fields) -> str | None:
         """What to say of an input's columns as this trainer reads them: None where its columns are configurable."""
         return None
+
+    def samples_note(self, fields: SampleFields) -> str | None:
+        """What to say of an input of labelled pairs or ranked candidates: a trainer of pairs is checked on the
+        pairs `fix --binarize` makes of it (unpaired rows it fails on, which its findings say)."""
+        if fields.form == "unpaired":
+            return None
+        return (
+            f"the {self.name} profile trains pairs: checked on the pair best-vs-worst makes of each row; write them "
+            "with preflint fix --binarize best-vs-worst"
+        )
 
     def version_note(self) -> str | None:
         """A note when another minor version of the simulated trainer is installed here (where people run preflint
@@ -248,6 +279,7 @@ def turn_ending(tokenizer: Tokenizer, *, strip: str | None, joiner: str = "") ->
 
 def profiles() -> dict[str, type[Profile]]:
     from preflint.trainers.axolotl import AxolotlProfile
+    from preflint.trainers.kto import KTOProfile
     from preflint.trainers.llamafactory import LlamaFactoryProfile
     from preflint.trainers.openrlhf import OpenRLHFProfile
     from preflint.trainers.plain import PlainProfile
@@ -255,7 +287,7 @@ def profiles() -> dict[str, type[Profile]]:
 
     return {
         profile.name: profile
-        for profile in (PlainProfile, TRLProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)
+        for profile in (PlainProfile, TRLProfile, KTOProfile, OpenRLHFProfile, LlamaFactoryProfile, AxolotlProfile)
     }
 
 

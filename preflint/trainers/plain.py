@@ -34,6 +34,9 @@ class PlainProfile(TRLProfile):
     def column_note(self, fields):
         return None  # no trainer reads these columns by name: TRL's note would mislead
 
+    def samples_note(self, fields):
+        return None
+
     def texts(self, pair, tokenizer):
         if pair.is_chat:
             render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs
@@ -66,3 +69,12 @@ class PlainProfile(TRLProfile):
             return SideInput(joint, cut, *truncate(ids, prompt_kept, options.max_length, options.truncation_mode))
 
         return TrainerRow(prompt, one_side(prompt_chosen), one_side(prompt_rejected))
+
+    def encode_unpaired(self, batch, positions, tokenizer, rows):
+        """An unpaired row as one side of a pair: its completion after its prompt, tokenized the same way."""
+        for i, ids in self.singles(batch, positions, tokenizer).items():
+            if isinstance(ids, Exception):
+                rows[i] = TrainerRow.failing(ids)
+            else:
+                whole = self.row(ids[0], ids[1], ids[1])
+                rows[i] = TrainerRow(whole.prompt_alone, whole.chosen, None)

@@ -212,6 +212,51 @@ class TRLProfile(Profile):
                 encoded[i] = tuple(flat[3 * k : 3 * k + 3])
         return encoded
 
+    def singles(self, batch, positions, tokenizer) -> dict[int, tuple[list[int], list[int]] | Unprocessable]:
+        """Unpaired rows' prompt and prompt+completion ids as TRL's KTOTrainer tokenizes them (as its DPOTrainer
+        does a side: EOS appended to a text completion, special tokens added to text), built from the batch's own
+        ids where the texts join (each text tokenized once), else tokenized whole; for a row TRL raises on, why."""
+        encoded: dict = {}
+        if self.needs_chat_template and not tokenizer.has_chat_template:
+            encoded = {i: no_chat_template("TRL") for i in positions if batch.samples[i].is_chat}
+        if self.needs_eos and tokenizer.hf.eos_token is None:
+            encoded |= {i: no_eos("TRL", "it appends it to text completions") for i in positions}
+        joinable, picked, pieces, whole = text_joinable(tokenizer), [], [], []
+        for i in positions:
+            if i in encoded:
+                continue
+            if batch.follows_prompt[i] and (batch.samples[i].is_chat or joinable):
+                picked.append(i)
+                pieces.append((batch.prompt[i], batch.prompt_ids[i], batch.candidates[i][0], batch.candidate_ids[i][0]))
+            else:
+                whole.append(i)
+        for i, joint in zip(picked, tokenizer.join_ids(pieces)):
+            prompt = batch.prompt_ids[i]
+            if not batch.samples[i].is_chat:
+                prompt, joint = (
+                    as_trl_text(tokenizer, list(prompt)),
+                    as_trl_text(tokenizer, joint, batch.candidates[i][0]),
+                )
+            encoded[i] = (prompt, joint)
+        for add_special in (False, True):
+            group = [i for i in whole if batch.samples[i].is_chat is not add_special]
+            texts = []
+            for i in group:
+                candidate = batch.samples[i].candidates[0]
+                if add_special:
+                    eos = tokenizer.hf.eos_token or ""
+                    reply = candidate.reply if candidate.reply.endswith(eos) else candidate.reply + eos
+                    texts += [candidate.prompt, candidate.prompt + reply]
+                else:
+                    render = tokenizer.render_chat
+                    texts += [
+                        render(candidate.prompt, add_generation_prompt=True),
+                        render(candidate.prompt + candidate.reply, add_generation_prompt=False),
+                    ]
+            flat = tokenizer.encode_many(texts, add_special_tokens=add_special)
+            encoded.update({i: (flat[2 * k], flat[2 * k + 1]) for k, i in enumerate(group)})
+        return encoded
+
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int]) -> TrainerRow:
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
         options = self.options
