@@ -21,16 +21,16 @@ from preflint.pipeline.steps import PREPARE, Pipeline, Work
 from preflint.rule import DatasetRule
 
 
-def profile(rows: int) -> dict[str, float]:
+def profile(rows: int, make=write) -> dict[str, float]:
     """Seconds per stage: reading, each of the pipeline's preparing steps, and each rule (the `examine` step, rule
-    by rule)."""
+    by rule), on the file `make(rows, path)` writes (pairs, by default)."""
     plan = RunPlan.build(Settings(batch_size=1000))
     pipeline = Pipeline(plan)
     pipeline.profile = plan.profile  # the trainer is simulated, as for the rules that need it
     states = {rule.code: rule.start() for rule in plan.rules if isinstance(rule, DatasetRule)}
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
-        data = write(rows, Path(tmp) / "pairs.jsonl")
+        data = make(rows, Path(tmp) / "data.jsonl")
         batches = raw_batches(resolve_sources([str(data)]), plan)
         while True:
             started = time.perf_counter()

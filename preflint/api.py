@@ -56,15 +56,20 @@ def fix(
     data,
     *,
     unsafe_fixes: bool = False,
+    binarize: str | None = None,
+    seed: int = 0,
     tokenizer: str | Any = None,
     config: str | os.PathLike | None = None,
     **settings: Any,
 ) -> Report:
     """Repair preference data: `Report.data` holds the kept rows, `Report.rejects` the dropped ones with reasons,
-    `Report.findings` what remains. Safe fixes only, unless `unsafe_fixes=True` (the CLI's `--unsafe-fixes`)."""
+    `Report.findings` what remains. Safe fixes only, unless `unsafe_fixes=True` (the CLI's `--unsafe-fixes`).
+    `binarize` ("best-vs-worst", ...; the CLI's `--binarize`, with `seed`) makes pairs of labelled pairs or rated
+    candidates first: `Report.data` holds the pairs."""
     import datasets
     import pyarrow.parquet as pq
 
+    from preflint.fixing.binarize import Binarize
     from preflint.fixing.run import Outputs
     from preflint.fixing.run import fix as run_fix
 
@@ -72,7 +77,8 @@ def fix(
     with scratch_dir("api") as scratch:
         inputs, _ = _inputs(data, Path(scratch), plan.settings.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
-        result = run_fix(inputs, plan, Outputs(out, rejects=rejects), unsafe=unsafe_fixes)
+        pairs = Binarize(binarize, seed) if binarize else None
+        result = run_fix(inputs, plan, Outputs(out, rejects=rejects), unsafe=unsafe_fixes, binarize=pairs)
         fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
         dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
     return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)

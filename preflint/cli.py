@@ -19,6 +19,7 @@ import click
 from preflint.baseline import Baseline
 from preflint.config import load_settings
 from preflint.errors import PreflintError, one_line
+from preflint.fixing.binarize import STRATEGIES
 from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
 from preflint.io.scratch import scratch_dir, sweep
 from preflint.io.sources import check_dataset_options
@@ -232,6 +233,18 @@ def scan(
     "--provenance", is_flag=True, help="Add preflint_row (input row) and preflint_fixes (codes applied) columns."
 )
 @click.option("--force", is_flag=True, help="Replace existing output files (never an input).")
+@click.option(
+    "--binarize",
+    type=click.Choice(STRATEGIES),
+    help="Make pairs of labelled pairs or rated/ranked candidates, then fix the pairs (ties never become pairs).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="The seed of --binarize best-vs-random (same seed, same pairs).",
+)
 def fix_command(
     data,
     out,
@@ -241,6 +254,8 @@ def fix_command(
     diff,
     provenance,
     force,
+    binarize,
+    seed,
     exit_zero,
     config_path,
     against,
@@ -248,6 +263,7 @@ def fix_command(
     **overrides,
 ) -> int:
     """Write a repaired copy of preference DATA: safe fixes by default, unsafe ones on request."""
+    from preflint.fixing.binarize import Binarize
     from preflint.fixing.run import Outputs, fix
     from preflint.report.fix_text import write_fix_summary
 
@@ -258,6 +274,8 @@ def fix_command(
             name for name, value in (("--out", out), ("--rejects", rejects), ("--report", report)) if value
         )
         raise click.UsageError(f"--diff writes nothing: drop {given}")
+    if binarize and diff:
+        raise click.UsageError("--binarize writes pairs, a new shape: give --out instead of --diff")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
     plan = _plan(data, config_path, against, **_renamed(overrides))
@@ -272,7 +290,8 @@ def fix_command(
             None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report, files=files
         )
         with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
-            result = fix(data, plan, outputs, unsafe=unsafe_fixes, progress=advance)
+            pairs = Binarize(binarize, seed) if binarize else None
+            result = fix(data, plan, outputs, unsafe=unsafe_fixes, progress=advance, binarize=pairs)
         if report is not None:
             _write_report(result, report, outputs.streams["--report"])
         if to_stdout:

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import IO
 
 from preflint.defects import Defect, RowDefect
-from preflint.errors import InputError, OutputError
+from preflint.errors import ConfigError, InputError, OutputError
 from preflint.findings import DROP, SWAP, Applicability, Edit, Finding, fix_labels
+from preflint.fixing.binarize import STRATEGIES, Binarize, Binarized, choose, pair_record
 from preflint.fixing.edit import apply_edit, edit_candidates, swap_sides
 from preflint.fixing.policy import FixPolicy
 from preflint.io.formats import Unreadable
@@ -45,7 +46,7 @@ from preflint.report.diff import diff_lines, pretty
 from preflint.report.samples import pick_samples, samples
 from preflint.shapes.detect import InputFields, read_record
 from preflint.shapes.pairs import Pair
-from preflint.shapes.samples import Sample
+from preflint.shapes.samples import UNPAIRED, Sample, SampleFields
 from preflint.version import __version__
 
 MAX_PASSES = 4
@@ -93,8 +94,25 @@ class FixResult:
     samples: list[dict] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # with --diff: the changes, as text lines
     fix_labels: dict[str, str] = field(default_factory=dict)  # code -> how the input's findings' fixes apply
+    binarized: Binarized | None = None  # with --binarize: the rows, candidates and pairs it made
 
     def accounting(self) -> dict:
+        """Every row read kept or dropped with a reason. With --binarize, the rows kept are the pairs written:
+        rows read = rows with pairs + rows without (binarize.rows_without_pairs); candidates read = used + unused;
+        pairs made = rows kept + pairs dropped; rows dropped (the rejects) = rows without pairs + pairs dropped."""
+        if self.binarized is not None:
+            made = self.binarized.to_dict()
+            dropped = self.dropped + self.binarized.rows_without_pairs
+            return {
+                "rows_read": self.rows_read,
+                "binarize": made,
+                "rows_kept": self.rows_kept,
+                "rows_dropped": sum(dropped.values()),
+                "pairs_dropped": sum(self.dropped.values()),
+                "dropped_by_reason": dict(sorted(dropped.items())),
+                "rows_fixed_by_code": dict(sorted(self.fixed.items())),
+                "findings_on_rows_dropped_by_another_rule": dict(sorted(self.dropped_elsewhere.items())),
+            }
         return {
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
@@ -141,8 +159,14 @@ def fix(
     *,
     unsafe: bool = False,
     progress: Callable[[int], None] | None = None,
+    binarize: Binarize | None = None,
 ) -> FixResult:
-    """Fix `inputs` into `outputs` as the plan says; checks every output path before any work starts."""
+    """Fix `inputs` into `outputs` as the plan says; checks every output path before any work starts. With
+    `binarize`, the inputs are labelled pairs or rated candidates, and the output the pairs made of them."""
+    if binarize is not None and outputs.out is None:
+        raise ConfigError("--binarize writes pairs: give --out (--diff shows changes to rows, not a new shape)")
+    if binarize is not None and binarize.strategy not in STRATEGIES:
+        raise ConfigError(f"--binarize {binarize.strategy!r}: choose one of {', '.join(STRATEGIES)}")
     targets = [(outputs.out, "--out"), (outputs.rejects, "--rejects")]
     for path, option in targets:
         if path is not None:
@@ -155,7 +179,7 @@ def fix(
         outputs.files = files
         outputs.open()
         with scratch_dir("fix") as scratch:
-            return _Run(list(inputs), plan, outputs, policy, Path(scratch), progress).execute()
+            return _Run(list(inputs), plan, outputs, policy, Path(scratch), progress, binarize).execute()
 
 
 @dataclass
@@ -168,9 +192,13 @@ class _Pass:
 class _Run:
     """One `preflint fix`: its passes, and what they kept, changed and dropped."""
 
-    def __init__(self, inputs, plan: RunPlan, outputs: Outputs, policy: FixPolicy, scratch: Path, progress):
+    def __init__(
+        self, inputs, plan: RunPlan, outputs: Outputs, policy: FixPolicy, scratch: Path, progress, binarize=None
+    ):
         self.inputs, self.plan, self.outputs, self.policy = inputs, plan, outputs, policy
         self.scratch, self.progress = scratch, progress
+        self.binarize: Binarize | None = binarize
+        self.binarized = Binarized(binarize) if binarize else None
         self.format = data_format(outputs.out, "--out") if outputs.out else "jsonl"
         self.unreadable = plan.registry.reporting(Defect.UNREADABLE)()  # what a record that cannot be written is
         self.applied: dict[int, list[str]] = {}  # input row -> codes of the edits and swaps applied to it
@@ -190,6 +218,8 @@ class _Run:
             handle = self.outputs.streams["--rejects"]
             rejects = self._sink(handle, data_format(self.outputs.rejects, "--rejects"), _rejects_schema())
         current, origin = self.inputs, None
+        if self.binarize is not None:
+            current, origin = self._binarize(rejects)
         for number in range(1, MAX_PASSES + 1):
             target = self.scratch / f"pass-{number}.{self.format}"
             done, rewrites, last = self._pass(number, current, origin, target, rejects)
@@ -217,6 +247,7 @@ class _Run:
             ),
             passes=number,
             settled=not (rewrites and done.changed and number == MAX_PASSES),
+            binarized=self.binarized,
         )
         result.samples = samples(self.sampled, self.sample_pairs, Pipeline(self.plan))  # the scans' workers are gone
         result.fix_labels = self.fix_labels
@@ -229,28 +260,93 @@ class _Run:
         can create findings: then another pass follows) and whether it is the last. The last pass writes the
         output itself; the others write `target`, the next pass's input."""
         scanned = scan(current, self.plan, progress=self.progress)
-        if number == 1 and (misread := scanned.summary.get("misread")):  # safe fixes would drop good rows unread
-            raise InputError(
-                f"{misread[0]}. Nothing was written: fix the reading (--map, the input's shape), or raise max-unusable "
-                "in the config to drop such rows anyway"
-            )
-        if number == 1:
-            self.sampled = pick_samples(scanned.findings)
-            self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
-            self.fix_labels = fix_labels(scanned.findings)
-            for finding in scanned.findings:
-                if finding.row is not None:
-                    self.found.setdefault(finding.row, []).append(finding.code)
-        plan: dict[int, list[Finding]] = {}
-        for finding in scanned.findings:
-            if self.policy.applies(finding):
-                plan.setdefault(finding.row, []).append(finding)
+        if self.before is None:
+            self._read_first(scanned)
+        plan = self._planned(scanned.findings)
         rewrites = any(f.fix.action != DROP for found in plan.values() for f in found)
         last = not rewrites or number == MAX_PASSES
         applied = self._apply(
             current, scanned.findings, plan, origin, None if last else target, rejects, provenance=last
         )
         return applied, rewrites, last
+
+    def _read_first(self, scanned: ScanResult) -> None:
+        """The scan of the inputs as read: what the report says of them, and the rows it samples."""
+        if misread := scanned.summary.get("misread"):  # safe fixes would drop good rows unread
+            raise InputError(
+                f"{misread[0]}. Nothing was written: fix the reading (--map, the input's shape), or raise max-unusable "
+                "in the config to drop such rows anyway"
+            )
+        self.sampled = pick_samples(scanned.findings)
+        self.before = replace(scanned, findings=[])  # at a million rows the findings are hundreds of MiB
+        self.fix_labels = fix_labels(scanned.findings)
+        for finding in scanned.findings:
+            if finding.row is not None:
+                self.found.setdefault(finding.row, []).append(finding.code)
+
+    def _planned(self, findings: list[Finding]) -> dict[int, list[Finding]]:
+        """Row -> the findings whose fixes the policy applies."""
+        plan: dict[int, list[Finding]] = {}
+        for finding in findings:
+            if self.policy.applies(finding):
+                plan.setdefault(finding.row, []).append(finding)
+        return plan
+
+    def _binarize(self, rejects) -> tuple[list[str], array]:
+        """Before the passes, with --binarize: scan the samples, drop the rows the policy drops, and write the pairs
+        the strategy makes of the others (JSON Lines in scratch: the pair passes' input), each numbered as the row
+        it came from."""
+        scanned = scan(self.inputs, self.plan, progress=self.progress)
+        self._read_first(scanned)
+        plan, counts = self._planned(scanned.findings), self.binarized.rows_without_pairs
+        del scanned
+        target, origin = self.scratch / "pairs.jsonl", array("q")
+        with open(target, "wb") as handle:
+            sink = JsonlSink(handle)
+            for raw, fields in raw_batches(resolve_sources(self.inputs), self.plan):
+                _check_binarizable(raw.source, fields)
+                made, rejected = [], []
+                for row, record in zip(raw.rows, raw.records):
+                    sample, drops = self._sample(row, record, fields, plan)
+                    if sample is not None and row in self.sampled and (view := sample.pair()) is not None:
+                        self.sample_pairs[row] = view
+                    if not drops:
+                        pairs, unused = choose(sample, self.binarize, row)
+                        if not pairs:
+                            drops = [self._no_pair(row, sample, unused)]
+                    if drops:
+                        rejected.append(self._reject(row, record, drops, counts))
+                        self.binarized.unused(drops[0].code, len(sample.candidates) if sample else 0)
+                        continue
+                    self.binarized.made(len(sample.candidates), len(pairs), unused)
+                    made += [pair_record(sample, chosen, rejected_k, row) for chosen, rejected_k in pairs]
+                    origin.extend([row] * len(pairs))
+                sink.write(made)
+                if rejects is not None:
+                    rejects.write(rejected)
+            sink.finish()
+        return [str(target)], origin
+
+    def _sample(self, row: int, record, fields, plan) -> tuple[Sample | None, list[Finding]]:
+        """A record as a sample, and the findings that drop it: the policy's, or what makes it no sample."""
+        drops = sorted((f for f in plan.get(row, ()) if f.fix.action == DROP), key=lambda f: f.code)
+        if isinstance(record, Unreadable):
+            return None, drops or [self.unreadable.finding(row, record.reason)]
+        try:
+            return read_record(record, fields, bool(self.plan.mapping))[1], drops
+        except RowDefect as defect:
+            return None, drops or [self.plan.registry.reporting(defect.kind)().finding(row, defect.message)]
+
+    def _no_pair(self, row: int, sample: Sample, unused: dict[int, str]) -> Finding:
+        """Why a sample gives no pair, as the finding of the rule that says so."""
+        reasons = set(unused.values())
+        if sample.tie or reasons == {"tie"}:
+            code, why = "C001", "the candidates are tied: no pair can be made of the row"
+        elif any(reason.startswith("answers another prompt") for reason in reasons):
+            code, why = "M008", "fewer than two usable candidates answer the same prompt"
+        else:
+            code, why = "C003", "fewer than two usable candidates (rated, with words): no pair can be made of the row"
+        return self.plan.registry.get(code)().finding(row, why)
 
     def _sink(self, handle, fmt: str, hint=None):
         return ParquetSink(handle, self.scratch, hint) if fmt == "parquet" else JsonlSink(handle)
@@ -312,9 +408,10 @@ class _Run:
         ]
         return _Pass(kept_origin, changed, remaining)
 
-    def _reject(self, original: int, record, drops: list[Finding]) -> dict:
-        """Count a dropped row under its first reason; its line in the rejects lists every reason."""
-        self.dropped[drops[0].code] += 1
+    def _reject(self, original: int, record, drops: list[Finding], counts: Counter | None = None) -> dict:
+        """Count a dropped row under its first reason (in `counts`, the dropped pairs' by default); its line in the
+        rejects lists every reason."""
+        (self.dropped if counts is None else counts)[drops[0].code] += 1
         self.reasons[original] = drops[0].code
         earlier = self.applied.get(original, [])
         messages = [f"{code}: fixed in an earlier pass" for code in earlier] + [f"{f.code}: {f.message}" for f in drops]
@@ -408,3 +505,14 @@ def _parquet_schema(sources):
         return pa.unify_schemas([pq.read_schema(source.location) for source in sources], promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
+
+
+def _check_binarizable(source: str, fields) -> None:
+    """--binarize makes pairs of labelled pairs and rated or ranked candidates; other inputs are an error."""
+    if fields is None or (isinstance(fields, SampleFields) and fields.form != UNPAIRED):
+        return
+    holds = "unpaired (KTO) rows, which make no pairs" if isinstance(fields, SampleFields) else "pairs already"
+    raise InputError(
+        f"--binarize makes pairs of labelled pairs and rated or ranked candidates, and {source!r} holds {holds}: "
+        "fix it without --binarize"
+    )

@@ -30,6 +30,9 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
         console.print()
     accounting = result.accounting()
     names = {rule.code: rule.name for rule in result.before.rules}
+    if "binarize" in accounting:
+        for line in binarize_lines(accounting):
+            console.print(f"[bold]{escape(line)}[/]")
     console.print(
         f"[bold]{accounting_line(accounting)}[/]" + (f" ({result.passes} passes)" if result.passes > 1 else "")
     )
@@ -69,10 +72,31 @@ def forecast_before_line(summary: dict) -> str:
 
 
 def accounting_line(accounting: dict) -> str:
+    """'2,312 rows read = 2,305 kept + 7 dropped'; with --binarize, the pairs made, kept and dropped."""
+    if "binarize" in accounting:
+        return (
+            f"{quantity(accounting['binarize']['pairs_made'], 'pair')} made = {accounting['rows_kept']:,} kept + "
+            f"{accounting['pairs_dropped']:,} dropped"
+        )
     return (
         f"{quantity(accounting['rows_read'], 'row')} read = {accounting['rows_kept']:,} kept + "
         f"{accounting['rows_dropped']:,} dropped"
     )
+
+
+def binarize_lines(accounting: dict) -> list[str]:
+    """What --binarize made of the input: its rows, with pairs or not (why), and its candidates, used or not (why)."""
+    made = accounting["binarize"]
+    without = ", ".join(f"{code} {n:,}" for code, n in made["rows_without_pairs_by_reason"].items())
+    unused = ", ".join(f"{why} {n:,}" for why, n in made["candidates_unused_by_reason"].items())
+    return [
+        f"binarized {made['strategy']}"
+        + (f" (seed {made['seed']})" if made["strategy"] == "best-vs-random" else "")
+        + f": {quantity(accounting['rows_read'], 'row')} read = {made['rows_with_pairs']:,} with pairs + "
+        f"{made['rows_without_pairs']:,} without" + (f" ({without})" if without else ""),
+        f"  {quantity(made['candidates_read'], 'candidate')} read = {made['candidates_used']:,} used + "
+        f"{made['candidates_unused']:,} unused" + (f" ({unused})" if unused else ""),
+    ]
 
 
 def remaining_line(result) -> str:

@@ -3,6 +3,7 @@ from itertools import combinations
 from rapidfuzz.distance import Levenshtein
 
 from preflint.findings import Severity
+from preflint.pipeline.batch import plain_text
 from preflint.rule import RowRule
 from preflint.text import blank, quantity
 
@@ -45,7 +46,7 @@ class NearIdenticalCandidates(RowRule):
             sample, view = batch.samples[i], batch.view(i)
             if len(sample.candidates) < 2:
                 continue
-            worded = [k for k, candidate in enumerate(sample.candidates) if not blank(batch.candidates[i][k])]
+            worded = [k for k, candidate in enumerate(sample.candidates) if not blank(plain_text(candidate.reply))]
             ids = {k: batch.candidate_body_ids(i, k) for k in worded}
             for a, b in combinations(worded, 2):
                 if view is not None and {a, b} == set(view):

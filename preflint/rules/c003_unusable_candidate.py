@@ -1,4 +1,5 @@
 from preflint.findings import Applicability, Fix, Severity
+from preflint.pipeline.batch import plain_text
 from preflint.rule import DROP_ROW, RowRule
 from preflint.shapes.samples import RANKED, UNPAIRED
 from preflint.text import blank
@@ -39,7 +40,7 @@ class UnusableCandidate(RowRule):
         for i in batch.with_samples():
             sample, view = batch.samples[i], batch.view(i) or ()
             if sample.form == UNPAIRED:
-                if blank(batch.candidates[i][0]):
+                if blank(plain_text(sample.candidates[0].reply)):
                     yield self.finding(
                         batch.rows[i], "the completion is empty: the example has nothing to learn from", DROP_ROW
                     )
@@ -47,7 +48,7 @@ class UnusableCandidate(RowRule):
             for k, candidate in enumerate(sample.candidates):
                 if k in view:
                     continue
-                if blank(batch.candidates[i][k]):
+                if blank(plain_text(candidate.reply)):
                     yield self.finding(batch.rows[i], f"{candidate.name} is empty: no pair should be made of it")
                 elif sample.form == RANKED and candidate.score is None:
                     yield self.finding(

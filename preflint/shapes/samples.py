@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from preflint.defects import Defect, RowDefect
 from preflint.errors import InputError
@@ -137,7 +137,7 @@ class Sample:
     candidates: list[Candidate]
     label: object = None  # the label as given (labelled, unpaired)
     desirable: bool | None = None  # unpaired
-    formats: tuple[str, ...] = field(default_factory=tuple)
+    by_rank: bool = False  # ranked by rank (lower is better), the scores being the ranks negated
 
     @property
     def is_chat(self) -> bool:
@@ -167,12 +167,13 @@ class Sample:
         )
 
     def extremes(self) -> tuple[int, int] | None:
-        """The best and the worst candidate, if their scores differ."""
+        """The best and the worst candidate (the first listed of equals), if their scores differ."""
         rated = self.rated()
         if self.form == UNPAIRED or len(rated) < 2:
             return None
-        best, worst = rated[0], rated[-1]
-        return (best, worst) if self.candidates[best].score > self.candidates[worst].score else None
+        lowest = self.candidates[rated[-1]].score
+        best, worst = rated[0], next(k for k in rated if self.candidates[k].score == lowest)
+        return (best, worst) if self.candidates[best].score > lowest else None
 
     def pair(self) -> Pair | None:
         """The pair a DPO run gets from this sample (best against worst), as preflint writes it with --binarize."""
@@ -377,6 +378,7 @@ def read_sample(record: Mapping, fields: SampleFields) -> Sample:
         for given, column in zip(candidates, fields.generators):
             given["generator"] = None if record.get(column) is None else str(record[column])
     sample = Sample(fields.form, [_candidate(prompt, system, **candidate) for candidate in candidates])
+    sample.by_rank = fields.form == RANKED and fields.rank_key is not None
     _same_format(sample)
     if fields.form == LABELLED:
         sample.label = record[fields.label]
