@@ -186,7 +186,7 @@ def scan(
     **overrides,
 ) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, a hub dataset id, or - for standard
-    input)."""
+    input), or in the data a trainer's config names, as that trainer reads it (--from-config)."""
     from preflint.pipeline.cache import cached_scan
 
     plan, data, resolved = _plan(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))

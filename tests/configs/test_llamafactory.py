@@ -246,3 +246,14 @@ def test_a_hub_model_offline_is_an_error_that_says_to_give_the_tokenizer(workdir
     assert code == 2 and err.count("\n") == 1
     assert "model_name_or_path meta-llama/Meta-Llama-3-8B-Instruct is a model on the Hugging Face hub" in err
     assert "HF_HUB_OFFLINE is set" in err and "give --tokenizer" in err
+
+
+def test_the_readme_example_is_what_the_scan_prints(workdir, capsys):
+    readme = (CONFIGS.parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ preflint scan --from-config llama3_lora_dpo.yaml --tokenizer llama\n...\n"
+    shown = readme[readme.index(command) + len(command) :]
+    shown = shown[: shown.index("```")]
+    shutil.copy(DPO_EXAMPLE, workdir / "llama3_lora_dpo.yaml")
+    code, out, _ = run(capsys, "scan", "--from-config", "llama3_lora_dpo.yaml", "--tokenizer", "llama", "--no-cache")
+    assert code == 1
+    assert shown in out, "paste the scan's output into the README"
