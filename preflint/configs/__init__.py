@@ -22,6 +22,8 @@ COMMAND_LINE = "the command after --"
 def read_trainer_config(source: str | os.PathLike | Sequence[str]) -> TrainerConfig:
     """The trainer config in a file, or a trainer's command line given as a list of its arguments."""
     if not isinstance(source, str | os.PathLike):
+        if not all(isinstance(argument, str) for argument in source):
+            raise TypeError("a trainer's command is a list of its arguments, each a string")
         return openrlhf.read(list(source), COMMAND_LINE)
     name = os.fspath(source)
     if os.path.isdir(name):

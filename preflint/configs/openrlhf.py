@@ -168,6 +168,8 @@ def _datasets(options: dict, source: str, mapping: From) -> list[ConfigDataset]:
     datasets = []
     for name in (part.strip() for part in value.split(",")):
         path, _, data_dir = (part.strip() for part in name.partition("@"))
+        if not path:
+            raise ConfigError(f"{source}: {written} {value!r} names an empty dataset")
         extension = os.path.splitext(path)[1].lower()
         if extension == ".py" or os.path.isfile(os.path.join(path, f"{os.path.basename(path)}.py")):
             raise ConfigError(f"{source}: {written} {name}: a dataset loading script, which preflint does not run")

@@ -109,6 +109,7 @@ def test_after_dashes_without_a_trainer_command_data_follows_as_usual(capsys, wr
         (["openrlhf.cli.train_dpo", "--dataset", "load.py"], "--dataset load.py: a dataset loading script"),
         (["openrlhf.cli.train_dpo", "--dataset", "org/x@en"], "--dataset org/x@en: data_dir of a hub dataset"),
         (["openrlhf.cli.train_dpo", "--dataset", "x.jsonl", "stray"], "'stray' is not an option"),
+        (["openrlhf.cli.train_dpo", "--dataset", "a.jsonl,,b.jsonl"], "--dataset 'a.jsonl,,b.jsonl' names an empty"),
     ],
 )
 def test_a_command_preflint_cannot_follow_is_one_line(capsys, command, expected):
