@@ -144,8 +144,7 @@ def _dataset(config: Document, index: int, entry, assumptions: list[str]) -> Con
     if "data_files" in dataset:
         if not local:
             raise dataset.error("data_files of a hub dataset are not read; download them and name them in path")
-        files = dataset.data["data_files"]
-        inputs = (files,) if isinstance(files, str) else tuple(dataset.checked("data_files", files, list))
+        inputs = tuple(dataset.strings("data_files", dataset.data["data_files"]))
     else:
         inputs = (path,)
         if not Path(path).is_file():  # a file has its one split; a directory or a hub dataset its train split

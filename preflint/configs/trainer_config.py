@@ -217,6 +217,13 @@ class Document:
             raise self.error(f"{key} must be {self.KINDS[kind]}, not {value!r}")
         return value
 
+    def strings(self, key: str, value: Any) -> list[str]:
+        """A value that is a string or a list of them (data_files), as a list."""
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+            raise self.error(f"{key} must be a string or a list of strings, not {value!r}")
+        return value
+
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.source}: {message}")
 

@@ -17,6 +17,10 @@ from preflint.trainers import TRUNCATION_MODES
 MARKS = ("dataset_name", "datasets", "model_name_or_path")  # keys a `trl dpo` config has (LLaMA-Factory's first)
 DEFAULT_MAX_LENGTH = 1024
 BUILDERS = {"json", "csv", "parquet", "arrow"}  # `datasets` builders that read data_files
+NOT_A_FILE = (  # datasets.load_dataset reads a directory or a hub id by its path, a file only through a builder
+    "`datasets.load_dataset` takes a dataset directory or a hub id there; name a file as datasets: [{path: json, "
+    "data_files: ...}]"
+)
 OTHER_COMMANDS = {  # keys of other TRL trainers' configs, which DPOConfig does not have
     "desirable_weight": "trl kto",
     "undesirable_weight": "trl kto",
@@ -81,10 +85,10 @@ def _max_length(config: Document) -> From:
 def _named(config: Document) -> ConfigDataset:
     """`dataset_name`, loaded whole with `dataset_config` as its subset; its `dataset_train_split` is trained on."""
     name = config.get("dataset_name", str)
-    reading = {}
-    if not os.path.isfile(name):
-        split = config.get("dataset_train_split", str, "train")
-        reading["split"] = From(split, f"dataset_train_split {split}")
+    if os.path.isfile(name):
+        raise config.error(f"dataset_name {name} is a file, which TRL cannot load: {NOT_A_FILE}")
+    split = config.get("dataset_train_split", str, "train")
+    reading = {"split": From(split, f"dataset_train_split {split}")}
     if "dataset_config" in config:
         reading["subset"] = From(config.get("dataset_config", str), "dataset_config")
     return ConfigDataset(name, (name,), f"dataset_name {name}", reading)
@@ -101,23 +105,21 @@ def _mixed(config: Document, index: int, entry, assumptions: list[str]) -> Confi
         raise dataset.error("names no path")
     split = dataset.get("split", str, "train")
     reading = {}
-    if path in BUILDERS:
-        files = dataset.data.get("data_files")
-        if isinstance(files, dict):  # {split: files}
-            files = files.get(split)
-        if files is None:
-            raise dataset.error(f"path {path} needs data_files (for its split {split})")
-        inputs = (files,) if isinstance(files, str) else tuple(dataset.checked("data_files", files, list))
+    local = os.path.exists(path)
+    if os.path.isfile(path):
+        raise dataset.error(f"path {path} is a file, which TRL cannot load: {NOT_A_FILE}")
+    if path not in BUILDERS and not local and ("data_dir" in dataset or "data_files" in dataset):
+        raise dataset.error("data_dir and data_files of a hub dataset are not read; download the files")
+    if path in BUILDERS and "data_files" not in dataset:
+        raise dataset.error(f"path {path} needs data_files")
+    directory = "" if path in BUILDERS else os.path.join(path, dataset.get("data_dir", str, ""))
+    if "data_files" in dataset:  # relative to the dataset's directory, as load_dataset takes them
+        inputs = tuple(os.path.join(directory, file) for file in _data_files(dataset, split))
         where = f"{key}.data_files"
     else:
-        local = os.path.exists(path)
-        if ("data_dir" in dataset or "data_files" in dataset) and not local:
-            raise dataset.error("data_dir and data_files of a hub dataset are not read; download the files")
-        data_dir = dataset.get("data_dir", str)
-        inputs = (os.path.join(path, data_dir) if data_dir else path,)
+        inputs = (directory.rstrip(os.sep),)
         where = f"{key}.path {path}" + ("" if local else " (the hub)")
-        if not os.path.isfile(inputs[0]):
-            reading["split"] = From(split, f"{key}.split")
+        reading["split"] = From(split, f"{key}.split")
     if "name" in dataset:
         reading["subset"] = From(dataset.get("name", str), f"{key}.name")
     for option, why in (
@@ -127,3 +129,13 @@ def _mixed(config: Document, index: int, entry, assumptions: list[str]) -> Confi
         if dataset.data.get(option) is not None:
             assumptions.append(f"{key}.{option}: {why.format(dataset.data[option])}")
     return ConfigDataset(path, inputs, where, reading)
+
+
+def _data_files(dataset: Document, split: str) -> list[str]:
+    """DatasetConfig's data_files: a file, a list of them, or a mapping of splits to either."""
+    files = dataset.data["data_files"]
+    if isinstance(files, dict):
+        if split not in files:
+            raise dataset.error(f"data_files names no files for the split {split}")
+        files = files[split]
+    return dataset.strings("data_files", files)

@@ -90,9 +90,12 @@ def test_another_trainer_on_the_command_line_keeps_only_the_limits_it_has(tmp_pa
         ({"dataset_name": "x", "desirable_weight": 1.0}, "desirable_weight is a key of `trl kto`, not of `trl dpo`"),
         ({"dataset_name": "x", "reward_funcs": ["accuracy_reward"]}, "reward_funcs is a key of `trl grpo or trl"),
         ({"max_length": 512}, "names no dataset to train on (dataset_name or datasets)"),
-        ({"datasets": [{"path": "json"}]}, "datasets[0]: path json needs data_files (for its split train)"),
+        ({"datasets": [{"path": "json"}]}, "datasets[0]: path json needs data_files"),
+        ({"datasets": [{"path": "json", "data_files": {"test": "t.jsonl"}}]}, "datasets[0]: data_files names no files"),
         ({"datasets": [{"path": "org/x", "data_dir": "en"}]}, "datasets[0]: data_dir and data_files of a hub dataset"),
         ({"datasets": ["org/x"]}, "datasets[0] must be a mapping"),
+        ({"dataset_name": str(HH)}, f"dataset_name {HH} is a file, which TRL cannot load"),
+        ({"datasets": [{"path": str(HH)}]}, f"datasets[0]: path {HH} is a file, which TRL cannot load"),
     ],
 )
 def test_a_config_preflint_cannot_follow_is_one_line(tmp_path, capsys, keys, expected):
