@@ -35,20 +35,22 @@ def read_trainer_config(source: str | os.PathLike | Sequence[str]) -> TrainerCon
         raise ConfigError(f"trainer config {name!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read trainer config {name!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    if openrlhf.is_command(text.split()) or text.lstrip().startswith("--"):
-        return openrlhf.read(openrlhf.command_in(text, name), name)
     try:
-        document = yaml.safe_load(text)
+        document, unreadable = yaml.safe_load(text), None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{name}: not a YAML config ({' '.join(str(exc).split())})") from None
+        document, unreadable = None, exc
+    if isinstance(document, dict):
+        reader = next((reader for reader in YAML_READERS if any(key in document for key in reader.MARKS)), None)
+        if reader is not None:
+            return reader.read(Document(document, name))
+    if openrlhf.is_command(text.split()) or text.lstrip().startswith("--"):  # a launch script, or its arguments
+        return openrlhf.read(openrlhf.command_in(text, name), name)
+    if unreadable is not None:
+        raise ConfigError(f"{name}: not a YAML config ({' '.join(str(unreadable).split())})")
     if not isinstance(document, dict):
         raise ConfigError(f"{name}: a trainer config is a YAML mapping of its settings")
-    config = Document(document, name)
-    reader = next((reader for reader in YAML_READERS if any(key in document for key in reader.MARKS)), None)
-    if reader is None:
-        raise ConfigError(
-            f"{name}: cannot tell which trainer it is for: expected LLaMA-Factory's (stage, dataset, template), "
-            "axolotl's (base_model, rl), a `trl dpo` config (model_name_or_path, dataset_name) or OpenRLHF's "
-            "train_dpo command"
-        )
-    return reader.read(config)
+    raise ConfigError(
+        f"{name}: cannot tell which trainer it is for: expected LLaMA-Factory's (stage, dataset, template), "
+        "axolotl's (base_model, rl), a `trl dpo` config (model_name_or_path, dataset_name) or OpenRLHF's "
+        "train_dpo command"
+    )

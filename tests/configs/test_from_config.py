@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import preflint
+import preflint.configs
 from tests.conftest import data_file
 from tests.test_cli import run
 
@@ -94,3 +95,18 @@ def test_a_file_that_is_no_trainer_config_is_one_line(tmp_path, monkeypatch, cap
 def test_a_directory_given_as_the_config_is_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "scan", "--from-config", str(tmp_path))
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err
+
+
+def test_a_yaml_config_is_read_as_yaml_even_where_a_comment_names_openrlhf(tmp_path):
+    config = tmp_path / "dpo.yaml"
+    config.write_text(
+        "# was: deepspeed --module openrlhf.cli.train_dpo ...\nmodel_name_or_path: m\ndataset_name: org/x\n"
+    )
+    assert preflint.configs.read_trainer_config(config).trainer == "TRL"
+
+
+def test_markdown_says_where_the_settings_came_from(workdir, model, capsys):
+    code, out, _ = run(capsys, "scan", "--from-config", "train.yaml", "--format", "markdown")
+    assert code == 1
+    assert "- settings from train.yaml (LLaMA-Factory): trainer: stage dpo; max\\_length: cutoff\\_len 512;" in out
+    assert "Note: train.yaml: no template: LLaMA-Factory builds one from the tokenizer's chat template" in out
