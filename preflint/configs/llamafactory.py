@@ -22,7 +22,7 @@ from preflint.configs.trainer_config import ConfigDataset, Document, From, Train
 from preflint.shapes.fields import HISTORY
 from preflint.shapes.pairs import ROLE_NAMES
 
-MARKS = ("stage", "template", "cutoff_len", "dataset", "dataset_dir")  # keys only LLaMA-Factory's config has
+MARKS = ("stage", "template", "cutoff_len", "dataset", "dataset_dir", "train_dataset")  # only LLaMA-Factory has them
 STAGES = {"dpo", "rm"}  # the stages that train on pairs, through the pairwise processor the profile transcribes
 UNPAIRED_STAGES = {
     "sft": "supervised examples",
@@ -84,6 +84,11 @@ TRANSCRIBED_TEMPLATE = "llama3"  # the one template the llamafactory profile tra
 
 
 def read(config: Document) -> TrainerConfig:
+    if "train_dataset" in config and "dataset" not in config:
+        raise config.error(
+            "a LLaMA-Factory v1 config (train_dataset): preflint reads the training YAML of LLaMA-Factory 0.9, whose "
+            "pairwise preprocessing it simulates (stage, dataset, dataset_info.json)"
+        )
     stage = config.get("stage", str, "sft")
     if stage in UNPAIRED_STAGES:
         raise config.error(

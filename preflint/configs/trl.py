@@ -48,6 +48,12 @@ def read(config: Document) -> TrainerConfig:
     settings["truncation_mode"] = (
         From(mode, f"truncation_mode {mode}") if mode else From("keep_start", "TRL's default truncation_mode")
     )
+    for key in ("max_prompt_length", "max_completion_length"):
+        if key in config:
+            assumptions.append(
+                f"{key}: TRL 1.16, whose preprocessing preflint simulates, has no such option and ignores it (TRL "
+                "before 0.29 cut prompts or replies to it)"
+            )
     if "model_name_or_path" in config:
         model = config.get("model_name_or_path", str)
         settings["tokenizer"] = From(model, f"model_name_or_path {model}")

@@ -182,6 +182,7 @@ def test_the_command_line_overrides_the_config_and_says_so(workdir, capsys):
         ({"stage": "dpo", "dataset": "nowhere"}, None, "{config}: dataset 'nowhere' is not in data/dataset_info.json"),
         ({"stage": "dpo", "dataset": "kto_en_demo"}, None, "data/dataset_info.json: kto_en_demo: no `ranking: true`"),
         ({"stage": "dpo"}, None, "{config}: names no dataset to train on"),
+        ({"train_dataset": "data/v1_dpo_demo.yaml"}, None, "{config}: a LLaMA-Factory v1 config (train_dataset)"),
         (
             {"stage": "dpo", "dataset": "dpo_en_demo", "cutoff_len": "long"},
             None,

@@ -103,3 +103,11 @@ def test_a_config_preflint_cannot_follow_is_one_line(tmp_path, capsys, keys, exp
     code, out, err = run(capsys, "scan", "--from-config", config, "--tokenizer", "llama")
     assert code == 2 and out == ""
     assert err.startswith(f"preflint: error: {config}: {expected}") and err.count("\n") == 1
+
+
+def test_an_option_trl_no_longer_has_is_a_note_not_an_error(tmp_path):
+    config = read_trainer_config(write_config(tmp_path, dataset_name="org/x", max_prompt_length=128))
+    assert config.assumptions == [
+        "max_prompt_length: TRL 1.16, whose preprocessing preflint simulates, has no such option and ignores it (TRL "
+        "before 0.29 cut prompts or replies to it)"
+    ]
