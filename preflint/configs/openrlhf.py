@@ -40,6 +40,7 @@ FLAT_NAMES = {  # OpenRLHF 0.11's option names, and the names before it
 }
 FLAGS = {"data.apply_chat_template", "use_ms"}
 DEFAULT_MAX_LEN = 512
+KEYS = {"prompt": None, "chosen": "chosen", "rejected": "rejected"}  # the columns read by default: no prompt
 DATA_FILES = (".json", ".jsonl", ".csv", ".parquet", ".arrow")  # read by blending_datasets as data files
 
 
@@ -103,11 +104,8 @@ def read(command: list[str], source: str) -> TrainerConfig:
             "no --apply_chat_template: OpenRLHF tokenizes the columns as text; preflint renders message lists with "
             "the tokenizer's chat template all the same (OpenRLHF would stop on them)"
         )
-    mapping = {
-        role: options.get(f"data.{role}_key", ("", default))[1]
-        for role, default in (("prompt", None), ("chosen", "chosen"), ("rejected", "rejected"))
-    }
-    mapping = {role: column for role, column in mapping.items() if column}
+    columns = {role: options[f"data.{role}_key"][1] for role in KEYS if f"data.{role}_key" in options}
+    mapping = {role: column for role, column in {**KEYS, **columns}.items() if column}
     if "prompt" not in mapping:
         assumptions.append(
             "no --prompt_key: OpenRLHF reads no prompt column (its prompt is empty, or with --apply_chat_template the "
