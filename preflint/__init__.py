@@ -11,14 +11,14 @@ from preflint.version import __version__
 __all__ = ["__version__", "fix", "scan"]
 
 
-def scan(data, **options):
+def scan(data=None, **options):
     """Scan preference data: see `preflint.api.scan`."""
     from preflint.api import scan as scan_data
 
     return scan_data(data, **options)
 
 
-def fix(data, **options):
+def fix(data=None, **options):
     """Repair preference data: see `preflint.api.fix`."""
     from preflint.api import fix as fix_data
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from preflint.config import SETTING_NAMES, Settings, load_settings
+from preflint.configs import read_trainer_config
+from preflint.configs.trainer_config import Resolved
 from preflint.errors import InputError
 from preflint.io.scratch import scratch_dir
 from preflint.io.sources import Source
@@ -40,26 +43,38 @@ class Report:
         return len(self.findings) == 0
 
 
-def scan(data, *, tokenizer: str | Any = None, config: str | os.PathLike | None = None, **settings: Any) -> Report:
-    """Scan preference data; `settings` are the CLI's options by name (select=["P", "W001"], trainer="trl", ...)."""
+def scan(
+    data=None,
+    *,
+    tokenizer: str | Any = None,
+    config: str | os.PathLike | None = None,
+    from_config: str | os.PathLike | Sequence[str] | None = None,
+    **settings: Any,
+) -> Report:
+    """Scan preference data; `settings` are the CLI's options by name (select=["P", "W001"], trainer="trl", ...).
+    `from_config` (the trainer's config, or OpenRLHF's command as a list) gives the data and settings of the run it
+    launches, as --from-config does."""
     from preflint.pipeline.cache import cached_scan
     from preflint.pipeline.scan import scan as run_scan
 
-    plan = _plan(config, tokenizer, settings)
+    plan, data, resolved = _plan(config, tokenizer, settings, from_config, data)
     with scratch_dir("api") as scratch:
         inputs, in_memory = _inputs(data, Path(scratch), plan.settings.split)
         result = run_scan(inputs, plan) if in_memory else cached_scan(inputs, plan)
+    if resolved:
+        resolved.annotate(result.summary)
     return Report(result.summary, _frame(result.findings), result=result)
 
 
 def fix(
-    data,
+    data=None,
     *,
     unsafe_fixes: bool = False,
     binarize: str | None = None,
     seed: int = 0,
     tokenizer: str | Any = None,
     config: str | os.PathLike | None = None,
+    from_config: str | os.PathLike | Sequence[str] | None = None,
     **settings: Any,
 ) -> Report:
     """Repair preference data: `Report.data` holds the kept rows, `Report.rejects` the dropped ones with reasons,
@@ -73,7 +88,7 @@ def fix(
     from preflint.fixing.run import Outputs
     from preflint.fixing.run import fix as run_fix
 
-    plan = _plan(config, tokenizer, settings)
+    plan, data, resolved = _plan(config, tokenizer, settings, from_config, data)
     with scratch_dir("api") as scratch:
         inputs, _ = _inputs(data, Path(scratch), plan.settings.split)
         out, rejects = Path(scratch) / "fixed.parquet", Path(scratch) / "rejects.parquet"
@@ -81,16 +96,27 @@ def fix(
         result = run_fix(inputs, plan, Outputs(out, rejects=rejects), unsafe=unsafe_fixes, binarize=pairs)
         fixed = datasets.Dataset(pq.read_table(out)) if out.exists() else None
         dropped = datasets.Dataset(pq.read_table(rejects)) if rejects.exists() else None
+    if resolved:
+        resolved.annotate(result.before.summary)
     return Report(result.to_dict(), _frame(result.remaining), data=fixed, rejects=dropped, result=result)
 
 
-def _plan(config, tokenizer, options: dict) -> RunPlan:
-    """The plan for the config file's settings (or the defaults) and the options given; a tokenizer object is used
-    as given."""
+def _plan(config, tokenizer, options: dict, from_config, data) -> tuple[RunPlan, Any, Resolved | None]:
+    """The plan for the config file's settings (or the defaults), the trainer config's, and the options given (a
+    tokenizer object is used as given); with the data to read (the trainer config's datasets, if none is given)."""
     base = load_settings(Path(config)) if config is not None else Settings()
     unknown = sorted(set(options) - set(SETTING_NAMES))
     if unknown:
         raise TypeError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(SETTING_NAMES))})")
+    resolved = None
+    if from_config is not None:
+        given = {**options, "tokenizer": tokenizer}
+        names = [] if data is None else _paths(data) or [f"<{type(data).__name__}>"]  # data in memory, by its type
+        resolved = read_trainer_config(from_config).resolve(base, given, names, given_by="argument")
+        base = resolved.settings
+        data = resolved.inputs if data is None else data
+    elif data is None:
+        raise TypeError("give the data to check, or from_config= the trainer's config that names it")
     loaded = None
     if isinstance(tokenizer, Tokenizer):
         loaded = tokenizer
@@ -102,16 +128,23 @@ def _plan(config, tokenizer, options: dict) -> RunPlan:
         )
     elif tokenizer is not None:
         options["tokenizer"] = str(tokenizer)
-    return RunPlan.build(base.override(**options), loaded)
+    return RunPlan.build(base.override(**options), loaded), data, resolved
+
+
+def _paths(data) -> list[str] | None:
+    """`data` as the paths it names; None for data in memory."""
+    if isinstance(data, str | os.PathLike):
+        return [os.fspath(data)]
+    if isinstance(data, list | tuple) and data and all(isinstance(item, str | os.PathLike) for item in data):
+        return [os.fspath(item) for item in data]
+    return None
 
 
 def _inputs(data, scratch: Path, split: str | None) -> tuple[list[str | Source], bool]:
     """Inputs for `data`, writing in-memory data to `scratch` (reported by its type, "<DataFrame>", not by that
     file's name); and whether it was in memory."""
-    if isinstance(data, str | os.PathLike):
-        return [os.fspath(data)], False
-    if isinstance(data, list | tuple) and data and all(isinstance(item, str | os.PathLike) for item in data):
-        return [os.fspath(item) for item in data], False
+    if (paths := _paths(data)) is not None:
+        return paths, False
     import datasets
     import pandas
 

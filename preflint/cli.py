@@ -18,6 +18,8 @@ import click
 
 from preflint.baseline import Baseline
 from preflint.config import load_settings
+from preflint.configs import openrlhf, read_trainer_config
+from preflint.configs.trainer_config import Resolved
 from preflint.errors import PreflintError, one_line
 from preflint.fixing.binarize import STRATEGIES
 from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
@@ -51,7 +53,14 @@ def cli() -> None:
 def _data_options(command):
     """The options `scan` and `fix` share: how to read the data, which rules, which tokenizer and trainer."""
     options = [
-        click.argument("data", nargs=-1, required=True),
+        click.argument("data", nargs=-1),
+        click.option(
+            "--from-config",
+            type=click.Path(dir_okay=False),
+            help="Take the trainer, limits, tokenizer, chat template and datasets from your trainer's own config "
+            "(LLaMA-Factory, axolotl or `trl dpo` YAML, an OpenRLHF launch script; or give OpenRLHF's command after "
+            "--). DATA then names some of its datasets, or other data to read as they are read.",
+        ),
         click.option(
             "-t", "--tokenizer", help="Alias (llama, mistral, qwen, ...), tokenizer directory or file, or hub model id."
         ),
@@ -106,13 +115,26 @@ def _data_options(command):
     return command
 
 
-def _plan(data, config_path, against, **overrides) -> RunPlan:
-    """The run's plan: the config file's settings with the command line's on top, resolved once."""
+def _plan(data, config_path, against, from_config, **overrides) -> tuple[RunPlan, list[str], Resolved | None]:
+    """The run's plan: the config file's settings, then the trainer config's, then the command line's on top,
+    resolved once; with the inputs to read and, from a trainer config, where its settings came from."""
+    launched = click.get_current_context().obj  # OpenRLHF's command, given after `--`
+    if from_config and launched:
+        raise click.UsageError("give the trainer's config with --from-config or its command after --, not both")
+    settings, resolved = load_settings(config_path), None
+    if from_config or launched:
+        resolved = read_trainer_config(launched or from_config).resolve(settings, overrides, data)
+        data, settings = resolved.inputs, resolved.settings
+    elif not data:
+        raise click.UsageError(
+            "missing argument 'DATA...': name the data, or the trainer config that names it (--from-config)",
+            ctx=click.get_current_context(),
+        )
     check_dataset_options(data, split=overrides["split"], subset=overrides["subset"])
-    settings = load_settings(config_path).override(**overrides)
+    settings = settings.override(**overrides)
     if against:
         settings = settings.with_rule_options("reference-overlap", against=list(against))
-    return RunPlan.build(settings)
+    return RunPlan.build(settings), list(data), resolved
 
 
 @cli.command()
@@ -165,23 +187,26 @@ def scan(
     **overrides,
 ) -> int:
     """Report problems in preference DATA (files, globs, a dataset directory, a hub dataset id, or - for standard
-    input)."""
+    input), or in the data a trainer's config names, as that trainer reads it (--from-config)."""
     from preflint.pipeline.cache import cached_scan
 
-    plan = _plan(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
+    plan, data, resolved = _plan(data, config_path, against, cache=False if no_cache else None, **_renamed(overrides))
     settings = plan.settings
+    read_also = resolved.files if resolved else []
     if output_file == STDOUT:
         output_file = None
     baseline = baseline or (Path(settings.baseline) if settings.baseline else None)
     target = baseline or Path(DEFAULT_BASELINE)
     if write_baseline:
-        check_targets([(target, "--baseline")], [*data, *settings.references], force=True)
+        check_targets([(target, "--baseline")], [*data, *settings.references, *read_also], force=True)
     elif output_file:
-        reads = [*data, *settings.references, *([str(baseline)] if baseline else [])]
+        reads = [*data, *settings.references, *read_also, *([str(baseline)] if baseline else [])]
         check_targets([(output_file, "--output-file")], reads, force=True)
     known = Baseline.load(baseline) if baseline and not write_baseline else None  # a bad baseline fails before the scan
     with _progress(not no_progress and sys.stderr.isatty(), "scanning") as advance:
         result = cached_scan(data, plan, progress=advance)
+    if resolved:
+        resolved.annotate(result.summary)
     if write_baseline:
         with atomic_write(target, text=True) as stream:
             stream.write(Baseline.of(result.findings).to_json())
@@ -278,8 +303,13 @@ def fix_command(
         raise click.UsageError("--binarize writes pairs, a new shape: give --out instead of --diff")
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".json", ".md"):
         raise click.UsageError(f"--report {report}: write .html, .md or .json (the format follows the file name)")
-    plan = _plan(data, config_path, against, **_renamed(overrides))
+    plan, data, resolved = _plan(data, config_path, against, **_renamed(overrides))
     to_stdout = out == STDOUT
+    if resolved:  # the trainer's config and what it names are read too: never an output
+        written = [(out, "--out"), (rejects, "--rejects"), (report, "--report")]
+        check_targets(
+            [(path, option) for path, option in written if path not in (None, STDOUT)], resolved.files, force=True
+        )
     with (
         scratch_dir("stdout") if to_stdout else nullcontext() as scratch,
         OutputSet(replace=force) as files,  # the data, the rejects and the report appear together, or none
@@ -292,6 +322,8 @@ def fix_command(
         with _progress(not no_progress and sys.stderr.isatty(), "fixing") as advance:
             pairs = Binarize(binarize, seed) if binarize else None
             result = fix(data, plan, outputs, unsafe=unsafe_fixes, progress=advance, binarize=pairs)
+        if resolved:
+            resolved.annotate(result.before.summary)
         if report is not None:
             _write_report(result, report, outputs.streams["--report"])
         if to_stdout:
@@ -458,8 +490,9 @@ def _terminated_cleanly():
 
 
 def _main(argv: list[str] | None) -> int:
+    argv, command = _trainer_command(sys.argv[1:] if argv is None else list(argv))
     try:
-        code = cli.main(args=argv, prog_name="preflint", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="preflint", standalone_mode=False, obj=command)
     except click.exceptions.NoArgsIsHelpError as exc:  # `preflint` alone: its help
         exc.show()
         return EXIT_ERROR
@@ -486,6 +519,16 @@ def _main(argv: list[str] | None) -> int:
         )
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_CLEAN
+
+
+def _trainer_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """preflint's own arguments, and a trainer's command pasted after `--` (`preflint scan -- deepspeed --module
+    openrlhf.cli.train_dpo ...`): its config. After a `--` without one, the arguments are DATA, as usual."""
+    if "--" in argv:
+        end = argv.index("--")
+        if openrlhf.is_command(argv[end + 1 :]):
+            return argv[:end], argv[end + 1 :]
+    return argv, None
 
 
 def _usage_message(exc: click.ClickException) -> str:

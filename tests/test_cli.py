@@ -255,7 +255,11 @@ def _write(path, content: bytes):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["scan"], "missing argument 'DATA...' (see 'preflint scan --help')"),
+        (
+            ["scan"],
+            "missing argument 'DATA...': name the data, or the trainer config that names it (--from-config) (see "
+            "'preflint scan --help')",
+        ),
         (["scan", "{data}", "--bogus"], "no such option '--bogus'"),
         (["scan", "{data}", "--max-length", "0"], "max-length must be a positive integer"),
         (["scan", "{data}", "--max-length", "many"], "invalid value for '--max-length': 'many' is not a valid integer"),

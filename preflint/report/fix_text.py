@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from preflint.forecast import describe
 from preflint.io.outputs import STDOUT
-from preflint.report.text import Terminal, notes_of
+from preflint.report.text import Terminal, notes_of, settings_line
 from preflint.text import quantity
 
 
@@ -50,6 +50,8 @@ def write_fix_summary(result, stream: TextIO, *, color: bool = False) -> None:
     console.print(forecast_before_line(result.before.summary))
     for note in notes_of(result.before.summary):
         console.print(f"[yellow]note: {escape(note)}[/]")
+    if settings := settings_line(result.before.summary):
+        console.print(f"[dim]{escape(settings)}[/]")
     console.print(remaining_line(result))
     if result.remaining:
         console.print(

@@ -26,6 +26,7 @@ from preflint.report.text import (
     findings_line,
     notes_of,
     rule_statistics,
+    settings_line,
     source_line,
 )
 from preflint.text import printable, quantity
@@ -95,6 +96,8 @@ def _inputs(stream: TextIO, summary: dict, tokenizer: dict) -> None:
         stream.write(f"- {_escape(source_line(source))}\n")
         if "trainer_note" in source:
             stream.write(f"  - note: {_escape(source['trainer_note'])}\n")
+    if settings := settings_line(summary):
+        stream.write(f"- {_escape(settings)}\n")
     stream.write(f"- tokenizer {_escape(tokenizer['name'])}: {_escape(tokenizer['source'])}\n")
 
 

@@ -98,8 +98,18 @@ def baseline_line(baseline: dict) -> str:
 
 def notes_of(summary: dict) -> list[str]:
     """What the summary notes: that another version of the simulated trainer is installed, what rules could not
-    check with this tokenizer."""
-    return ([summary["trainer_version_note"]] if "trainer_version_note" in summary else []) + summary.get("notes", [])
+    check with this tokenizer, what was assumed where the trainer's config could not be followed."""
+    version = [summary["trainer_version_note"]] if "trainer_version_note" in summary else []
+    return version + summary.get("notes", []) + summary.get("assumptions", [])
+
+
+def settings_line(summary: dict) -> str | None:
+    """Where the settings of a run checked from the trainer's own config (--from-config) came from."""
+    if "trainer_config" not in summary:
+        return None
+    config = summary["trainer_config"]
+    settings = "; ".join(f"{key}: {where}" for key, where in summary["settings_from"].items())
+    return f"settings from {config['path']} ({config['trainer']}): {settings}"
 
 
 def findings_line(summary: dict) -> str:
@@ -148,6 +158,8 @@ def _summary(console: Console, result) -> None:
             console.print(f"[yellow]note: {escape(source['trainer_note'])}[/]")
     if "samples" in summary:
         console.print(f"[dim]{escape(samples_line(summary['samples']))}[/]")
+    if settings := settings_line(summary):
+        console.print(f"[dim]{escape(settings)}[/]")
     tokenizer = result.tokenizer
     tokens = summary["mean_tokens"]
     sides = (

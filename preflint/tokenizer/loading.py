@@ -71,13 +71,13 @@ def _load(spec: str, cache_dir: Path | None, fingerprint: tuple | None) -> Token
     path = Path(spec).expanduser()
     if path.exists():
         return Tokenizer(spec, str(path.resolve()), _from_path(path))
-    if alias is None and _names_a_path(spec):
+    if alias is None and names_a_path(spec):
         raise TokenizerError(f"no such tokenizer directory or file: {spec!r}")
     hub_id = alias.hub_id if alias else spec
     return Tokenizer(spec, f"{hub_id} (Hugging Face hub or local cache)", _from_hub(spec, hub_id))
 
 
-def _names_a_path(spec: str) -> bool:
+def names_a_path(spec: str) -> bool:
     """Whether `spec` can only be a path, never a hub id (`org/name`): it starts with `.`, `/` or `~`, has more than
     one `/` or a backslash, or its first part is a directory here. Such a spec that does not exist is not looked up
     on the hub."""
