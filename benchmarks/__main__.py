@@ -220,7 +220,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(comparisons)
 
 
-def machine() -> str:
+def machine(packages=("preflint", "tokenizers", "transformers", "trl", "datasets", "pyarrow")) -> str:
     cpu = (
         next(
             (
@@ -234,23 +234,19 @@ def machine() -> str:
         else platform.processor()
     )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    packages = ", ".join(
-        f"{name} {version(name)}" for name in ("preflint", "tokenizers", "transformers", "trl", "datasets", "pyarrow")
-    )
     return (
         f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
-        f"{platform.system()}; {packages}."
+        f"{platform.system()}; {', '.join(f'{name} {version(name)}' for name in packages)}."
     )
 
 
-def commit() -> str:
-    """The checkout measured, as the results name it: ", commit abc1234", marked when the measured code differs
-    from that commit; nothing outside a git checkout."""
+def commit(measured=("preflint", "benchmarks/__main__.py", "benchmarks/data.py")) -> str:
+    """The checkout measured, as the results name it: ", commit abc1234", marked when the measured code (paths in
+    the repository) differs from that commit; nothing outside a git checkout."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         )
-        measured = ["preflint", "benchmarks/__main__.py", "benchmarks/data.py"]
         changed = subprocess.run(
             ["git", "status", "--porcelain", "--", *measured], cwd=ROOT, capture_output=True, text=True, check=True
         )

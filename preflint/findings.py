@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from preflint.forecast import gives_no_signal
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -75,6 +77,7 @@ class Finding:
             "hash": self.row_hash,
             "message": self.message,
             "fix": self.fix.to_dict() if self.fix else None,
+            **({"no_signal": True} if gives_no_signal(self) else {}),
             **({"about": self.about} if self.about else {}),
         }
 

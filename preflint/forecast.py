@@ -4,8 +4,9 @@ At step 0 policy and reference agree, so every pair's DPO loss is ln 2. A pair w
 receives as identical (P001, M003, and P004's pairs of two equal empty replies: findings marked `no_signal`) or with
 a side without completion tokens (M002; not an unpaired row's, marked otherwise) keeps that loss for good:
 its gradient is zero. If every other pair were learned perfectly, the mean loss would still sit at
-share x ln 2. Rows the trainer drops (also M002) are not trained at all, and a row its preprocessing raises on
-(M002 too) stops the run before its first step.
+share x ln 2. That floor bounds the loss averaged over the dataset, not one step's: a batch that holds few such
+pairs can log a lower loss. Rows the trainer drops (also M002) are not trained at all, and a row its preprocessing
+raises on (M002 too) stops the run before its first step.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ LN2 = math.log(2)
 NO_SIGNAL = ("P001", "M002", "M003")
 
 
+def gives_no_signal(finding) -> bool:
+    """Whether the forecast counts the finding's pair (JSON marks such findings `"no_signal": true`)."""
+    said = finding.no_signal if finding.no_signal is not None else finding.code in NO_SIGNAL
+    return said and finding.row is not None
+
+
 def forecast(findings, usable_rows: int, dropped_rows: int, failing_rows: int, trainer: str, options: dict) -> dict:
     codes_by_row: dict[int, str] = {}
     for finding in findings:
-        said = finding.no_signal if finding.no_signal is not None else finding.code in NO_SIGNAL
-        if said and finding.row is not None:
+        if gives_no_signal(finding):
             codes_by_row.setdefault(finding.row, finding.code)
     no_signal = len(codes_by_row)
     pinned = no_signal - dropped_rows - failing_rows
@@ -57,8 +63,8 @@ def describe(result: dict) -> str:
         )
     if pinned := result["pinned_at_ln2"]:
         parts.append(
-            f"{pinned:,} {'stays' if pinned == 1 else 'stay'} at ln 2 = 0.6931 for good, so the mean DPO loss cannot "
-            f"fall below {result['loss_floor']:.4f}"
+            f"{pinned:,} {'stays' if pinned == 1 else 'stay'} at ln 2 = 0.6931 for good, so the DPO loss averaged over "
+            f"the dataset cannot fall below {result['loss_floor']:.4f} (a single step's batch loss can)"
         )
     if dropped := result["dropped"]:
         parts.append(f"{dropped:,} {'is' if dropped == 1 else 'are'} dropped by the trainer")

@@ -176,6 +176,20 @@ def test_remaining_findings_name_only_the_kinds_there_are(write_jsonl, capsys):
     assert "remaining: 1,200 findings (S004 1,200): 1,200 for a person to judge" in capsys.readouterr().out
 
 
+def test_a_row_both_edited_and_dropped_is_dropped(tmp_path, write_jsonl, capsys):
+    """Its planned edit changes no row kept, so no second pass follows: the first pass's output is the final one."""
+    data = write_jsonl(
+        [
+            {"prompt": "\ufeffWhat is 2+2?", "chosen": "4.", "rejected": "4."},  # W004's edit, P001's drop
+            {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+        ]
+    )
+    out = tmp_path / "out.jsonl"
+    assert main(["fix", str(data), "--out", str(out), "--no-progress"]) == 0
+    assert "2 rows read = 1 kept + 1 dropped" in capsys.readouterr().out
+    assert read_jsonl(out) == [{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}]
+
+
 def test_diff_shows_invisible_characters_it_removes(tmp_path, write_jsonl, capsys):
     """A W004 change would be two lines that look the same: what was removed is shown escaped."""
     data = write_jsonl([{"prompt": "Capital\u00a0of France?", "chosen": "Paris.\u200b", "rejected": "Rome.\ufeff"}])

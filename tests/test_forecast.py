@@ -34,6 +34,9 @@ def test_trl_at_512_reports_truncation_findings_and_the_forecast(tmp_path, capsy
     assert forecast["dropped"] == sum(1 for f in report["findings"] if f["code"] == "M002" and "drops" in f["message"])
     trained = forecast["pairs"] - forecast["dropped"]
     assert abs(forecast["loss_floor"] - LN2 * forecast["pinned_at_ln2"] / trained) < 1e-4
+    named = {f["row"] for f in report["findings"] if f.get("no_signal")}  # the pairs it counts, row by row
+    assert len(named) == forecast["no_signal"]
+    assert named == {f["row"] for f in report["findings"] if f["code"] in ("M002", "M003", "P001")}
 
     capsys.readouterr()
     assert main(argv + ["--select", "M002,M003,P001"]) == 1
@@ -78,13 +81,13 @@ def test_one_pair_is_spoken_of_in_the_singular():
         "loss_floor": 0.6931,
     }
     assert describe(one).endswith(
-        "give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the "
-        "mean DPO loss cannot fall below 0.6931; 1 is dropped by the trainer."
+        "give DPO no signal (M002 1, P001 1): 1 stays at ln 2 = 0.6931 for good, so the DPO loss averaged over the "
+        "dataset cannot fall below 0.6931 (a single step's batch loss can); 1 is dropped by the trainer."
     )
     alone = {**one, "pairs": 1, "no_signal": 1, "dropped": 0, "by_code": {"P001": 1}}
     assert describe(alone).endswith(
-        "the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so "
-        "the mean DPO loss cannot fall below 0.6931."
+        "the one pair gives DPO no signal (P001 1): 1 stays at ln 2 = 0.6931 for good, so the DPO loss averaged "
+        "over the dataset cannot fall below 0.6931 (a single step's batch loss can)."
     )
     many = {**one, "pairs": 2312, "no_signal": 2288, "pinned_at_ln2": 2288, "dropped": 0, "by_code": {"M003": 2288}}
     assert "give DPO no signal (M003 2,288): 2,288 stay at ln 2" in describe(many)
@@ -115,6 +118,23 @@ def test_a_row_the_trainer_raises_on_is_told_apart_from_dropped_and_pinned_rows(
     assert forecast["loss_floor"] == round(0.6931471805599453 / 2, 4)  # one pinned of the two trained
     assert describe(forecast).endswith(
         "give DPO no signal (M002 1, P001 1): 1 stops the trainer's preprocessing with an error (training does not "
-        "start until fixed or removed); 1 stays at ln 2 = 0.6931 for good, so the mean DPO loss cannot fall below "
-        "0.3466."
+        "start until fixed or removed); 1 stays at ln 2 = 0.6931 for good, so the DPO loss averaged over the dataset "
+        "cannot fall below 0.3466 (a single step's batch loss can)."
     )
+
+
+def test_json_marks_the_findings_whose_pairs_the_forecast_counts(capsys, write_jsonl):
+    """Two equal empty replies give no signal (P004 marked); two different ones, whitespace against nothing, do."""
+    data = write_jsonl(
+        [
+            {"prompt": "Q", "chosen": "", "rejected": ""},
+            {"prompt": "Q", "chosen": " ", "rejected": ""},
+            {"prompt": "Q", "chosen": "Yes.", "rejected": "Yes."},
+            {"prompt": "Q", "chosen": "Yes.", "rejected": "No."},
+        ]
+    )
+    assert main(["scan", str(data), "--trainer", "trl", "--format", "json", "--no-cache"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    marked = sorted((f["row"], f["code"]) for f in report["findings"] if f.get("no_signal"))
+    assert marked == [(0, "P004"), (2, "P001")]
+    assert report["summary"]["forecast"]["no_signal"] == 2

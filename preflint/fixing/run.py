@@ -228,7 +228,7 @@ class _Run:
             current, origin = [str(target)], done.origin
             done.remaining.clear()  # the next pass's scan supersedes them: not held while it runs
         if not last:  # the planned edits changed nothing: this output is final; write it once more with provenance
-            rewritten = self._apply([str(target)], [], {}, done.origin, None, provenance=True)
+            rewritten = self._apply([str(target)], [], {}, done.origin, None, None, provenance=True)
             done = _Pass(rewritten.origin, 0, done.remaining)
         if rejects:
             rejects.finish()

@@ -161,6 +161,7 @@ def _finding(item: dict) -> Finding:
         item["message"],
         Fix(Applicability(fix["applicability"]), fix["description"]) if fix else None,
         item["hash"],
+        no_signal=item.get("no_signal", False),
         about=item.get("about"),
     )
 
