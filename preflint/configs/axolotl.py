@@ -116,12 +116,7 @@ def _sequence_len(config: Document, assumptions: list[str]) -> From:
 
 def _dataset(config: Document, index: int, entry, assumptions: list[str]) -> ConfigDataset:
     key = f"datasets[{index}]"
-    if not isinstance(entry, dict):
-        raise config.error(f"{key} must be a mapping")
-    dataset = Document(entry, f"{config.source}: {key}")
-    path = dataset.get("path", str)
-    if path is None:
-        raise dataset.error("names no path")
+    dataset, path = config.dataset(key, entry)
     kind = dataset.data.get("type")
     if kind is None:
         raise dataset.error(

@@ -224,6 +224,16 @@ class Document:
             raise self.error(f"{key} must be a string or a list of strings, not {value!r}")
         return value
 
+    def dataset(self, key: str, entry: Any) -> tuple[Document, str]:
+        """One entry of the config's datasets (`key` names it) as a document of its own, and the path it names."""
+        if not isinstance(entry, dict):
+            raise self.error(f"{key} must be a mapping")
+        dataset = Document(entry, f"{self.source}: {key}")
+        path = dataset.get("path", str)
+        if path is None:
+            raise dataset.error("names no path")
+        return dataset, path
+
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.source}: {message}")
 

@@ -103,12 +103,7 @@ def _named(config: Document) -> ConfigDataset:
 def _mixed(config: Document, index: int, entry, assumptions: list[str]) -> ConfigDataset:
     """One of `datasets` (a DatasetConfig): a hub id or local path, or a builder (json, csv, ...) with data_files."""
     key = f"datasets[{index}]"
-    if not isinstance(entry, dict):
-        raise config.error(f"{key} must be a mapping")
-    dataset = Document(entry, f"{config.source}: {key}")
-    path = dataset.get("path", str)
-    if path is None:
-        raise dataset.error("names no path")
+    dataset, path = config.dataset(key, entry)
     split = dataset.get("split", str, "train")
     reading = {}
     local = os.path.exists(path)
