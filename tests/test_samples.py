@@ -6,6 +6,7 @@ reply the label prefers as chosen."""
 import json
 from types import SimpleNamespace
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
@@ -354,3 +355,18 @@ def test_real_judge_benchmarks_and_kto_demo_are_read_as_published(capsys):
 def test_openassistant_trees_are_named_not_misread(capsys):
     code, _, err = run(capsys, "scan", data_file("oasst-en-message-trees-sample.jsonl"))
     assert code == 2 and "OpenAssistant message trees" in err and "one prompt's candidates per row" in err
+
+
+def test_labels_written_as_text_read_as_their_columns_say(capsys, tmp_path):
+    """CSV holds every label as text: PKU-SafeRLHF's "1" is still the second reply, as its integer is."""
+    rows = LABELLED["PKU-SafeRLHF"]()
+    csv = tmp_path / "pku.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    as_text = scanned(capsys, csv)
+    as_numbers = scanned(capsys, write(tmp_path / "pku.jsonl", rows))
+    assert not findings(as_text, "S003") and as_text["summary"]["samples"]["pairs"] == N
+    where = [[(f["code"], f["row"]) for f in report["findings"]] for report in (as_text, as_numbers)]
+    assert where[0] == where[1]
+    assert run(capsys, "fix", csv, "--binarize", "best-vs-worst", "--out", tmp_path / "pairs.jsonl")[0] in (0, 1)
+    chosen = {row["chosen"] for row in read_jsonl(tmp_path / "pairs.jsonl")}
+    assert chosen and chosen <= {good for _, good, _, _ in REAL}

@@ -509,17 +509,18 @@ def decode_label(value, fields: SampleFields) -> tuple[float, float]:
         if number is None:
             raise _unknown_label(value, fields)
         value = number
+    codec = _codec_of(value, fields)
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise _unknown_label(value, fields)
-    if fields.codec == "signed":
+    if codec == "signed":
         return (max(-value, 0.0), max(value, 0.0)) if value else (0.5, 0.5)
-    if fields.codec in ("index", "index-tie") and value in (0, 1):
+    if codec in ("index", "index-tie") and value in (0, 1):
         return (1.0, 0.0) if value == 0 else (0.0, 1.0)
-    if fields.codec == "index-tie" and value == 2:
+    if codec == "index-tie" and value == 2:
         return 0.5, 0.5
-    if fields.codec == "shp" and value in (0, 1):
+    if codec == "shp" and value in (0, 1):
         return (1.0, 0.0) if value == 1 else (0.0, 1.0)
-    if fields.codec == "ordinal":
+    if codec == "ordinal":
         if value == 0:
             return 0.5, 0.5
         if 1 <= value <= 2:
@@ -535,6 +536,14 @@ def _same_value(value, given: str) -> bool:
     return number is not None and number == wanted
 
 
+def _codec_of(value, fields: SampleFields) -> str:
+    """How a label value was read: words as words, numbers (or numbers written as text, as CSV has them) by the
+    codec the columns' names say, even where the file's first label was a word."""
+    if fields.codec != "generic" or (isinstance(value, str) and _number(value) is None):
+        return fields.codec
+    return _codec(*fields.candidates, fields.label)
+
+
 def _unknown_label(value, fields: SampleFields) -> RowDefect:
     return RowDefect(
         Defect.INVALID_TYPE,
@@ -542,7 +551,8 @@ def _unknown_label(value, fields: SampleFields) -> RowDefect:
         + (
             "the values given with --map label_first/label_second/label_tie"
             if fields.values
-            else f"read as {CODECS[fields.codec]}; name the values with --map label_first=V,label_second=V,label_tie=V"
+            else f"read as {CODECS[_codec_of(value, fields)]}; "
+            "name the values with --map label_first=V,label_second=V,label_tie=V"
         )
         + ")",
     )
