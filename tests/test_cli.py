@@ -92,6 +92,7 @@ def test_json_output_contract(capsys, write_jsonl, tmp_path):
             "row": 1,
             "message": "chosen and rejected are identical (2 tokens)",
             "fix": {"applicability": "safe", "description": "drop the row: it carries no preference signal"},
+            "no_signal": True,  # the ln 2 forecast counts its pair
         }
     ]
     assert list(tmp_path.glob(".findings.json.*")) == []  # no temporary file left behind
