@@ -65,7 +65,7 @@ def _file_problem(path: str, size: int, modified: int) -> str | None:
 def _decoding_problem(source) -> str | None:
     if not pillow_available():
         return None
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -75,6 +75,8 @@ def _decoding_problem(source) -> str | None:
                 image.verify()
     except Image.DecompressionBombError as exc:
         return f"is refused by Pillow as a decompression bomb ({one_line(exc)})"
+    except UnidentifiedImageError:
+        return "is not an image (Pillow recognizes no image format in it)"
     except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds on a broken file; each is the finding
         return f"cannot be opened as an image ({one_line(exc)})"
     return None
