@@ -2,7 +2,6 @@
 Llama 3 tokenizer, real image files made here with Pillow, and real Parquet written by `datasets`."""
 
 import io
-import json
 import os
 import struct
 import zlib
@@ -147,7 +146,8 @@ def test_a_later_image_is_cut_and_the_summary_says_what_an_image_was_taken_as(ll
 
 def test_datasets_image_feature_in_parquet(llama, tmp_path):
     """`datasets` stores images as {bytes, path}: bytes that are no image are reported, real ones pass."""
-    from datasets import Dataset, Features, Image as ImageFeature, List, Value
+    from datasets import Dataset, Features, List, Value
+    from datasets import Image as ImageFeature
 
     features = Features(
         {
