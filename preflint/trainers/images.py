@@ -75,8 +75,12 @@ class ImageUse:
 
 
 def is_vision(pair) -> bool:
-    """A row with an images column, or with image parts in its messages."""
-    return pair.images is not None or bool(slots(pair.prompt).placeholders or slots(pair.prompt).carried)
+    """A row with an images column, or with image parts in its prompt's messages. An `<image>` in the text of a
+    row without images is text (a question about HTML, say), not a placeholder."""
+    if pair.images is not None:
+        return True
+    found = slots(pair.prompt)
+    return bool(found.parts or found.carried)
 
 
 def image_use(profile: Profile, batch: PairBatch, i: int, row: TrainerRow, tokenizer: Tokenizer) -> ImageUse:
