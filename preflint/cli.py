@@ -99,6 +99,11 @@ def _data_options(command):
         click.option("--max-prompt-length", type=int, help="Prompt limit (trainers that have one)."),
         click.option("--max-completion-length", type=int, help="Completion limit (trainers that have one)."),
         click.option("--truncation-mode", help="Which end of a long sequence is kept: keep_start or keep_end."),
+        click.option(
+            "--image-tokens",
+            type=int,
+            help="Tokens each image becomes in the model's input (default: known from the tokenizer's name, else 1).",
+        ),
         click.option("--batch-size", type=int, help="Rows per batch (default 1000)."),
         click.option(
             "-j",

@@ -2,7 +2,7 @@
 
 Keys (kebab-case, as in the TOML):
   tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, plugins,
-  trainer, max-length, max-prompt-length, max-completion-length, truncation-mode,
+  trainer, max-length, max-prompt-length, max-completion-length, truncation-mode, image-tokens,
   fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies), baseline,
   max-unusable, max-record-mb,
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
@@ -45,6 +45,7 @@ class Settings:
     max_prompt_length: int | None = None
     max_completion_length: int | None = None
     truncation_mode: str | None = None
+    image_tokens: int | None = None  # tokens per image (vision pairs); None: known from the tokenizer's name, else 1
     plugins: tuple[str, ...] = ()
     # Which fixes `preflint fix` applies, as in ruff: selectors (codes, prefixes, names, ALL).
     fixable: tuple[str, ...] = ("ALL",)

@@ -26,6 +26,7 @@ FAMILIES = {
     "L": "labels",
     "M": "mask",
     "C": "candidates",
+    "V": "vision",
 }
 
 

@@ -3,7 +3,8 @@ rule selected, must produce exactly the expected findings (row, message and, whe
 
 A row may carry `_repeat: N` to stand for N identical rows (dataset rules need many). A file or a case may name
 its `tokenizer` (a fixture: `llama`, BPE; `sentencepiece`; `chatml`) and `chat_template`, and a case may give
-`settings` (trainer options).
+`settings` (trainer options) and `files` written beside the data: `{png: [width, height]}` a real image made with
+Pillow, `{hex: ...}` those bytes.
 A case with `fixed` also runs `preflint fix` (safe fixes; unsafe ones too with `unsafe_fixes: true`) and must
 produce exactly those rows."""
 
@@ -38,6 +39,8 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
     else:
         data = tmp_path / case.get("file", "data.jsonl")  # the format follows the name: data.csv is CSV
         data.write_bytes(bytes.fromhex(case["bytes"]) if "bytes" in case else case["lines"].encode("utf-8"))
+    for name, made in case.get("files", {}).items():
+        _write_file(tmp_path / name, made)
     tokenizer = request.getfixturevalue(case.get("tokenizer", spec.get("tokenizer", "llama")))
     template = case.get("chat_template", spec.get("chat_template"))
     if template:
@@ -59,6 +62,16 @@ def test_rule_case(spec, case, tmp_path, request, write_jsonl):
         out = tmp_path / "fixed.jsonl"
         run_fix([str(data)], RunPlan.build(settings, tokenizer), Outputs(out), unsafe=case.get("unsafe_fixes", False))
         assert read_jsonl(out) == case["fixed"]
+
+
+def _write_file(path: Path, made: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "png" in made:
+        from PIL import Image
+
+        Image.new("RGB", tuple(made["png"]), (90, 140, 200)).save(path, "PNG")
+    else:
+        path.write_bytes(bytes.fromhex(made["hex"]))
 
 
 def test_every_rule_has_a_case_file_with_failing_and_passing_cases():

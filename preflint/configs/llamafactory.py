@@ -239,9 +239,9 @@ def _dataset(name: str, entry: Document, dataset_dir: str, assumptions: list[str
             "preflint scans every row"
         )
     columns = _joined(entry, "columns", COLUMN_DEFAULTS)
-    if media := [key for key in MEDIA_COLUMNS if columns.get(key)]:
+    if media := [key for key in MEDIA_COLUMNS if key != "images" and columns.get(key)]:
         assumptions.append(
-            f"{name}: columns {', '.join(media)}: media are not checked; preflint checks each pair's text"
+            f"{name}: columns {', '.join(media)}: videos and audio are not checked (images are: the V rules)"
         )
     mapping = _mapping(entry, columns)
     reading["map"] = From(mapping, f"{name}'s columns in {info_path}, --map {map_text(mapping)}")
@@ -290,7 +290,7 @@ def _mapping(entry: Document, columns: dict[str, str | None]) -> dict[str, str]:
             raise entry.error(f"names no messages column: {formatting} data needs columns.messages")
         _check_tags(entry)
     mapping = {"prompt": prompt} if prompt else {}
-    mapping |= {key: columns[key] for key in ("chosen", "rejected", "system", "tools") if columns[key]}
+    mapping |= {key: columns[key] for key in ("chosen", "rejected", "system", "tools", "images") if columns.get(key)}
     return mapping
 
 

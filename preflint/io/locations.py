@@ -69,3 +69,13 @@ def _parquet_rows(path: str) -> int | None:
         return pq.ParquetFile(path).metadata.num_rows
     except (OSError, pa.ArrowException):
         return None
+
+
+def input_directory(name: str) -> Path | None:
+    """The directory an input's relative paths (a vision row's images) start from: a file's own directory, a data
+    directory itself; None where the input is no local file or directory (a hub dataset, standard input)."""
+    named = SPLIT_READ.match(name)
+    path = Path(named["spec"] if named else name)
+    if path.is_file():
+        return path.parent
+    return path if path.is_dir() else None

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from preflint.defects import RowDefect
+from preflint.shapes.images import images_suffix
 from preflint.shapes.pairs import Pair, plain_text
 from preflint.text import blank
 from preflint.tokenizer.wrapper import Tokenizer
@@ -122,11 +123,15 @@ class PairBatch:
         return self._comparable
 
     def text_keys(self, i: int) -> tuple[int, int, int]:
-        """`key` of pair i's prompt, chosen and rejected as plain text: hashed once per batch for the dataset rules
-        that index them (D003, D004, D005, L003)."""
+        """`key` of pair i's prompt (with its images, if any), chosen and rejected as plain text: hashed once per
+        batch for the dataset rules that index them (D003, D004, D005, L003)."""
         if self._text_keys is None:
             self._text_keys = [
-                (key(plain_text(pair.prompt)), key(plain_text(pair.chosen)), key(plain_text(pair.rejected)))
+                (
+                    key(plain_text(pair.prompt) + images_suffix(pair)),
+                    key(plain_text(pair.chosen)),
+                    key(plain_text(pair.rejected)),
+                )
                 if pair is not None
                 else None
                 for pair in self.pairs

@@ -4,7 +4,8 @@ again and again).
 A result is keyed by everything it depends on: the content of every input file (and of `--against` reference
 data), the tokenizer's identity (the content of its files, or the hub commit it resolved to), preflint's version
 and source, rule plugins' source, and every setting that can change a finding. Anything whose identity cannot be
-known without loading it (a hub dataset, a hub tokenizer not in the local cache) is not cached. Entries are JSON,
+known without loading it (a hub dataset, a hub tokenizer not in the local cache) is not cached, nor is a scan of
+vision pairs (the image files their rows name are read too). Entries are JSON,
 never pickle: a cache directory is as untrusted as any other file, and a damaged entry is a miss.
 """
 
@@ -61,7 +62,8 @@ def cached_scan(inputs: Sequence[str], plan: RunPlan, progress: Callable[[int], 
         except Exception:  # noqa: BLE001 - written by another version, damaged or forged: a miss, and replaced
             pass
     result = scan(inputs, plan, progress=progress)
-    if _file_states(inputs, plan) == before:  # the bytes read are the bytes the key describes
+    # the bytes read are the bytes the key describes (a vision pair's image files are not among them)
+    if _file_states(inputs, plan) == before and not result.summary.get("vision_pairs"):
         _store(entry, {**result.to_dict(), "distributions": result.distributions})
     return result
 

@@ -19,6 +19,7 @@ from preflint.tokenizer.loading import load_tokenizer
 from preflint.tokenizer.templates import read_chat_template
 from preflint.tokenizer.wrapper import Tokenizer
 from preflint.trainers import Profile, make_profile
+from preflint.trainers.images import ImageTokens
 
 
 def registry_for(settings: Settings) -> Registry:
@@ -52,6 +53,7 @@ class RunPlan:
                 max_prompt_length=settings.max_prompt_length,
                 max_completion_length=settings.max_completion_length,
                 truncation_mode=settings.truncation_mode,
+                image_tokens=ImageTokens.resolve(settings.image_tokens, settings.tokenizer),
             ),
             chat_template=read_chat_template(settings.chat_template) if settings.chat_template else None,
             given_tokenizer=tokenizer,

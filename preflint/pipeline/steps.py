@@ -24,6 +24,7 @@ from preflint.pipeline.engine import Engine
 from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.tally import Tally
 from preflint.shapes.detect import InputFields, read_record
+from preflint.shapes.images import image_key
 from preflint.shapes.pairs import Pair
 from preflint.shapes.samples import Sample
 from preflint.tokenizer.wrapper import Tokenizer
@@ -150,13 +151,19 @@ def to_pairs(raw: RawBatch, fields: InputFields | None, mapped: bool = False) ->
 def content_hash(pair: Pair) -> str:
     """Identity of a pair's content, stable across row order and input format."""
     parts = (pair.prompt, pair.chosen, pair.rejected)
-    if pair.rejected_prompt is None and all(isinstance(part, str) for part in parts):
+    images = [list(map(image_key, seen)) for seen in (pair.images, *(pair.side_images or ())) if seen]
+    if pair.rejected_prompt is None and not images and all(isinstance(part, str) for part in parts):
         # The common case, without a JSON encoding per row; lengths first, so no two pairs share a payload.
         payload = f"text {len(parts[0])} {len(parts[1])} " + "".join(parts)
-    else:  # template arguments only where a row has them, so every other row keeps the hash baselines hold
-        extra = [pair.template_args] if pair.template_args else []
-        payload = json.dumps([*parts, pair.rejected_prompt, *extra], ensure_ascii=False, default=str)
+    else:  # template arguments and images only where a row has them, so every other row keeps the hash baselines hold
+        extra = ([pair.template_args] if pair.template_args else []) + ([images] if images else [])
+        payload = json.dumps([*parts, pair.rejected_prompt, *extra], ensure_ascii=False, default=_media_key)
     return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _media_key(value) -> str:
+    """A media part's value in the hash: bytes by their digest, anything else as text."""
+    return image_key(value) if isinstance(value, bytes | bytearray) else str(value)
 
 
 def render(batch: PairBatch, tokenizer: Tokenizer) -> None:

@@ -18,6 +18,7 @@ from preflint.shapes.detect import InputFields
 from preflint.shapes.samples import FORM_NAMES, UNPAIRED, SampleFields
 from preflint.text import quantity
 from preflint.trainers import Profile
+from preflint.trainers.images import is_vision
 
 MISREAD_ROWS = 5  # fewer unreadable rows than this are a few bad records, whatever their share of a tiny input
 SHAPE_NAMES = {
@@ -66,6 +67,7 @@ class Tally:
     samples: Counter = field(default_factory=Counter)  # rows read as samples: candidates, ties, desirable, ...
     dropped: int = 0
     failing: int = 0  # rows the trainer's preprocessing raises on
+    vision: int = 0  # pairs with images (an images column, or image parts)
     tokens: Counter = field(default_factory=Counter)
     tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
@@ -112,6 +114,10 @@ class Tally:
             self.tokens["prompt"] += len(batch.prompt_ids[i])
             self.tokens["chosen"] += len(batch.chosen_ids[i])
             self.tokens["rejected"] += len(batch.rejected_ids[i])
+        if vision := sum(1 for i in batch.usable() if batch.sample(i) is None and is_vision(batch.pairs[i])):
+            self.vision += vision
+            if profile is not None:
+                self.notes.add(f"vision pairs: each image taken as {profile.image_tokens.basis}")
         for i in batch.comparable():
             chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
             distance = Levenshtein.distance(
@@ -129,6 +135,7 @@ class Tally:
         self.samples.update(other.samples)
         self.dropped += other.dropped
         self.failing += other.failing
+        self.vision += other.vision
         self.tokenizer = self.tokenizer or other.tokenizer
         self.notes |= other.notes
         for counter in ("tokens", "distances", "ratios"):
@@ -172,6 +179,7 @@ class Tally:
             ],
             **finding_counts(findings),
             **({"samples": self._samples()} if self.samples else {}),
+            **({"vision_pairs": self.vision} if self.vision else {}),
             "forecast": forecast(
                 findings, self.paired, self.dropped, self.failing, profile.name, profile.described_options()
             ),

@@ -2,6 +2,7 @@ from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.pipeline.batch import digest, plain_text
 from preflint.rule import DatasetRule
 from preflint.rules._dedup import FirstSeen, loose
+from preflint.shapes.images import images_suffix
 
 
 class NormalizedDuplicate(DatasetRule):
@@ -40,7 +41,7 @@ class NormalizedDuplicate(DatasetRule):
             pair = batch.pairs[i]
             prompt_key = batch.text_keys(i)[0]
             if (prompt := prompts.get(prompt_key)) is None:
-                prompt = prompts[prompt_key] = loose(plain_text(pair.prompt))
+                prompt = prompts[prompt_key] = loose(plain_text(pair.prompt)) + images_suffix(pair).encode()
             texts = (prompt, loose(plain_text(pair.chosen)), loose(plain_text(pair.rejected)))
             loose_key = digest(b"\x1f".join(texts))
             state.see(loose_key, batch.rows[i], int(batch.hashes[i], 16))

@@ -8,7 +8,8 @@ class PromptMismatch(RowRule):
 
     ## What it does
     For dialogues with an implicit prompt (HH-RLHF style) and for conversations, compares everything before
-    the final assistant turn on both sides and reports pairs where it differs, with where it diverges.
+    the final assistant turn on both sides and reports pairs where it differs, with where it diverges (prompts
+    that differ only in their images are V004's).
 
     ## Why is this bad?
     DPO compares two completions of one prompt. Trainers that extract the prompt as the longest common prefix
@@ -33,8 +34,15 @@ class PromptMismatch(RowRule):
     def check(self, batch):
         for i in batch.usable():
             pair = batch.pairs[i]
-            if pair.rejected_prompt is not None:
+            if pair.rejected_prompt is not None and _without_media(pair.prompt) != _without_media(pair.rejected_prompt):
                 yield self.finding(batch.rows[i], _divergence(pair.prompt, pair.rejected_prompt))
+
+
+def _without_media(prompt):
+    """A prompt without its messages' media: prompts that differ only in their images are V004's."""
+    if isinstance(prompt, str):
+        return prompt
+    return [{key: value for key, value in message.items() if key not in ("media", "media_at")} for message in prompt]
 
 
 def _divergence(chosen_prompt, rejected_prompt) -> str:

@@ -66,6 +66,8 @@ SCORE_ALIASES = {
     ),
     "margin": ("margin",),
 }
+IMAGES_ALIASES = ("images", "image")  # a vision row's images (TRL reads both; LLaMA-Factory's `images`)
+SIDE_IMAGES_ALIASES = (("chosen_images", "rejected_images"),)  # images given to each side apart
 GENERATOR_ALIASES = (  # the columns naming the model that wrote each side
     ("chosen_model", "rejected_model"),
     ("chosen-model", "rejected-model"),
@@ -84,7 +86,7 @@ SAMPLE_MAP_KEYS = (  # labelled pairs, ranked candidates and unpaired rows (shap
     "score",
     "rank",
 )
-MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", *SCORE_ALIASES, *SAMPLE_MAP_KEYS)
+MAP_KEYS = ("prompt", "chosen", "rejected", "system", "tools", "images", *SCORE_ALIASES, *SAMPLE_MAP_KEYS)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class Fields:
     template_kwargs: str | None = None
     history: str | None = None  # earlier turns, Alpaca style: the pair becomes a conversation
     generators: tuple[str, str] | None = None  # the columns naming each side's model (L006)
+    images: str | None = None  # the row's images (vision pairs)
+    side_images: tuple[str, str] | None = None  # each side's own images, where the data gives them apart
 
     def describe(self) -> str:
         parts = []
@@ -117,6 +121,10 @@ class Fields:
         parts += [f"{role}={column}" for role, column in self.scores.items()]
         if self.generators:
             parts.append("generators=" + "+".join(self.generators))
+        if self.images:
+            parts.append(f"images={self.images}")
+        if self.side_images:
+            parts.append("side images=" + "+".join(self.side_images))
         return ", ".join(parts)
 
 
@@ -197,6 +205,8 @@ def _pick_fields(present: list[str], mapping: Mapping[str, str], paired_output: 
         pick("template_kwargs", TEMPLATE_KWARGS_ALIASES),
         history=HISTORY if HISTORY in present and HISTORY not in prompt_columns else None,
         generators=next((names for names in GENERATOR_ALIASES if set(names) <= set(present)), None),
+        images=pick("images", IMAGES_ALIASES),
+        side_images=next((names for names in SIDE_IMAGES_ALIASES if set(names) <= set(present)), None),
     )
 
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from preflint.defects import Defect, RowDefect
 from preflint.errors import InputError
 from preflint.shapes.fields import INDEXED, Fields, column_of, detect_fields
+from preflint.shapes.images import as_images
 
 Message = dict  # {"role": str, "content": str}, and the tool keys a chat template renders (TOOL_KEYS)
 Content = str | list  # text, or a list of messages
@@ -75,6 +76,12 @@ class Pair:
     # does), "messages" (a list). preflint reads any mix; each trainer takes fewer (TRL one format for all three).
     formats: tuple[str, str, str] | None = None
     generators: tuple[str, str] | None = None  # the models that wrote chosen and rejected, where the data names them
+    # A vision row's images (shapes/images.py): the images column's (empty where it is null), each side's own where
+    # the data gives them apart, and whether some message of the row gave its content as typed parts (TRL then
+    # places no images itself). None where the row has no images column.
+    images: list | None = None
+    side_images: tuple[list, list] | None = None
+    typed_content: bool = False
 
     @property
     def replies_given_as(self) -> str | None:
@@ -124,6 +131,35 @@ def _fields_of(columns: tuple[str, ...]) -> Fields:
 
 def normalize(record: Mapping, fields: Fields) -> Pair:
     """One record -> one Pair, or RowDefect saying what is wrong with it."""
+    pair = _normalize(record, fields)
+    if fields.images or fields.side_images:
+        pair.images = _images(record, fields.images) if fields.images else []
+        if fields.side_images:
+            pair.side_images = tuple(_images(record, column) for column in fields.side_images)
+        given = [_value(record, name) for name in (fields.chosen, fields.rejected, *fields.prompt)]
+        pair.typed_content = any(_typed(value) for value in given)
+    return pair
+
+
+def _images(record: Mapping, column: str) -> list:
+    """A vision row's images: a list of them, one image alone, or none (null)."""
+    value = record.get(column)
+    images = as_images(value)
+    if images is None and value is not None:
+        raise RowDefect(Defect.INVALID_TYPE, f"{column} is {_describe(value)}, not a list of images")
+    return images or []
+
+
+def _typed(value) -> bool:
+    """Whether a prompt or reply as given holds a message whose content is a list of typed parts."""
+    messages = value.get("messages", [value]) if isinstance(value, Mapping) else value
+    return isinstance(messages, list) and any(
+        isinstance(message, Mapping) and isinstance(message.get("content", message.get("value")), list)
+        for message in messages
+    )
+
+
+def _normalize(record: Mapping, fields: Fields) -> Pair:
     needed = [column_of(name) for name in (fields.chosen, fields.rejected, *fields.prompt)]
     missing = [name for name in dict.fromkeys(needed) if name not in record]
     if missing:
@@ -328,14 +364,16 @@ def _as_message(item, where: str) -> Message:
 def _parts(parts: list, where: str) -> tuple[str, dict]:
     """A message's content given as typed parts: its text (`text` or, as LLaMA-Factory v1 writes it, `value`),
     reasoning as `reasoning_content` (which reasoning models' templates render), tool calls as the tagged text
-    LLaMA-Factory renders, and media (images, audio, video) kept under `media` for the rules that count them. A
+    LLaMA-Factory renders, and media (images, audio, video) kept under `media` for the rules that count them, with
+    where each stands in the text under `media_at`. A
     part of another type is a defect of the record, never an empty reply."""
-    texts, reasoning, media = [], [], []
+    texts, reasoning, media, media_at = [], [], [], []
     for index, part in enumerate(parts):
         kind = part.get("type", "text") if isinstance(part, Mapping) else None
         value = part.get("text", part.get("value")) if isinstance(part, Mapping) else None
         if kind in MEDIA_PARTS:
             media.append(part)
+            media_at.append(sum(map(len, texts)))  # where it stands in the message's text
         elif kind in ("text", "reasoning", "tool_call") and isinstance(value, str):
             if kind == "reasoning":
                 reasoning.append(value)
@@ -345,7 +383,7 @@ def _parts(parts: list, where: str) -> tuple[str, dict]:
             what = f"of type {kind!r} with {_describe(value)}" if isinstance(part, Mapping) else _describe(part)
             raise RowDefect(Defect.INVALID_TYPE, f"{where} content part {index} is {what}, which preflint cannot read")
     extra = {"reasoning_content": "\n".join(reasoning)} if reasoning else {}
-    return "".join(texts), {**extra, **({"media": media} if media else {})}
+    return "".join(texts), {**extra, **({"media": media, "media_at": media_at} if media else {})}
 
 
 def _as_messages(content: Content, role: str) -> list[Message]:

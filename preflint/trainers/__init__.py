@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from preflint.errors import ConfigError, one_line
+from preflint.trainers.images import ImageTokens, ImageUse, image_use, is_vision
 
 if TYPE_CHECKING:
     from preflint.pipeline.batch import PairBatch
@@ -134,6 +135,7 @@ class TrainerRow:
     )
     failure: Unprocessable | None = None  # the trainer's preprocessing raises on this row (`dropped` says why)
     system_ignored: SystemIgnored | None = None  # the trainer trains the row without its `system` column (M011)
+    images: ImageUse | None = None  # a vision row: what the trainer does with its images (V001, V002)
 
     @classmethod
     def failing(cls, error: Unprocessable) -> TrainerRow:
@@ -152,17 +154,32 @@ class Profile:
     defaults: ClassVar[TrainerOptions]
     supported: ClassVar[tuple[str, ...]]  # the option names this trainer has
     simulates: ClassVar[tuple[str, str] | None] = None  # (distribution, version) whose preprocessing it transcribes
+    places_images: ClassVar[bool] = False  # puts a row's images before the first user message of a text conversation
 
-    def __init__(self, options: TrainerOptions):
+    def __init__(self, options: TrainerOptions, image_tokens: ImageTokens | None = None):
         self.options = options
+        self.image_tokens = image_tokens or ImageTokens.resolve(None, "")
 
     def simulate(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
-        """Each row as the trainer feeds it: pairs (a sample's pair view too), then unpaired (KTO) rows."""
+        """Each row as the trainer feeds it: pairs (a sample's pair view too), then unpaired (KTO) rows; a vision
+        pair's images as the trainer uses them."""
         rows = self.encode(batch, tokenizer)
         unpaired = [i for i in batch.with_samples() if batch.samples[i].form == "unpaired"]
         if unpaired:
             self.encode_unpaired(batch, unpaired, tokenizer, rows)
+        for i in batch.usable():
+            if rows[i] is not None and batch.sample(i) is None and is_vision(batch.pairs[i]):
+                rows[i].images = image_use(self, batch, i, rows[i], tokenizer)
         return rows
+
+    def refuses_images(self) -> str | None:
+        """Why the trainer refuses vision data with these options, if it does (it raises before training)."""
+        return None
+
+    def kept_positions(self, prompt: int, chosen: int, rejected: int) -> TrainerRow | None:
+        """The row of positions 0, 1, ... of a prompt and its replies of these lengths (images counted as their
+        tokens) that the trainer's truncation keeps; None where the profile does not simulate a vision trainer."""
+        return None
 
     def encode(self, batch: PairBatch, tokenizer: Tokenizer) -> list[TrainerRow | None]:
         raise NotImplementedError
@@ -291,8 +308,9 @@ def profiles() -> dict[str, type[Profile]]:
     }
 
 
-def make_profile(name: str, **given: int | str | None) -> Profile:
-    """The profile `name` with the trainer's defaults overridden by the options given (None: not given)."""
+def make_profile(name: str, image_tokens: ImageTokens | None = None, **given: int | str | None) -> Profile:
+    """The profile `name` with the trainer's defaults overridden by the options given (None: not given), each image
+    taken as `image_tokens`."""
     known = profiles()
     if name not in known:
         raise ConfigError(f"unknown trainer {name!r} (known: {', '.join(known)})")
@@ -303,4 +321,4 @@ def make_profile(name: str, **given: int | str | None) -> Profile:
         option = unsupported[0].replace("_", "-")
         has = ", ".join("--" + key.replace("_", "-") for key in profile.supported) or "none"
         raise ConfigError(f"trainer {name!r} has no {option} (its options: {has})")
-    return profile(replace(profile.defaults, **given))
+    return profile(replace(profile.defaults, **given), image_tokens)

@@ -77,6 +77,13 @@ class LlamaFactoryProfile(Profile):
             rows[i] = self.row(prompt_ids, *response_ids, valid=len(prompt) % 2 == 1)
         return rows
 
+    def kept_positions(self, prompt, chosen, rejected):
+        """mm_plugin.process_messages expands each <image> before encoding; infer_seqlen then cuts the whole."""
+        positions = list(range(prompt + max(chosen, rejected)))
+        return self.row(
+            positions[:prompt], positions[prompt : prompt + chosen], positions[prompt : prompt + rejected], valid=True
+        )
+
     def row(self, prompt_ids, chosen_ids, rejected_ids, *, valid: bool) -> TrainerRow:
         source_len, target_len = infer_seqlen(
             len(prompt_ids), max(len(chosen_ids), len(rejected_ids)), self.options.max_length

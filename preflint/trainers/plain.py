@@ -27,6 +27,10 @@ class PlainProfile(TRLProfile):
     supported = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode")
     needs_chat_template = False  # renders conversations as preflint does, 'role: content' without a template
     needs_eos = False  # a text reply ends with EOS where the tokenizer has one
+    places_images = False  # no trainer: a row's images need their placeholders
+
+    def refuses_images(self):
+        return None
 
     def splits_like_preflint(self, pair) -> bool:
         return True

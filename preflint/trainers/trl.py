@@ -57,6 +57,7 @@ class TRLProfile(Profile):
     supported = ("max_length", "truncation_mode")
     needs_chat_template = True  # TRL renders conversations with the tokenizer's template; it has no fallback
     needs_eos = True  # TRL pads with EOS when there is no pad token, and appends it to text replies
+    places_images = True  # prepare_multimodal_messages: images before the first user message given as text
 
     def texts(self, pair, tokenizer):
         """prompt, prompt+chosen, prompt+rejected as TRL tokenizes them, and whether special tokens are added."""
@@ -256,6 +257,19 @@ class TRLProfile(Profile):
             flat = tokenizer.encode_many(texts, add_special_tokens=add_special)
             encoded.update({i: (flat[2 * k], flat[2 * k + 1]) for k, i in enumerate(group)})
         return encoded
+
+    def refuses_images(self):
+        if self.options.max_length is not None and self.options.truncation_mode == "keep_end":
+            return (
+                "TRL raises before training on vision data with truncation_mode='keep_end' (\"keep_end may silently "
+                'drop them", the image tokens at the start of the prompt): use keep_start or max_length=None'
+            )
+        return None
+
+    def kept_positions(self, prompt, chosen, rejected):
+        """DataCollatorForVisionPreference: prompt + reply cut to max_length, keeping the start (no row dropped)."""
+        positions = list(range(prompt + max(chosen, rejected)))
+        return self.row(positions[:prompt], positions[: prompt + chosen], positions[: prompt + rejected])
 
     def row(self, prompt: list[int], prompt_chosen: list[int], prompt_rejected: list[int]) -> TrainerRow:
         cut = min(common_prefix_length(prompt, prompt_chosen), common_prefix_length(prompt, prompt_rejected))
