@@ -125,3 +125,5 @@ class DefectRule(RowRule):
 
 DROP_ROW = Fix(Applicability.SAFE, "drop the row: it carries no preference signal", DROP)
 NOT_A_PAIR = Fix(Applicability.SAFE, "drop the record: it is not a preference pair", DROP)
+UNTRAINABLE = Fix(Applicability.SAFE, "drop the row: the trainer cannot train it as it is", DROP)
+EVERY_ROW_FAILS = Fix(Applicability.DISPLAY, "keep the row: every row like it fails; change what the message says")

@@ -1,5 +1,5 @@
 from preflint.findings import Severity
-from preflint.rule import RowRule
+from preflint.rule import UNTRAINABLE, RowRule
 from preflint.shapes.images import slots
 from preflint.text import quantity
 
@@ -29,13 +29,15 @@ class ImageCountMismatch(RowRule):
     ```
 
     ## Fix safety
-    No automatic fix: whether an image or a placeholder is missing, and where it goes, is for the data's author.
+    Safe: the row is dropped (the trainer stops on it as it is; the rejects keep it); whether an image or a
+    placeholder is missing, and where it goes, is for the data's author to correct before adding it back.
     """
 
     code = "V001"
     name = "image-count-mismatch"
     family = "vision"
     severity = Severity.ERROR
+    fix = UNTRAINABLE
     needs_trainer = True  # whether the trainer places the images itself
 
     def check(self, batch):

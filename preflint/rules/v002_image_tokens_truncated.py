@@ -1,5 +1,5 @@
 from preflint.findings import Severity
-from preflint.rule import RowRule
+from preflint.rule import EVERY_ROW_FAILS, UNTRAINABLE, RowRule
 
 
 class ImageTokensTruncated(RowRule):
@@ -24,13 +24,15 @@ class ImageTokensTruncated(RowRule):
     Four images at 576 tokens each (LLaVA-1.5) under `--trainer llamafactory --max-length 2048`: the fourth is cut.
 
     ## Fix safety
-    No automatic fix: raise the length limit, keep the start, or use fewer or smaller images.
+    Safe: the row is dropped (the rejects keep it); raise the length limit, keep the start, or use fewer or
+    smaller images to have it trained. Display-only where the trainer refuses every vision row with these options.
     """
 
     code = "V002"
     name = "image-tokens-truncated"
     family = "vision"
     severity = Severity.ERROR
+    fix = UNTRAINABLE
     needs_trainer = True
 
     def check(self, batch):
@@ -39,7 +41,7 @@ class ImageTokensTruncated(RowRule):
             if use is None:
                 continue
             if use.refused:
-                yield self.finding(batch.rows[i], use.refused)
+                yield self.finding(batch.rows[i], use.refused, EVERY_ROW_FAILS)
             elif use.cut:
                 cuts = list(use.cut.items())
                 if len(cuts) == 2 and cuts[0][1] == cuts[1][1]:

@@ -3,7 +3,7 @@ from pathlib import Path
 from preflint.findings import Severity
 from preflint.io.images import image_problem, pillow_available
 from preflint.io.locations import input_directory
-from preflint.rule import RowRule
+from preflint.rule import UNTRAINABLE, RowRule
 from preflint.shapes.images import describe_image, image_key, slots
 
 SHOWN = 3  # the problems a finding names; it counts the rest
@@ -30,13 +30,15 @@ class ImageUnreadable(RowRule):
     where `mllm_demo_data/1.jpg` is not beside the data file.
 
     ## Fix safety
-    No automatic fix: put the image where the data says, or correct the path.
+    Safe: the row is dropped (the trainer stops when it loads the image; the rejects keep the row); put the
+    image where the data says, or correct the path, to have it trained.
     """
 
     code = "V003"
     name = "image-unreadable"
     family = "vision"
     severity = Severity.ERROR
+    fix = UNTRAINABLE
     options = {"media-dir": ""}
 
     def cannot_check(self, tokenizer):
