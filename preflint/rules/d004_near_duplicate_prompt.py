@@ -14,7 +14,8 @@ class NearDuplicatePrompt(DatasetRule):
     Compares the distinct prompts of the dataset with MinHash LSH (rensa, 64 permutations, 16 bands): Jaccard
     similarity of word 3-gram shingles of the lowercased, whitespace-collapsed prompt, at least `threshold`
     (default 0.8). Identical prompts are not reported: several pairs per prompt is normal. Prompts with fewer than
-    `min-words` words are skipped. Each cluster is one finding listing its rows (the first row of each distinct
+    `min-words` words are skipped, as are the prompts of vision pairs (their words say little without their
+    images: "Describe the image." asked of a thousand images is a thousand questions). Each cluster is one finding listing its rows (the first row of each distinct
     prompt), grouped around the earliest prompt of the cluster.
 
     ## Why is this bad?
@@ -45,6 +46,8 @@ class NearDuplicatePrompt(DatasetRule):
             if prompt_key in keys:  # several pairs per prompt: the first one stands for them all (merge keeps it)
                 continue
             keys.add(prompt_key)
+            if batch.pairs[i].images or batch.pairs[i].side_images:
+                continue
             text_words = words(prompt_text(batch.pairs[i]))
             if len(text_words) >= self.settings["min-words"]:
                 candidates.append((batch.rows[i], prompt_key, text_words))
