@@ -152,6 +152,9 @@ class Profile:
     defaults: ClassVar[TrainerOptions]
     supported: ClassVar[tuple[str, ...]]  # the option names this trainer has
     simulates: ClassVar[tuple[str, str] | None] = None  # (distribution, version) whose preprocessing it transcribes
+    # False for a trainer that trains each reply as an example of its own (KTO): it has no pair to pin at ln 2, and
+    # its forecast counts examples (preflint.forecast)
+    trains_pairs: ClassVar[bool] = True
 
     def __init__(self, options: TrainerOptions):
         self.options = options
