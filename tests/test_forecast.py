@@ -3,7 +3,7 @@
 import json
 
 from preflint.cli import main
-from preflint.forecast import LN2, describe
+from preflint.forecast import LN2, NO_SIGNAL, describe
 
 from .conftest import data_file
 
@@ -138,3 +138,48 @@ def test_json_marks_the_findings_whose_pairs_the_forecast_counts(capsys, write_j
     marked = sorted((f["row"], f["code"]) for f in report["findings"] if f.get("no_signal"))
     assert marked == [(0, "P004"), (2, "P001")]
     assert report["summary"]["forecast"]["no_signal"] == 2
+
+
+def test_a_pair_with_one_side_of_no_tokens_trains_the_other_and_is_not_counted(capsys, write_jsonl):
+    """DPO: a side without completion tokens has log-probability 0, and the pair trains on the other side."""
+    user = [{"role": "user", "content": "Hi"}]
+    data = write_jsonl([{"prompt": user, "chosen": [], "rejected": [{"role": "assistant", "content": "Bye."}]}])
+    assert main(["scan", str(data), "--select", "M002", "--format", "json", "--no-cache"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in report["findings"]] == ["M002"] and not report["findings"][0].get("no_signal")
+    assert describe(report["summary"]["forecast"]) == "ln 2 forecast (plain): the one pair carries a signal."
+
+
+def test_kto_counts_examples_and_pins_no_pair_at_ln_2(capsys, write_jsonl):
+    """`--trainer kto` trains a pair as two examples: an identical pair is two examples pulled opposite ways, not a
+    pair without gradient; a row whose prompt fills max_length is two examples dropped."""
+    data = write_jsonl(
+        [
+            {"prompt": "Capital of France?", "chosen": " Paris.", "rejected": " Paris."},
+            {"prompt": "Please say something about this long prompt " * 3, "chosen": " Yes.", "rejected": " No."},
+            {"prompt": "2 + 2 =", "chosen": " 4", "rejected": " 5"},
+        ]
+    )
+    argv = ["scan", str(data), "--tokenizer", "llama", "--max-length", "16", "--format", "json", "--no-cache"]
+    assert main([*argv, "--trainer", "kto"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    forecast = report["summary"]["forecast"]
+    assert forecast == {
+        "trainer": "kto",
+        "options": {"max_length": 16},
+        "examples": 6,
+        "no_signal": 2,
+        "share": 0.3333,
+        "dropped": 2,
+        "failing": 0,
+    }
+    assert [(f["code"], f["row"], f.get("no_signal")) for f in report["findings"] if f["code"] in NO_SIGNAL] == [
+        ("P001", 0, None),
+        ("M002", 1, True),
+    ]
+    assert describe(forecast) == (
+        "KTO forecast (kto, max_length 16): 2 of 6 examples (33.3%) give KTO no signal: 2 are dropped by the "
+        "trainer. No loss floor: no example is pinned at a loss (KTO's moves with the batch's KL estimate)."
+    )
+    assert main([*argv, "--trainer", "trl"]) == 1  # DPO: the identical pair stays at ln 2
+    assert json.loads(capsys.readouterr().out)["summary"]["forecast"]["pinned_at_ln2"] == 1

@@ -311,7 +311,8 @@ def test_unpaired_kto_rows_are_scanned_and_checked_as_trl_trains_them(shape, cap
 
     truncated = scanned(capsys, data, "--trainer", "kto", "--max-length", "2", "--select", "M002")
     assert len(findings(truncated, "M002")) == 2 * N + 2, "every prompt fills 2 tokens"
-    assert truncated["summary"]["forecast"]["no_signal"] == 0, "no pair, no ln 2 forecast"
+    forecast = truncated["summary"]["forecast"]
+    assert (forecast["examples"], forecast["dropped"]) == (2 * N + 2, 2 * N + 2), "KTO's forecast, in examples"
     trl = scanned(capsys, data, "--trainer", "trl", "--select", "M002")
     assert all("check it with --trainer kto" in f["message"] for f in findings(trl, "M002"))
 

@@ -37,6 +37,9 @@ class PairBatch:
     # The trainer's preprocessing of each pair (a preflint.trainers.TrainerRow, None for a row that is no pair),
     # filled by the `simulate` step when a selected rule needs it.
     trainer: list = field(default_factory=list)
+    # Whether that trainer trains each reply as an example of its own (KTO) rather than pairs: two equal sides then
+    # pin nothing at ln 2, so the rules that find them do not mark them `no_signal` (see preflint.forecast).
+    unpaired_training: bool = False
     records: list = field(default_factory=list)  # the raw records, as read (what `preflint fix` rewrites)
     # Each row's Sample where the input holds labelled pairs, ranked candidates or unpaired rows (empty for an input
     # of pairs): `pairs[i]` is then its pair view, None for a tie or an unpaired row. Its candidates' replies as
@@ -84,6 +87,12 @@ class PairBatch:
     def with_samples(self) -> Iterator[int]:
         """Positions of the rows read as samples."""
         return (i for i, sample in enumerate(self.samples) if sample is not None)
+
+    @property
+    def same_sides_no_signal(self) -> bool | None:
+        """How a rule marks a pair whose two sides are the same: as its code says (DPO leaves it at ln 2), or not
+        `no_signal` where the trainer trains each reply alone (KTO pushes one example up, the other down)."""
+        return False if self.unpaired_training else None
 
     def trained(self) -> Iterator[tuple]:
         """Positions and trainer rows of the pairs the trainer keeps: what the model is trained on. A row it drops

@@ -97,6 +97,7 @@ def _simulate(pipeline: Pipeline, work: Work) -> None:
     """The trainer's preprocessing of each pair, where a rule needs it."""
     if pipeline.profile is not None:
         work.batch.trainer = pipeline.profile.simulate(work.batch, pipeline.tokenizer)
+        work.batch.unpaired_training = not pipeline.profile.trains_pairs
 
 
 def _examine(pipeline: Pipeline, work: Work) -> None:

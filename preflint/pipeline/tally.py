@@ -11,7 +11,7 @@ from operator import itemgetter
 from rapidfuzz.distance import Levenshtein
 
 from preflint.findings import Finding, finding_counts
-from preflint.forecast import forecast
+from preflint.forecast import example_outcomes, forecast, unpaired_forecast
 from preflint.pipeline.batch import PairBatch
 from preflint.rule import Rule
 from preflint.shapes.detect import InputFields
@@ -68,6 +68,7 @@ class Tally:
     dropped: int = 0
     failing: int = 0  # rows the trainer's preprocessing raises on
     vision: int = 0  # pairs with images (an images column, or image parts)
+    examples: Counter = field(default_factory=Counter)  # a trainer of single examples (KTO): what it does with them
     tokens: Counter = field(default_factory=Counter)
     tokenizer: dict = field(default_factory=dict)  # the description of the tokenizer that made the ids
     sources: dict[str, dict] = field(default_factory=dict)
@@ -90,6 +91,8 @@ class Tally:
         paired = [row for row, pair in zip(batch.trainer, batch.pairs) if row is not None and pair is not None]
         self.dropped += sum(1 for row in paired if row.dropped and not row.failure)
         self.failing += sum(1 for row in paired if row.failure)
+        if profile is not None and not profile.trains_pairs:
+            self.examples.update(example_outcomes(batch))
         if not self.tokenizer and batch.tokenizer is not None:
             self.tokenizer = batch.tokenizer.describe()
         if unusable := sum(1 for defect in batch.defects if defect is not None):  # records read as nothing (S-rules)
@@ -138,7 +141,7 @@ class Tally:
         self.vision += other.vision
         self.tokenizer = self.tokenizer or other.tokenizer
         self.notes |= other.notes
-        for counter in ("tokens", "distances", "ratios"):
+        for counter in ("examples", "tokens", "distances", "ratios"):
             getattr(self, counter).update(getattr(other, counter))
         for name, kinds in other.source_kinds.items():
             self.source_kinds.setdefault(name, Counter()).update(kinds)
@@ -180,9 +183,7 @@ class Tally:
             **finding_counts(findings),
             **({"samples": self._samples()} if self.samples else {}),
             **({"vision_pairs": self.vision} if self.vision else {}),
-            "forecast": forecast(
-                findings, self.paired, self.dropped, self.failing, profile.name, profile.described_options()
-            ),
+            "forecast": self._forecast(findings, profile),
             **({"trainer_version_note": note} if (note := profile.version_note()) else {}),
             **({"notes": sorted(self.notes)} if self.notes else {}),
             "mean_tokens": {
@@ -191,6 +192,14 @@ class Tally:
             "rules": [rule.code for rule in rules],
             "seconds": round(seconds, 2),
         }
+
+    def _forecast(self, findings: list[Finding], profile: Profile) -> dict:
+        """The ln 2 forecast of a trainer of pairs, or a trainer of single examples' (KTO: each pair two examples)."""
+        trainer, options = profile.name, profile.described_options()
+        if profile.trains_pairs:
+            return forecast(findings, self.paired, self.dropped, self.failing, trainer, options)
+        examples = 2 * self.paired + self.samples["desirable"] + self.samples["undesirable"]
+        return unpaired_forecast(examples, self.examples, trainer, options)
 
     def _samples(self) -> dict:
         """What the summary says of rows read as samples: their candidates, ties and KTO labels."""

@@ -70,7 +70,7 @@ def written_data(result) -> list[str]:
 
 
 def forecast_before_line(summary: dict) -> str:
-    return describe(summary["forecast"]).replace("ln 2 forecast", "ln 2 forecast before fixing", 1)
+    return describe(summary["forecast"]).replace(" forecast (", " forecast before fixing (", 1)
 
 
 def accounting_line(accounting: dict) -> str:

@@ -17,8 +17,9 @@ class UnusableCandidate(RowRule):
 
     ## Why is this bad?
     A binarization that does not look pairs an empty candidate as the rejected one ("anything beats nothing":
-    the model learns little) or, unrated, drops it silently. A KTO example with an empty completion has no
-    completion tokens: it costs compute and moves the desirable/undesirable balance (L007) without teaching.
+    the model learns little) or, unrated, drops it silently. A KTO example with an empty completion trains only its
+    end (TRL appends EOS to text; a message keeps its end of turn): it teaches stopping at once, or not, and moves
+    the desirable/undesirable balance (L007).
 
     ## Example
     ```jsonl

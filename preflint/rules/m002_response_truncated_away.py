@@ -39,7 +39,8 @@ class ResponseTruncatedAway(RowRule):
         for i, row in enumerate(batch.trainer):
             if row is None:
                 continue
-            pair = None if batch.pairs[i] is not None else False  # an unpaired row is outside the ln 2 forecast
+            # an unpaired row is outside the forecast of a trainer of pairs (which fails on it); KTO's counts it
+            pair = None if batch.pairs[i] is not None or batch.unpaired_training else False
             if row.failure:
                 message = f"the trainer's preprocessing fails on this row, which stops the run: {row.dropped}"
                 fix = EVERY_ROW_FAILS if row.failure.every_row else None
@@ -56,4 +57,7 @@ class ResponseTruncatedAway(RowRule):
                     message = f"the {sides} response{have} no tokens for the trainer, before any truncation"
                 else:
                     message = f"after truncation the {sides} response{have} no tokens left"
-                yield self.finding(batch.rows[i], f"{message} ({len(row.prompt_alone)} prompt tokens)", no_signal=pair)
+                no_signal = False if len(empty) < len(row.sides()) else pair  # a pair trains its other side
+                yield self.finding(
+                    batch.rows[i], f"{message} ({len(row.prompt_alone)} prompt tokens)", no_signal=no_signal
+                )

@@ -46,6 +46,7 @@ class IdenticalAfterTruncation(RowRule):
                         f"both sides are the same {len(chosen.input_ids)} tokens as the trainer builds them, though "
                         f"the replies differ{' (M010 says how)' if altered else ''}",
                         NOT_THE_DATA if altered else None,
+                        no_signal=batch.same_sides_no_signal,
                     )
                 continue
             if (
@@ -57,6 +58,7 @@ class IdenticalAfterTruncation(RowRule):
                     batch.rows[i],
                     f"both sides are the same {len(chosen.input_ids)} tokens after truncation; they first differ "
                     f"at token {_first_difference(chosen.completion_ids, rejected.completion_ids)} of the response",
+                    no_signal=batch.same_sides_no_signal,
                 )
 
 

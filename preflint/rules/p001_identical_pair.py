@@ -33,4 +33,5 @@ class IdenticalPair(RowRule):
         for i in batch.comparable():
             if batch.chosen[i] == batch.rejected[i]:
                 tokens = len(batch.chosen_ids[i])
-                yield self.finding(batch.rows[i], f"chosen and rejected are identical ({quantity(tokens, 'token')})")
+                message = f"chosen and rejected are identical ({quantity(tokens, 'token')})"
+                yield self.finding(batch.rows[i], message, no_signal=batch.same_sides_no_signal)

@@ -41,9 +41,8 @@ class EmptyResponse(RowRule):
             if not empty:
                 continue
             if len(empty) == 2:  # the same (empty) completion on both sides: nothing to prefer
-                yield self.finding(
-                    batch.rows[i], "both responses are empty", no_signal=batch.chosen[i] == batch.rejected[i]
-                )
+                same = batch.chosen[i] == batch.rejected[i] and not batch.unpaired_training
+                yield self.finding(batch.rows[i], "both responses are empty", no_signal=same)
             else:
                 side = empty[0]
                 content = plain_text(pair.chosen if side == "chosen" else pair.rejected)

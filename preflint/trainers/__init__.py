@@ -155,6 +155,9 @@ class Profile:
     supported: ClassVar[tuple[str, ...]]  # the option names this trainer has
     simulates: ClassVar[tuple[str, str] | None] = None  # (distribution, version) whose preprocessing it transcribes
     places_images: ClassVar[bool] = False  # puts a row's images before the first user message of a text conversation
+    # False for a trainer that trains each reply as an example of its own (KTO): it has no pair to pin at ln 2, and
+    # its forecast counts examples (preflint.forecast)
+    trains_pairs: ClassVar[bool] = True
 
     def __init__(self, options: TrainerOptions, image_tokens: ImageTokens | None = None):
         self.options = options

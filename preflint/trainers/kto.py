@@ -19,6 +19,7 @@ class KTOProfile(TRLProfile):
     name = "kto"
     defaults = TrainerOptions(max_length=1024, truncation_mode="keep_start")
     supported = ("max_length",)
+    trains_pairs = False
 
     def samples_note(self, fields):
         """TRL's KTOTrainer reads `prompt`, `completion` and `label` by name (and pairs, which it unpairs)."""

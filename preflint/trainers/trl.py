@@ -50,6 +50,17 @@ PROMPT_TWICE = (
 )
 
 
+def no_messages(reply: str) -> Unprocessable:
+    """TRL's `is_conversational` reads the first message of whichever of an example's columns a set yields first,
+    and raises IndexError where that is an empty list: which column comes first is decided by Python's hash seed,
+    drawn anew for each process unless PYTHONHASHSEED is set."""
+    return Unprocessable(
+        f"TRL raises on a {reply} of no messages (IndexError in is_conversational) whenever it looks at that column "
+        "first, which Python's hash seed decides anew in each run; otherwise it trains no token of it: give it a "
+        "message or remove the row"
+    )
+
+
 class TRLProfile(Profile):
     name = "trl"
     simulates = ("trl", "1.16")
@@ -91,6 +102,8 @@ class TRLProfile(Profile):
                 "the two dialogues differ from their first message, so the prompt TRL extracts is empty, and TRL "
                 "raises on an empty conversation"
             )
+        if pair.is_chat and not (chosen and rejected):
+            raise no_messages("reply")
         if pair.is_chat:
             render = partial(tokenizer.render_chat, **pair.template_args)  # a row's tools, chat_template_kwargs
             return (
@@ -224,6 +237,8 @@ class TRLProfile(Profile):
             encoded |= {i: no_eos("TRL", "it appends it to text completions") for i in positions}
         joinable, picked, pieces, whole = text_joinable(tokenizer), [], [], []
         for i in positions:
+            if i not in encoded and batch.samples[i].is_chat and not batch.samples[i].candidates[0].reply:
+                encoded[i] = no_messages("completion")
             if i in encoded:
                 continue
             if batch.follows_prompt[i] and (batch.samples[i].is_chat or joinable):
