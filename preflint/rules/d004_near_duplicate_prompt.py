@@ -15,8 +15,8 @@ class NearDuplicatePrompt(DatasetRule):
     similarity of word 3-gram shingles of the lowercased, whitespace-collapsed prompt, at least `threshold`
     (default 0.8). Identical prompts are not reported: several pairs per prompt is normal. Prompts with fewer than
     `min-words` words are skipped, as are the prompts of vision pairs (their words say little without their
-    images: "Describe the image." asked of a thousand images is a thousand questions). Each cluster is one finding listing its rows (the first row of each distinct
-    prompt), grouped around the earliest prompt of the cluster.
+    images: "Describe the image." asked of a thousand images is a thousand questions). Each cluster is one finding
+    listing its rows (the first row of each distinct prompt), grouped around the earliest prompt of the cluster.
 
     ## Why is this bad?
     Templated or lightly edited prompts over-weight one task, and across splits they leak: a test prompt with a
