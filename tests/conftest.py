@@ -67,6 +67,49 @@ def sentencepiece(tmp_path_factory):
     return load_tokenizer(str(directory))
 
 
+@pytest.fixture(scope="session")
+def unknown_sentencepiece(tmp_path_factory):
+    """A real SentencePiece tokenizer without byte fallback (T5's kind, and DeBERTa-v3's): a unigram model trained
+    here on the first 600 HH-RLHF dialogues, laid out as T5's (pad 0, EOS 1, <unk> 2) and loaded as a model
+    directory. A character its training text lacks (Chinese, most emoji, '{') becomes <unk>, and T5's normalizer
+    turns newlines into spaces."""
+    import io
+
+    import sentencepiece
+
+    from preflint.tokenizer.loading import load_tokenizer
+
+    lines = DATA.joinpath("hh-rlhf-harmless-test.jsonl").read_text(encoding="utf-8").splitlines()[:600]
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(json.loads(line)["chosen"] for line in lines),
+        model_writer=model,
+        vocab_size=1000,
+        model_type="unigram",
+        byte_fallback=False,
+        character_coverage=1.0,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        minloglevel=2,
+    )
+    directory = tmp_path_factory.mktemp("unknown-sentencepiece")
+    (directory / "tokenizer.model").write_bytes(model.getvalue())
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "T5Tokenizer",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "pad_token": "<pad>",
+                "extra_ids": 0,
+            }
+        )
+    )
+    return load_tokenizer(str(directory))
+
+
 # ChatML, Qwen's template: it does not trim replies, and its rendering ends in whitespace ('<|im_end|>\n').
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
