@@ -11,7 +11,7 @@ class IdenticalPair(RowRule):
     where they are identical. Pairs with an empty side are left to P004. Where the texts differ, the message says
     so and why they are the same all the same: the tokenizer reads the characters where they differ as one
     unknown token (W006) or normalizes them away (T5 reads a newline as a space), or the chat template drops what
-    they differ in (a reasoning template drops each reply's `<think>` block: M012).
+    they differ in (a reasoning template drops each reply's `<think>` block: M010).
 
     ## Why is this bad?
     For an identical pair the policy's implicit rewards are equal, so its DPO loss is exactly ln 2 = 0.6931 with
