@@ -309,7 +309,7 @@ def test_rules_lists_the_catalog(capsys):
         "family": "pair",
         "severity": "error",
         "fix": "safe",
-        "summary": "Chosen and rejected are the same text.",
+        "summary": "Chosen and rejected are the same, as the model sees them.",
     }
     code, out, _ = run(capsys, "rules")
     assert code == 0 and "empty-response" in out

@@ -59,7 +59,7 @@ def test_selection_by_code_prefix_name_and_all():
     registry = Registry.load()
     codes = lambda rules: [rule.code for rule in rules]  # noqa: E731
     assert codes(registry.select(["P001"])) == ["P001"]
-    assert codes(registry.select(["P"])) == ["P001", "P002", "P003", "P004", "P005"]
+    assert codes(registry.select(["P"])) == ["P001", "P002", "P003", "P004", "P005", "P006"]
     assert codes(registry.select(["empty-response"])) == ["P004"]
     assert codes(registry.select(["ALL"], ignore=["S", "M", "W", "L", "D", "C", "V", "P00"])) == []
     assert codes(registry.select(["P001"], extend_select=["M008"])) == ["M008", "P001"]

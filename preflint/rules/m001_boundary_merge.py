@@ -17,7 +17,10 @@ class BoundaryMerge(RowRule):
     start and drops the end of the prompt from the training sequence. The usual cause is a prompt that ends with
     a space ("Assistant: ") or a reply that lacks one, so " Hello" is split as " " + "Hello". With whole dialogues
     and no prompt column (HH-RLHF), TRL takes the prompt to be the dialogues' common start, character by character:
-    when both replies begin with the same letters, the prompt ends inside the first word ("Assistant: D").
+    when both replies begin with the same letters, the prompt ends inside the first word ("Assistant: D"). A chat
+    template can also render the prompt alone differently from the same prompt before a reply: DeepSeek-R1's
+    ends the generation prompt with `<think>\\n`, which the rendered conversation does not have (it drops the
+    reasoning); the message then says what the training sequence lacks.
 
     ## Example
     ```jsonl
@@ -27,7 +30,8 @@ class BoundaryMerge(RowRule):
     ## Fix safety
     No automatic fix: move the space from the end of the prompt to the start of the responses (W001 can then
     make the sides agree). For a prompt the trainer extracts, give the data a prompt column, cut at the last
-    turn boundary.
+    turn boundary. For a template that renders the prompt alone differently, train with one whose generation prompt
+    is the start of the rendered reply (a training variant of the model's template).
     """
 
     code = "M001"
@@ -48,12 +52,21 @@ class BoundaryMerge(RowRule):
                     at = common_prefix_length(prompt, joint)
                     if at == len(joint):  # the side stops inside the prompt (no reply message): M002's, not a merge
                         continue
-                    which = "the prompt the trainer extracts" if row.prompt_extracted else "the prompt"
-                    why = " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
-                    yield self.finding(
-                        batch.rows[i],
-                        f"{which} ends {decode(prompt[max(0, at - 2) :])!r} alone but "
-                        f"{decode(joint[max(0, at - 2) : at + 2])!r} with the {side} response: token {at} merges "
-                        f"across the boundary{why}",
-                    )
+                    alone, joined = decode(prompt[max(0, at - 2) :]), decode(joint[max(0, at - 2) : at + 2])
+                    if not batch.follows_prompt[i] and batch.is_chat(i):
+                        message = (
+                            f"the chat template renders the prompt alone ending {alone!r}, but {joined!r} before the "
+                            f"{side} reply: the prompt alone is not where the conversation's reply starts, so the "
+                            f"model is trained without {decode(prompt[at:])!r}, which it sees at inference"
+                        )
+                    else:
+                        which = "the prompt the trainer extracts" if row.prompt_extracted else "the prompt"
+                        why = (
+                            " (it cuts the prompt where the two dialogues first differ)" if row.prompt_extracted else ""
+                        )
+                        message = (
+                            f"{which} ends {alone!r} alone but {joined!r} with the {side} response: token {at} merges "
+                            f"across the boundary{why}"
+                        )
+                    yield self.finding(batch.rows[i], message)
                     break

@@ -39,7 +39,7 @@ class IdenticalAfterTruncation(RowRule):
             if rejected is None:  # an unpaired row: one side
                 continue
             if chosen.completion_ids == rejected.completion_ids:
-                if batch.chosen[i] != batch.rejected[i] and chosen.completion_kept:  # the trainer made them equal
+                if batch.chosen_ids[i] != batch.rejected_ids[i] and chosen.completion_kept:  # the trainer did
                     altered = chosen.altered or rejected.altered
                     yield self.finding(
                         batch.rows[i],

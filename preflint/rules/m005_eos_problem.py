@@ -3,15 +3,21 @@ import contextlib
 from preflint.findings import Severity
 from preflint.rule import RowRule
 
+SHOWN = 3  # the last tokens of a completion shown where it does not end as it should
+
 
 class EosProblem(RowRule):
     """A completion does not end with the end-of-sequence token the trainer expects, or has one inside it.
 
     ## What it does
     Looks at each completion as the trainer profile tokenizes it, before truncation. A completion should end with
-    EOS (text rows: the tokenizer's EOS; conversations: the chat template's end of turn; axolotl: the end of turn
-    without trailing whitespace, then EOS unless that is it), and should not contain one before its end. Rows the
-    trainer drops are left to M002.
+    what the trainer ends a reply with (text rows: the tokenizer's EOS, which TRL appends; conversations: the chat
+    template's end of turn; axolotl and OpenRLHF: the end of turn without trailing whitespace, then EOS unless
+    that is it; LLaMA-Factory renders text rows as conversations, so their end of turn), and should not contain a
+    stop token (EOS, or the special token that ends a turn) before its end. The message names the tokens that end
+    the reply as trained: where a template's end of turn is not the tokenizer's EOS (Phi-3's `<|end|>` beside
+    `<|endoftext|>`, Gemma's `<end_of_turn>` beside `<eos>`, ChatML's `<|im_end|>` beside a base model's
+    `<|endoftext|>`), both are named when the trainer appends EOS after it. Rows the trainer drops are left to M002.
 
     ## Why is this bad?
     Without a final EOS the model never learns to stop after a preferred answer. An EOS inside the completion
@@ -59,12 +65,16 @@ class EosProblem(RowRule):
                 elif _ends_as_text(tokenizer, joint, start, ending):  # a plain-text end of turn merged with the reply
                     end = max(start, end - len(ending) - 1)
                 else:
-                    problems.append(f"the {side} completion does not end with {tokenizer.decode(ending)!r}")
+                    last = tokenizer.decode(joint[max(start, end - SHOWN) : end])
+                    problems.append(
+                        f"the {side} completion ends {last!r}, not with {tokenizer.decode(ending)!r} (what the trainer "
+                        "ends a reply with)"
+                    )
                 inner = _first_of(stops, joint, start, end)
                 if inner is not None:
                     problems.append(
                         f"the {side} completion has {tokenizer.decode([joint[inner]])!r} at token {inner - start}, "
-                        "before its end"
+                        f"before the {tokenizer.decode(ending)!r} that ends it"
                     )
             if problems:
                 yield self.finding(batch.rows[i], "; ".join(problems))

@@ -1,4 +1,5 @@
 from preflint.findings import Applicability, Edit, Fix, Severity
+from preflint.reasoning import reply_parts
 from preflint.rule import RowRule
 from preflint.text import quoted_start
 
@@ -9,6 +10,11 @@ STRIP_FIX = Fix(
 )
 NO_EDIT = Fix(
     Applicability.DISPLAY, "no edit of the data is sure to help: change the template, the dataset type or the columns"
+)
+REASONING_FIX = Fix(
+    Applicability.DISPLAY,
+    "train with a chat template that keeps the final reply's reasoning (a training variant of the model's template, "
+    "given to the trainer and to preflint with --chat-template), or remove the reasoning from the replies",
 )
 SHOWN = 40
 
@@ -26,12 +32,16 @@ class ReplyAltered(RowRule):
     alone: where the prompt's last token and the reply's first merge (a generation prompt ending in a space),
     the reply loses its first word. TRL (`--trainer trl`) given a prompt column beside chosen and rejected
     dialogues that hold the prompt too (UltraFeedback's shape, with the prompt as messages) renders the prompt
-    and then each whole dialogue, so the dialogue's prompt turns are trained as part of the reply.
+    and then each whole dialogue, so the dialogue's prompt turns are trained as part of the reply. And with any
+    trainer, a reasoning model's chat template may leave a reply's reasoning (`<think>…</think>` before the
+    answer, or a message's `reasoning_content`) out of what is trained: DeepSeek-R1's templates keep only what
+    follows `</think>` in every assistant turn, the final one included.
 
     ## Why is this bad?
-    The model is trained on a completion nobody wrote. When both replies of a pair collapse to the same character
-    the pair is identical as trained (M003) and its loss stays at ln 2; HH-RLHF's replies all start with a space,
-    so with a Llama 3 tokenizer every one of its pairs does.
+    The model is trained on a completion nobody wrote; a reasoning model trained on answers without their
+    reasoning learns to answer without thinking, and a preference that lies in the reasoning is lost. When both
+    replies of a pair collapse to the same character the pair is identical as trained (M003) and its loss stays at
+    ln 2; HH-RLHF's replies all start with a space, so with a Llama 3 tokenizer every one of its pairs does.
 
     ## Example
     ```jsonl
@@ -45,6 +55,7 @@ class ReplyAltered(RowRule):
     inside a merged token, has no edit that is sure to help: give axolotl prompt, chosen and rejected as text with
     a type that formats them (`llama3.prompt_pairs`, `chatml.prompt_pairs`), or a template whose generation prompt
     ends on a token boundary. For TRL, remove the prompt column, or keep only the replies in chosen and rejected.
+    Reasoning a template drops has no edit either: train with a template that keeps the final reply's reasoning.
     """
 
     code = "M010"
@@ -58,6 +69,9 @@ class ReplyAltered(RowRule):
         for i, row in batch.trained():
             altered = [(side, inputs.altered) for side, inputs in row.sides() if inputs.altered]
             if not altered:
+                dropped = _reasoning_dropped(batch, i, row)
+                if dropped:
+                    yield self.finding(batch.rows[i], dropped, REASONING_FIX)
                 continue
             (_, first), (_, last) = altered[0], altered[-1]
             if len(altered) == 2 and first.why == last.why:
@@ -71,3 +85,26 @@ class ReplyAltered(RowRule):
                 )
             strippable = all(a.strippable for _, a in altered)
             yield self.finding(batch.rows[i], message, STRIP_FIX if strippable else NO_EDIT)
+
+
+def _reasoning_dropped(batch, i, row) -> str | None:
+    """What to say of the sides whose reasoning the trainer's completion leaves out (a template that drops it)."""
+    pair, decode, missing = batch.pairs[i], batch.tokenizer.decode, []
+    replies = (
+        {"chosen": pair.chosen, "rejected": pair.rejected}
+        if pair is not None
+        else {"completion": batch.samples[i].candidates[0].reply}  # an unpaired (KTO) row
+    )
+    for side, inputs in row.sides():
+        reasoning = reply_parts(replies[side]).reasoning
+        if reasoning is None or not reasoning.strip():
+            continue
+        if " ".join(reasoning.split()) not in " ".join(decode(inputs.completion_ids).split()):
+            missing.append((side, reasoning.strip()))
+    if not missing:
+        return None
+    sides = " and ".join(f"the {side} reply's reasoning ({quoted_start(text, SHOWN)})" for side, text in missing)
+    return (
+        f"{sides} {'is' if len(missing) == 1 else 'are'} not in what the model is trained on: the chat template (or "
+        "the trainer's rendering) leaves it out, so the model is trained to answer without the reasoning"
+    )

@@ -1,7 +1,10 @@
+import regex
 from rapidfuzz.distance import Levenshtein
 
 from preflint.findings import DROP, Applicability, Fix, Severity
 from preflint.rule import RowRule
+
+WORD = regex.compile(r"\w+")
 
 
 class NearIdenticalPair(RowRule):
@@ -10,7 +13,11 @@ class NearIdenticalPair(RowRule):
     ## What it does
     Computes the Levenshtein distance between the chosen and rejected token ids (the target tokenizer's, after
     the chat template) and reports pairs within both thresholds: at most `max-distance` tokens differ, and
-    that is at most `max-ratio` of the longer side. The message says how many tokens differ and shows the first
+    that is at most `max-ratio` of the longer side. A reply too short for the ratio is reported when one word
+    token is swapped, added or removed inside at least `min-shared-words` words the two sides share ("the cat sat
+    on the mat" vs "the cat sat on the moon"); a short answer with little else ("Yes." vs "No.", "Paris, I think."
+    vs "Rome, I think.") is left alone, and a token of punctuation or whitespace alone is P003's. Two sides the
+    tokenizer makes the same ids are P001's. The message says how many tokens differ and shows the first
     difference, decoded.
 
     ## Why is this bad?
@@ -33,7 +40,7 @@ class NearIdenticalPair(RowRule):
     family = "pair"
     severity = Severity.WARNING
     fix = Fix(Applicability.UNSAFE, "drop the row: the two sides differ too little to teach a preference", DROP)
-    options = {"max-distance": 3, "max-ratio": 0.1}
+    options = {"max-distance": 3, "max-ratio": 0.1, "min-shared-words": 4}
 
     def check(self, batch):
         limit, ratio = self.settings["max-distance"], self.settings["max-ratio"]
@@ -43,8 +50,22 @@ class NearIdenticalPair(RowRule):
             if abs(len(chosen) - len(rejected)) > limit or chosen == rejected:
                 continue
             distance = Levenshtein.distance(chosen, rejected, score_cutoff=limit)
-            if distance <= limit and distance / longer <= ratio:
+            if distance > limit:
+                continue
+            if distance / longer <= ratio or (distance == 1 and self._word_swap_in_context(batch, i)):
                 yield self.finding(batch.rows[i], _message(batch, chosen, rejected, distance, longer))
+
+    def _word_swap_in_context(self, batch, i) -> bool:
+        """Whether the replies (without the end of turn) differ in one token holding a word, amid at least
+        `min-shared-words` words both have."""
+        chosen, rejected = batch.body_ids(i, "chosen"), batch.body_ids(i, "rejected")
+        ops = [op for op in Levenshtein.opcodes(chosen, rejected) if op.tag != "equal"]
+        if len(ops) != 1:
+            return False
+        op, decode = ops[0], batch.tokenizer.decode
+        changed = decode(chosen[op.src_start : op.src_end]) + decode(rejected[op.dest_start : op.dest_end])
+        shared = decode(chosen[: op.src_start]) + " " + decode(chosen[op.src_end :])
+        return bool(WORD.search(changed)) and len(WORD.findall(shared)) >= self.settings["min-shared-words"]
 
 
 def _message(batch, chosen, rejected, distance, longer) -> str:

@@ -36,6 +36,8 @@ ASSISTANT_MARKERS = (
 )
 MEDIA_PARTS = ("image", "image_url", "input_image", "audio", "input_audio", "video", "video_url")
 TOOL_KEYS = ("tool_calls", "tool_call_id", "name")  # OpenAI's: an assistant's calls, the call a tool result answers
+# Rendered by templates too, so kept as given: an assistant's reasoning apart from its content (Qwen3's, vLLM's).
+PASSED_KEYS = (*TOOL_KEYS, "reasoning_content")
 MESSAGE_KEYS = frozenset(
     ("role", "from", "content", "value")
 )  # any of them makes an object a message (or a broken one)
@@ -357,7 +359,7 @@ def _as_message(item, where: str) -> Message:
         content = ""
     if not isinstance(content, str):
         raise RowDefect(Defect.INVALID_TYPE, f"{where} content is {_describe(content)}, not text")
-    tools = {key: item[key] for key in TOOL_KEYS if item.get(key)}  # rendered by templates with tool support
+    tools = {key: item[key] for key in PASSED_KEYS if item.get(key)}  # rendered by templates that know them
     return {"role": ROLE_NAMES.get(role.lower(), role), "content": content, **tools, **extra}
 
 

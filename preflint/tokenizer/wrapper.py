@@ -173,6 +173,18 @@ class Tokenizer:
             return None
         return re.compile("|".join(re.escape(text) for text in sorted(texts, key=len, reverse=True)))
 
+    @cached_property
+    def unknown_id(self) -> int | None:
+        """The unknown token's id, where the vocabulary has one (byte-level ones, like Llama 3's, have none)."""
+        return getattr(self.hf, "unk_token_id", None)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The pieces of `text` that become the unknown token, in order: characters the vocabulary lacks."""
+        encoding = self._backend.encode(text, add_special_tokens=False)
+        return [
+            text[start:end] for token, (start, end) in zip(encoding.ids, encoding.offsets) if token == self.unknown_id
+        ]
+
     def decode(self, ids: list[int]) -> str:
         return self._backend.decode(ids, skip_special_tokens=False)
 

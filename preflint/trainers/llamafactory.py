@@ -75,6 +75,8 @@ class LlamaFactoryProfile(Profile):
                     rows[i] = TrainerRow.failing(template_raised("LLaMA-Factory", exc))
                     continue
             rows[i] = self.row(prompt_ids, *response_ids, valid=len(prompt) % 2 == 1)
+            if not llama3 and not pair.is_chat:  # a text pair is a chat to LLaMA-Factory: its replies end the turn
+                rows[i].ending = tokenizer.turn_suffix_ids
         return rows
 
     def kept_positions(self, prompt, chosen, rejected):
