@@ -107,6 +107,17 @@ def _data_options(command):
             help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process.",
         ),
         click.option(
+            "--engine",
+            type=click.Choice(["local", "ray"]),
+            help="Where batches run: local (this machine's processes, the default) or ray (a Ray cluster; pip "
+            "install 'preflint[ray]').",
+        ),
+        click.option(
+            "--ray-address",
+            help="The Ray cluster to run on with --engine ray (default: $RAY_ADDRESS, else a Ray started for the run "
+            "on this machine).",
+        ),
+        click.option(
             "--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
         ),
     ]
