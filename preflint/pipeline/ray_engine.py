@@ -2,14 +2,15 @@
 cluster, through the same pipeline as on one machine, with the same findings.
 
     read (one Ray Data read task per input file) -> map_batches (an actor pool: each actor builds the Pipeline, so
-    loads the tokenizer and the rules, once) -> per-block results merged in a tree of Ray tasks -> finish here
+    loads the tokenizer and the rules, once) -> each batch's result folded, in input order, by one actor -> finish
 
 Files are read on the cluster by preflint's own readers, so every record is read as the local engine reads it; a
-row's number is its global index in input order (each file's first row comes from the row counts of the files
-before it, counted on the cluster; Parquet's from its footer). Ray Data keeps the blocks in input order, and the
-tree merges neighbours only, so findings, counts and the summary are the local engine's. The driver (this process)
-receives one merged result: the row rules' findings, each dataset rule's merged state, and the tally; rows never
-come here. Ray is imported only when this engine runs.
+row's number is its global index in input order (each file's first row comes from the record counts of the files
+before it, counted on the cluster; Parquet's from its footer). Ray Data keeps the results in input order and the
+fold takes them in that order, as the local engine does in its own process: dataset rules may merge sequentially
+(D004 indexes prompts in row order, so a tree of merges would cluster differently). Only the folded result (row
+findings, each dataset rule's state, the tally) comes to this process; rows never do. Ray is imported only when
+this engine runs.
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ from preflint.pipeline.steps import Pipeline
 from preflint.pipeline.tally import Tally
 from preflint.pipeline.workers import RARE_COLLECTIONS
 
-BATCHES_PER_CALL = 4  # preflint batches an actor works through per call; one merged result comes back per call
-MERGE_FAN_IN = 8  # results one merge task joins
+BATCHES_PER_CALL = 4  # preflint batches an actor works through per call
 RETRIES = 3  # a task whose worker process dies (killed, out of memory) runs again
-_plans: dict[str, RunPlan] = {}  # in a Ray worker process: the plan each settings make, built once
 
 
 def ray_module():
@@ -64,12 +63,10 @@ def ray_scan(
             "the cluster can read, or scan without --ray-address"
         )
     with connected(ray, settings), _ray_errors(ray):
-        merged = _merged_results(ray, sources, plan)
+        merged = _merged_results(ray, sources, plan, progress)
     findings, states, tally, nodes = merged
     if tally.rows == 0:
         raise InputError(f"no records in {', '.join(map(input_name, inputs))}")
-    if progress:
-        progress(tally.rows)
     engine = Engine(plan.rules)
     engine.findings, engine.states = findings, states
     findings = engine.finish()
@@ -130,12 +127,12 @@ def _ray_errors(ray) -> Iterator[None]:
         raise
 
 
-def _merged_results(ray, sources: list[Source], plan: RunPlan):
-    """Read, run the pipeline and merge on the cluster; the one merged result comes back here."""
+def _merged_results(ray, sources: list[Source], plan: RunPlan, progress: Callable[[int], None] | None):
+    """Read, run the pipeline and fold the results on the cluster; the folded result comes back here."""
     settings = plan.settings
     first_rows = _first_rows(ray, sources, settings)
     context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # blocks in input order: the tree merges neighbours only
+    context.execution_options.preserve_order = True  # results in input order: the fold's order is the local one
     read = ray.data.read_datasource(_preflint_files(sources, first_rows, settings))
     results = read.map_batches(
         _BatchWorker,
@@ -145,12 +142,16 @@ def _merged_results(ray, sources: list[Source], plan: RunPlan):
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=_workers(ray, settings)),
         num_cpus=1,
     )  # Ray Data restarts an actor that dies and runs its batches again (max_restarts, max_task_retries: -1)
-    tree = _MergeTree(ray, settings)
+    fold = ray.remote(num_cpus=0, max_restarts=0)(_Fold).remote(settings)  # a lost fold cannot be redone in part
+    folded = []
     for bundle in results.iter_internal_ref_bundles():
-        for block in bundle.block_refs:
-            tree.add(block)
-    root = tree.root()
-    return _partial(ray.get(root)) if root is not None else ([], [], Tally(), Counter())
+        folded += [fold.add.remote(block) for block in bundle.block_refs]  # an actor runs its calls in order
+        if progress is not None:
+            done, folded = ray.wait(folded, num_returns=len(folded), timeout=0)
+            progress(sum(ray.get(done)))
+    if progress is not None:
+        progress(sum(ray.get(folded)))
+    return ray.get(fold.result.remote())
 
 
 def _workers(ray, settings: Settings) -> int:
@@ -225,8 +226,8 @@ def _reader(source: Source, first_row: int, settings: Settings) -> Callable[[], 
 
 
 class _BatchWorker:
-    """An actor of the pool: its own Pipeline (tokenizer and rules loaded once), run over each batch it is given;
-    the batches of one call are merged into one result, in order."""
+    """An actor of the pool: its own Pipeline (tokenizer and rules loaded once), run over each batch it is given.
+    Each batch's result (row findings, each dataset rule's state of the batch alone, tally) is one row out."""
 
     def __init__(self, settings: Settings, tokenizer):
         import gc
@@ -241,12 +242,9 @@ class _BatchWorker:
     def __call__(self, batch):
         import pandas as pd
 
-        engine, tally = Engine(self.pipeline.plan.rules), Tally()
-        for raw, fields in batch["work"]:
-            findings, states, part = self.pipeline.finish(self.pipeline.prepare(raw, fields))
-            engine.absorb(findings, states)
-            tally.merge(part)
-        return pd.DataFrame({"result": [(engine.findings, engine.states, tally, Counter({self.node: tally.rows}))]})
+        pipeline = self.pipeline
+        results = [(*pipeline.finish(pipeline.prepare(raw, fields)), self.node) for raw, fields in batch["work"]]
+        return pd.DataFrame({"result": results})
 
 
 def _results(block) -> list[tuple]:
@@ -256,44 +254,22 @@ def _results(block) -> list[tuple]:
     return list(BlockAccessor.for_block(block).to_pandas()["result"])
 
 
-def _partial(block) -> tuple:
-    return _results(block)[0]
+class _Fold:
+    """The batches' results folded in input order, as the local engine folds them in its own process: findings
+    listed on, each dataset rule's state merged with the batch's (`merge` may be sequential: D004 indexes prompts
+    in row order), tallies added. One actor on the cluster; the batches' results reach it from the workers."""
 
+    def __init__(self, settings: Settings):
+        self.engine, self.tally, self.nodes = Engine(RunPlan.build(settings).rules), Tally(), Counter()
 
-def _merge(settings: Settings, *blocks):
-    """Neighbouring results joined, in order: findings listed on, states merged by their rules, tallies added."""
-    import pandas as pd
+    def add(self, block) -> int:
+        rows = 0
+        for findings, states, part, node in _results(block):
+            self.engine.absorb(findings, states)
+            self.tally.merge(part)
+            self.nodes[node] += part.rows
+            rows += part.rows
+        return rows
 
-    if repr(settings) not in _plans:
-        _plans[repr(settings)] = RunPlan.build(settings)
-    engine, tally, nodes = Engine(_plans[repr(settings)].rules), Tally(), Counter()
-    for block in blocks:
-        for findings, states, part, where in _results(block):
-            engine.absorb(findings, states)
-            tally.merge(part)
-            nodes.update(where)
-    return pd.DataFrame({"result": [(engine.findings, engine.states, tally, nodes)]})
-
-
-class _MergeTree:
-    """Results merged MERGE_FAN_IN at a time as they arrive, level by level, each level's in input order: a
-    level's pending results all come after those pending above it, so the root joins them top level first."""
-
-    def __init__(self, ray, settings: Settings):
-        self.merge = ray.remote(max_retries=RETRIES)(_merge)
-        self.settings = ray.put(settings)
-        self.levels: list[list] = []
-
-    def add(self, result, level: int = 0) -> None:
-        if level == len(self.levels):
-            self.levels.append([])
-        self.levels[level].append(result)
-        if len(self.levels[level]) == MERGE_FAN_IN:
-            joined, self.levels[level] = self.levels[level], []
-            self.add(self.merge.remote(self.settings, *joined), level + 1)
-
-    def root(self):
-        pending = [result for level in reversed(self.levels) for result in level]
-        if not pending:
-            return None
-        return pending[0] if len(pending) == 1 else self.merge.remote(self.settings, *pending)
+    def result(self) -> tuple:
+        return self.engine.findings, self.engine.states, self.tally, self.nodes
