@@ -25,7 +25,7 @@ TORCHTUNE_MAP = {"prompt": "question", "chosen": "response_j", "rejected": "resp
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     yield
     ray.shutdown()
 

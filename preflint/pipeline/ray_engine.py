@@ -95,6 +95,7 @@ def connected(ray, settings: Settings) -> Iterator[None]:
     else:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(
+            address="local",  # a Ray of its own, never one that `ray start` left running on this machine
             num_cpus=settings.jobs,
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
@@ -133,13 +134,26 @@ def _merged_results(ray, sources: list[Source], plan: RunPlan, progress: Callabl
     first_rows = _first_rows(ray, sources, settings)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # results in input order: the fold's order is the local one
-    read = ray.data.read_datasource(_preflint_files(sources, first_rows, settings))
+    # Batches go to the least busy actor, wherever their block was read: one file is read on one node, and the work
+    # it holds (tokenizing, rules) is far more than moving its records.
+    context.execution_options.actor_locality_enabled = False
+    context.target_max_block_size = 1  # a block is a batch (a row of Ray's): else a file's batches join in one block,
+    # which one actor would work through alone
+    workers = _workers(ray, settings)
+    # Reading is light next to the pipeline (as the local engine's reading beside its workers): the read tasks hold
+    # no CPU of their own, so the pool can hold every CPU, one actor each.
+    read = ray.data.read_datasource(
+        _preflint_files(sources, first_rows, settings),
+        num_cpus=0,
+        concurrency=min(workers, len(sources)),
+        override_num_blocks=len(sources),  # one read task per source, its batches each a block as read
+    )
     results = read.map_batches(
         _BatchWorker,
         fn_constructor_args=(settings, plan.given_tokenizer),
         batch_size=BATCHES_PER_CALL,
         batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=_workers(ray, settings)),
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=1,
     )  # Ray Data restarts an actor that dies and runs its batches again (max_restarts, max_task_retries: -1)
     fold = ray.remote(num_cpus=0, max_restarts=0)(_Fold).remote(settings)  # a lost fold cannot be redone in part
