@@ -2,6 +2,7 @@
 numbers them), counts and forecast, and a fix that keeps and drops the same rows. One Ray, on loopback and without
 dashboard, serves the module; the scans join it."""
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -12,6 +13,7 @@ import pytest
 from benchmarks.data import write
 from preflint.api import fix as api_fix
 from preflint.config import Settings
+from preflint.io.shards import MANIFEST
 from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import scan
 
@@ -88,3 +90,26 @@ def test_fix_on_ray_keeps_and_drops_the_same_rows(tmp_path, llama):
     accounting = on_ray.summary["accounting"]
     assert accounting["rows_read"] == accounting["rows_kept"] + accounting["rows_dropped"] == 2312
     assert accounting["rows_dropped"] > 0
+
+
+def test_fix_on_ray_into_a_directory_writes_the_local_rows_as_shards_and_a_manifest(tmp_path):
+    from click.testing import CliRunner
+
+    from preflint.cli import cli
+
+    data = str(data_file("hh-rlhf-harmless-test.jsonl"))
+    local, shards = tmp_path / "clean.parquet", tmp_path / "clean"
+    runner = CliRunner()
+    common = ["fix", data, "--no-progress", "--batch-size", "500", "--exit-zero"]
+    local_run = runner.invoke(cli, [*common, "--out", str(local), "--rejects", str(tmp_path / "rejects.parquet")])
+    assert local_run.exit_code == 0, local_run.output
+    on_ray = runner.invoke(cli, [*common, "--engine", "ray", "--out", str(shards)])
+    assert on_ray.exit_code == 0, on_ray.output
+    assert f"wrote {shards}" in on_ray.output
+    manifest = json.loads((shards / MANIFEST).read_text())
+    rows = pq.read_table([shards / shard["path"] for shard in manifest["shards"]]).to_pylist()
+    assert rows == pq.read_table(local).to_pylist()
+    rejects = pq.read_table(shards / manifest["rejects"]).to_pylist()
+    assert rejects == pq.read_table(tmp_path / "rejects.parquet").to_pylist()
+    accounting = manifest["accounting"]
+    assert accounting["rows_read"] == accounting["rows_kept"] + accounting["rows_dropped"] == len(rows) + len(rejects)

@@ -64,14 +64,19 @@ def ray_scan(
         )
     with connected(ray, settings), _ray_errors(ray):
         merged = _merged_results(ray, sources, plan, progress)
-    findings, states, tally, nodes = merged
+    findings, states, tally, nodes, fold_seconds = merged
     if tally.rows == 0:
         raise InputError(f"no records in {', '.join(map(input_name, inputs))}")
     engine = Engine(plan.rules)
     engine.findings, engine.states = findings, states
     findings = engine.finish()
     summary = tally.summary(findings, plan.selected, plan.profile, time.perf_counter() - started, settings.max_unusable)
-    summary["engine"] = {"name": "ray", "nodes": len(nodes), "rows_by_node": dict(sorted(nodes.items()))}
+    summary["engine"] = {
+        "name": "ray",
+        "nodes": len(nodes),
+        "rows_by_node": dict(sorted(nodes.items())),
+        "fold_seconds": round(fold_seconds, 2),
+    }
     return ScanResult(
         inputs=[input_name(spec) for spec in inputs],
         tokenizer=tally.tokenizer,
@@ -275,15 +280,17 @@ class _Fold:
 
     def __init__(self, settings: Settings):
         self.engine, self.tally, self.nodes = Engine(RunPlan.build(settings).rules), Tally(), Counter()
+        self.seconds = 0.0  # busy folding: what bounds a scan however many workers it has
 
     def add(self, block) -> int:
-        rows = 0
+        started, rows = time.perf_counter(), 0
         for findings, states, part, node in _results(block):
             self.engine.absorb(findings, states)
             self.tally.merge(part)
             self.nodes[node] += part.rows
             rows += part.rows
+        self.seconds += time.perf_counter() - started
         return rows
 
     def result(self) -> tuple:
-        return self.engine.findings, self.engine.states, self.tally, self.nodes
+        return self.engine.findings, self.engine.states, self.tally, self.nodes, self.seconds
