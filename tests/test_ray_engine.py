@@ -2,11 +2,13 @@
 numbers them), counts and forecast, and a fix that keeps and drops the same rows. One Ray, on loopback and without
 dashboard, serves the module; the scans join it."""
 
+import contextlib
 import json
 import os
 import shutil
 from dataclasses import replace
 
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -113,3 +115,27 @@ def test_fix_on_ray_into_a_directory_writes_the_local_rows_as_shards_and_a_manif
     assert rejects == pq.read_table(tmp_path / "rejects.parquet").to_pylist()
     accounting = manifest["accounting"]
     assert accounting["rows_read"] == accounting["rows_kept"] + accounting["rows_dropped"] == len(rows) + len(rejects)
+
+
+def test_a_worker_killed_mid_scan_is_replaced_and_the_findings_stay_the_same(tmp_path, llama):
+    """The first progress report (some batches folded, most still to come) kills one of the pool's actor
+    processes (a descendant of this process: the Ray this module started); Ray restarts it and runs its batches
+    again."""
+    data = [str(write(6000, tmp_path / "pairs.jsonl"))]
+    settings = Settings(batch_size=50)
+    killed = []
+
+    def kill_a_worker(rows: int) -> None:
+        if killed or not rows:
+            return
+        for process in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if process.name().startswith("ray::MapWorker") or "MapWorker" in " ".join(process.cmdline()):
+                    process.kill()
+                    killed.append(process.pid)
+                    return
+
+    on_ray = scan(data, RunPlan.build(replace(settings, engine="ray"), llama), progress=kill_a_worker)
+    assert killed, "no worker process was found to kill"
+    local = scan(data, RunPlan.build(settings, llama))
+    assert comparable(on_ray) == comparable(local)
