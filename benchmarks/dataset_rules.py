@@ -32,7 +32,7 @@ def run(rows: int) -> dict:
         plan = RunPlan.build(Settings(select=RULES, batch_size=1000))
         engine = Engine(plan.rules)
         started = time.perf_counter()
-        for raw, fields in raw_batches(resolve_sources([str(data)]), plan):
+        for raw, fields in raw_batches(resolve_sources([str(data)]), plan.settings):
             engine.feed(to_pairs(raw, fields))
         findings = engine.finish()
         seconds = time.perf_counter() - started

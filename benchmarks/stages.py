@@ -31,7 +31,7 @@ def profile(rows: int, make=write) -> dict[str, float]:
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
         data = make(rows, Path(tmp) / "data.jsonl")
-        batches = raw_batches(resolve_sources([str(data)]), plan)
+        batches = raw_batches(resolve_sources([str(data)]), plan.settings)
         while True:
             started = time.perf_counter()
             raw, fields = next(batches, (None, None))

@@ -24,6 +24,7 @@ from preflint.errors import PreflintError, one_line
 from preflint.fixing.binarize import STRATEGIES
 from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
 from preflint.io.scratch import scratch_dir, sweep
+from preflint.io.shards import REJECTS, is_shard_directory, publish
 from preflint.io.sources import check_dataset_options
 from preflint.pipeline.plan import RunPlan, registry_for
 from preflint.pipeline.workers import allow_fork
@@ -110,6 +111,17 @@ def _data_options(command):
             "--jobs",
             type=int,
             help="Worker processes for inputs of 20,000 pairs or more (default: one per core); 1 runs in one process.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "ray"]),
+            help="Where batches run: local (this machine's processes, the default) or ray (a Ray cluster; pip "
+            "install 'preflint[ray]').",
+        ),
+        click.option(
+            "--ray-address",
+            help="The Ray cluster to run on with --engine ray (default: $RAY_ADDRESS, else a Ray started for the run "
+            "on this machine).",
         ),
         click.option(
             "--no-progress", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
@@ -240,8 +252,9 @@ def scan(
 @_data_options
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr).",
+    type=click.Path(path_type=Path),
+    help="The cleaned data: .parquet or .jsonl (-: JSON Lines on standard output, the summary on stderr), or a "
+    "directory: Parquet shards, the rejects and a manifest.json written last.",
 )
 @click.option(
     "--rejects",
@@ -315,12 +328,15 @@ def fix_command(
         check_targets(
             [(path, option) for path, option in written if path not in (None, STDOUT)], resolved.files, force=True
         )
+    shards = out if out is not None and not to_stdout and is_shard_directory(out) else None
     with (
-        scratch_dir("stdout") if to_stdout else nullcontext() as scratch,
+        scratch_dir("stdout" if to_stdout else "shards") if to_stdout or shards else nullcontext() as scratch,
         OutputSet(replace=force) as files,  # the data, the rejects and the report appear together, or none
     ):
         if to_stdout:
             out = Path(scratch) / "fixed.jsonl"
+        if shards:  # written whole here, then published as shards with their manifest
+            out, rejects = Path(scratch) / "fixed.parquet", rejects or Path(scratch) / "rejects.parquet"
         outputs = Outputs(
             None if diff else out, rejects=rejects, provenance=provenance, force=force, report=report, files=files
         )
@@ -335,6 +351,12 @@ def fix_command(
             files.commit()
             _write_to_stdout(out)
             result.outputs.out = STDOUT
+        if shards:
+            files.commit()
+            beside = rejects.parent == Path(scratch)  # no --rejects given: they go in the directory
+            publish(out, rejects if beside else None, shards, result.accounting())
+            result.outputs.out = shards
+            result.outputs.rejects = shards / REJECTS if beside else rejects
     summary = sys.stderr if to_stdout else sys.stdout
     write_fix_summary(result, summary, color=summary.isatty())
     if diff:

@@ -1,8 +1,8 @@
 """Settings from `[tool.preflint]` in pyproject.toml or from preflint.toml; the closest file wins, the CLI overrides.
 
 Keys (kebab-case, as in the TOML):
-  tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, plugins,
-  trainer, max-length, max-prompt-length, max-completion-length, truncation-mode, image-tokens,
+  tokenizer, chat-template, select, ignore, extend-select, map, split, subset, batch-size, engine, ray-address,
+  plugins, trainer, max-length, max-prompt-length, max-completion-length, truncation-mode, image-tokens,
   fixable, unfixable, extend-safe-fixes, extend-unsafe-fixes (which fixes `preflint fix` applies), baseline,
   max-unusable, max-record-mb,
   and per-rule options under [tool.preflint.rules.<rule-name>] (or [rules.<rule-name>] in preflint.toml).
@@ -38,6 +38,8 @@ class Settings:
     subset: str | None = None
     batch_size: int = 1000
     jobs: int | None = None  # worker processes; None: one per core this process may use
+    engine: str = "local"  # where a scan's batches run: this machine's processes, or a Ray cluster (preflint[ray])
+    ray_address: str | None = None  # the Ray cluster to join (None: $RAY_ADDRESS, else a Ray started for the run)
     cache: bool = True  # reuse the result of an identical earlier scan
     cache_dir: str | None = None  # default: $PREFLINT_CACHE_DIR, else ~/.cache/preflint
     trainer: str = "plain"
@@ -95,7 +97,7 @@ SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name not in ("base_d
 _KEYS = {name.replace("_", "-"): name for name in SETTING_NAMES}
 _TYPES = {f.name: f.type.removesuffix(" | None") for f in fields(Settings)}  # annotations, as text
 _OPTIONAL = {f.name: f.type.endswith(" | None") for f in fields(Settings)}
-CHOICES = {"truncation_mode": TRUNCATION_MODES}
+CHOICES = {"truncation_mode": TRUNCATION_MODES, "engine": ("local", "ray")}
 
 
 def checked(name: str, value: Any) -> Any:

@@ -303,7 +303,7 @@ class _Run:
         target, origin = self.scratch / "pairs.jsonl", array("q")
         with open(target, "wb") as handle:
             sink = JsonlSink(handle)
-            for raw, fields in raw_batches(resolve_sources(self.inputs), self.plan):
+            for raw, fields in raw_batches(resolve_sources(self.inputs), self.plan.settings):
                 _check_binarizable(raw.source, fields)
                 made, rejected = [], []
                 for row, record in zip(raw.rows, raw.records):
@@ -365,7 +365,7 @@ class _Run:
         with self._target(target) as handle:
             sources = resolve_sources(inputs)
             sink = self._sink(handle, self.format, _parquet_schema(sources))
-            for raw, fields in raw_batches(sources, self.plan):
+            for raw, fields in raw_batches(sources, self.plan.settings):
                 kept, rejected = [], []
                 for row, record in zip(raw.rows, raw.records):
                     original = origin[row] if origin is not None else row

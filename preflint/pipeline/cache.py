@@ -34,7 +34,7 @@ MAX_ENTRY_BYTES = 1 << 30  # a stored result larger than this once decompressed 
 KEEP_ENTRIES = 64  # the most recently used results kept; older ones are removed
 TOKENIZER_FILES = (".json", ".model", ".jinja", ".txt", ".tiktoken", ".vocab", ".merges")
 # Settings that change how fast a scan runs or where it looks for the cache, never what it finds.
-NOT_IN_KEY = ("jobs", "cache", "cache_dir", "batch_size", "base_dir", "source", "baseline")
+NOT_IN_KEY = ("jobs", "engine", "ray_address", "cache", "cache_dir", "batch_size", "base_dir", "source", "baseline")
 
 
 def cached_scan(inputs: Sequence[str], plan: RunPlan, progress: Callable[[int], None] | None = None):

@@ -13,6 +13,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from preflint.config import Settings
 from preflint.errors import InputError
 from preflint.findings import Finding
 from preflint.io.locations import FileRecords, record_files
@@ -100,11 +101,16 @@ class ScanResult:
 
 def scan(inputs: Sequence[str | Source], plan: RunPlan, progress: Callable[[int], None] | None = None) -> ScanResult:
     """Scan `inputs` as the plan says. Unless the plan holds a tokenizer object, whatever tokenizes loads the one
-    it names: the worker processes each their own, so this process holds no copy while they work."""
+    it names: the worker processes each their own, so this process holds no copy while they work. The settings'
+    engine says where: here (local), or on a Ray cluster (ray; see ray_engine)."""
+    if plan.settings.engine == "ray":
+        from preflint.pipeline.ray_engine import ray_scan
+
+        return ray_scan(inputs, plan, progress)
     started = time.perf_counter()
     settings = plan.settings
     engine, tally, lines = Engine(plan.rules), Tally(), {}
-    batches = _located(raw_batches(resolve_sources(inputs), plan), lines)
+    batches = _located(raw_batches(resolve_sources(inputs), plan.settings), lines)
     with fewer_collections():
         start = worker_start() if plan.given_tokenizer is None else "spawn"  # a tokenizer given may be in use here
         if start == "fork":  # loaded here once: the forked workers share it (and a fix's later passes reuse it)
@@ -143,9 +149,8 @@ def _located(batches: Iterator[tuple[RawBatch, InputFields | None]], lines: dict
         yield raw, fields
 
 
-def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch, InputFields | None]]:
+def raw_batches(sources: list[Source], settings: Settings) -> Iterator[tuple[RawBatch, InputFields | None]]:
     """Batches of records as read, each with its input's fields (detected from the input's first records)."""
-    settings = plan.settings
     fields_by_source: dict[str, InputFields] = {}
     batches = read_batches(
         sources,
@@ -159,7 +164,7 @@ def raw_batches(sources: list[Source], plan: RunPlan) -> Iterator[tuple[RawBatch
         if fields is None:
             columns = [key for record in raw.records if isinstance(record, dict) for key in record]
             if columns:
-                fields = fields_by_source[raw.source] = _fields(raw, columns, plan.mapping)
+                fields = fields_by_source[raw.source] = _fields(raw, columns, settings.map)
         yield raw, fields
 
 

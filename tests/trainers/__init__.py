@@ -11,5 +11,5 @@ def pair_batches(sources, settings, tokenizer, simulate=False):
     plan = RunPlan.build(settings, tokenizer)
     pipeline = Pipeline(plan)
     pipeline.profile = plan.profile if simulate else None
-    for raw, fields in raw_batches(sources, plan):
+    for raw, fields in raw_batches(sources, plan.settings):
         yield pipeline.run(Work(raw, fields), PREPARE).batch, fields

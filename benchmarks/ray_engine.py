@@ -1,0 +1,115 @@
+"""The Ray engine against the local one, side by side in one run, and on a cluster of one then two nodes.
+
+    python -m benchmarks.ray_engine 1000000          # prints a Markdown section for RESULTS.md
+
+Each scan is a `preflint scan` command of its own (all default rules, Llama 3 tokenizer, no cache), timed from
+the outside, start-up included (for --engine ray without an address: starting Ray itself). The driver's memory is
+the peak resident size of the command's own process, sampled every second: with Ray, the workers are Ray's
+processes, not the driver's. Then a head node (1 CPU) is started on this machine, scanned through --ray-address,
+a worker node (1 CPU) joins, and the same scan runs again: 1 against 2 worker nodes. Every node is stopped
+through the process group that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from benchmarks.data import write
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed_scan(data: Path, *options: str, env: dict) -> dict:
+    command = [sys.executable, "-m", "preflint", "scan", str(data), "--format", "json", "--no-cache"]
+    command += ["--exit-zero", "--no-progress", *options]
+    started, peak = time.perf_counter(), 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        watched = psutil.Process(process.pid)
+        while process.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, watched.memory_info().rss)
+            time.sleep(1.0)
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{err.read().decode()[-3000:]}")
+        out.seek(0)
+        report = json.loads(out.read())
+    return {"seconds": seconds, "driver_mib": peak / 2**20, "report": report}
+
+
+def same_findings(a: dict, b: dict) -> bool:
+    def strip(report):
+        summary = {key: value for key, value in report["summary"].items() if key not in ("seconds", "engine")}
+        return {**report, "summary": summary}
+
+    return strip(a) == strip(b)
+
+
+def start_node(args: list[str], env: dict) -> subprocess.Popen:
+    command = [os.path.join(os.path.dirname(sys.executable), "ray"), "start", "--block", *args]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop(node: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(node.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            node.wait(10)
+
+
+def main(pairs: int) -> None:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as scratch:
+        data = write(pairs, Path(scratch) / "pairs.jsonl")
+        local = timed_scan(data, env=env)
+        on_ray = timed_scan(data, "--engine", "ray", env=env)
+        cluster_env = {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+        nodes = [start_node(["--head", f"--port={port}", "--include-dashboard=false", *common], cluster_env)]
+        try:
+            time.sleep(10)
+            address = f"127.0.0.1:{port}"
+            one = timed_scan(data, "--engine", "ray", "--ray-address", address, env=cluster_env)
+            nodes.append(start_node([f"--address={address}", *common], cluster_env))
+            time.sleep(10)
+            two = timed_scan(data, "--engine", "ray", "--ray-address", address, env=cluster_env)
+        finally:
+            for node in reversed(nodes):
+                stop(node)
+    runs = {"local engine": local, "ray, started by preflint": on_ray, "ray, 1 node": one, "ray, 2 nodes": two}
+    print("| run | seconds | pairs/s | driver peak RSS | nodes | fold busy | same findings as local |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, run in runs.items():
+        engine = run["report"]["summary"].get("engine", {})
+        print(
+            f"| {name} | {run['seconds']:.1f} | {pairs / run['seconds']:,.0f} | {run['driver_mib']:,.0f} MiB | "
+            f"{engine.get('nodes', '-')} | {engine.get('fold_seconds', '-')} s | "
+            f"{'yes' if same_findings(run['report'], local['report']) else 'NO'} |"
+        )
+    print(f"\nRay over local on one machine: {on_ray['seconds'] / local['seconds'] - 1:+.1%}")
+    print(f"2 nodes over 1: {one['seconds'] / two['seconds']:.2f}x")
+    print(json.dumps({name: run["report"]["summary"].get("engine") for name, run in runs.items()}))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
