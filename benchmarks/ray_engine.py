@@ -59,14 +59,14 @@ def same_findings(a: dict, b: dict) -> bool:
     return strip(a) == strip(b)
 
 
-def start_node(args: list[str], env: dict) -> subprocess.Popen:
+def start_node(args: list[str], env: dict, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """`ray start --block`: the node's processes live in a process group of their own, ended with it."""
     command = [os.path.join(os.path.dirname(sys.executable), "ray"), "start", "--block", *args]
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop(node: subprocess.Popen) -> None:
+    """SIGTERM to the node's process group, then SIGKILL to whatever of it is left (a head drains for up to 30 s)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(node.pid, sig)

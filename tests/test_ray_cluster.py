@@ -3,11 +3,9 @@ on loopback, one CPU each, without dashboard or usage statistics), a scan run th
 process, and the work found on both nodes. Each node's processes are stopped through the process group the test
 started, never with `ray stop` (which would stop every Ray on the machine)."""
 
-import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +14,7 @@ import time
 import pytest
 
 from benchmarks.data import write
+from benchmarks.ray_engine import start_node, stop
 
 from .conftest import ROOT
 
@@ -26,21 +25,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def start_node(args: list[str], env: dict, log) -> subprocess.Popen:
-    """`ray start --block`: the node's processes live in this process's own group, ended with it."""
-    command = [os.path.join(os.path.dirname(sys.executable), "ray"), "start", "--block", *args]
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(node: subprocess.Popen) -> None:
-    """SIGTERM to the node's process group, then SIGKILL to whatever of it is left (a head drains for up to 30 s)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(node.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            node.wait(10)
 
 
 @pytest.fixture(scope="module")
