@@ -14,7 +14,7 @@ from pathlib import Path
 
 from preflint.errors import OutputError
 from preflint.io.formats import parquet_batches
-from preflint.io.outputs import DATA_FORMATS, atomic_write
+from preflint.io.outputs import atomic_write
 from preflint.version import __version__
 
 MANIFEST = "manifest.json"
@@ -24,8 +24,10 @@ SHARD = "part-{:05d}.parquet"
 
 
 def is_shard_directory(path: Path) -> bool:
-    """`--out` names a directory (an existing one, or a path without a data file's suffix): write shards there."""
-    return path.is_dir() or str(path).endswith(os.sep) or path.suffix.lower() not in DATA_FORMATS
+    """`--out` names a directory (an existing one, one written with a trailing slash, or a path without a suffix):
+    write shards there. A file name with another suffix (`clean.csv`) is refused as an output format, not made a
+    directory."""
+    return path.is_dir() or str(path).endswith(os.sep) or not path.suffix
 
 
 def publish(data: Path, rejects: Path | None, directory: Path, accounting: dict, rows_per_shard: int = SHARD_ROWS):
