@@ -24,7 +24,7 @@ from preflint.errors import PreflintError, one_line
 from preflint.fixing.binarize import STRATEGIES
 from preflint.io.outputs import STDOUT, OutputSet, atomic_write, check_targets
 from preflint.io.scratch import scratch_dir, sweep
-from preflint.io.shards import REJECTS, is_shard_directory, publish
+from preflint.io.shards import REJECTS, check_directory, is_shard_directory, publish
 from preflint.io.sources import check_dataset_options
 from preflint.pipeline.plan import RunPlan, registry_for
 from preflint.pipeline.workers import allow_fork
@@ -329,6 +329,9 @@ def fix_command(
             [(path, option) for path, option in written if path not in (None, STDOUT)], resolved.files, force=True
         )
     shards = out if out is not None and not to_stdout and is_shard_directory(out) else None
+    if shards:
+        reads = [*data, *plan.settings.references, *(resolved.files if resolved else ())]
+        check_directory(shards, reads, force=force)
     with (
         scratch_dir("stdout" if to_stdout else "shards") if to_stdout or shards else nullcontext() as scratch,
         OutputSet(replace=force) as files,  # the data, the rejects and the report appear together, or none

@@ -32,3 +32,23 @@ def test_shards_interrupted_mid_write_leave_no_manifest(tmp_path, monkeypatch):
         shards.publish(data, None, out, {"rows_read": 1000}, rows_per_shard=300)
     assert not (out / MANIFEST).exists()
     assert not [path for path in out.iterdir() if not path.name.startswith("part-")]  # no half-written part
+
+
+def test_shards_are_never_written_where_the_input_is_and_replace_a_dataset_only_with_force(tmp_path, capsys):
+    """publish replaces part-*.parquet: an input directory of such shards must stay as it was."""
+    from preflint.cli import main
+
+    data = tmp_path / "d"
+    data.mkdir()
+    rows = {"prompt": ["a", "b"], "chosen": ["x y", "p q"], "rejected": ["x y", "r s"]}
+    pq.write_table(pa.table(rows), data / "part-00000.parquet")
+    original = (data / "part-00000.parquet").read_bytes()
+    for out in (data, data / "sub"):
+        assert main(["fix", str(data), "--out", str(out), "--tokenizer", "llama", "--no-progress"]) == 2
+        assert "never writes where it reads" in capsys.readouterr().err
+    assert sorted(path.name for path in data.iterdir()) == ["part-00000.parquet"]
+    assert (data / "part-00000.parquet").read_bytes() == original
+    out = ["fix", str(data), "--out", str(tmp_path / "clean"), "--tokenizer", "llama", "--no-progress"]
+    assert main(out) == 1
+    assert main(out) == 2 and "pass --force" in capsys.readouterr().err
+    assert main([*out, "--force"]) == 1

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from preflint.errors import OutputError
 from preflint.io.formats import parquet_batches
 from preflint.io.outputs import atomic_write
+from preflint.io.sources import expand
 from preflint.version import __version__
 
 MANIFEST = "manifest.json"
@@ -24,10 +26,24 @@ SHARD = "part-{:05d}.parquet"
 
 
 def is_shard_directory(path: Path) -> bool:
-    """`--out` names a directory (an existing one, one written with a trailing slash, or a path without a suffix):
-    write shards there. A file name with another suffix (`clean.csv`) is refused as an output format, not made a
-    directory."""
-    return path.is_dir() or str(path).endswith(os.sep) or not path.suffix
+    """`--out` names a directory (an existing one, or a path without a suffix): write shards there. A file name with
+    another suffix (`clean.csv`) is refused as an output format, not made a directory."""
+    return path.is_dir() or not path.suffix
+
+
+def check_directory(directory: Path, reads: Sequence[str], *, force: bool) -> None:
+    """Before any work: `publish` replaces the directory's shards (and removes stale ones), so it may hold no file
+    this run reads and lie inside no input directory; a dataset already there is replaced only with --force."""
+    target = directory.resolve()
+    for spec in (spec for pattern in reads for spec in expand(pattern)):
+        read = Path(spec).resolve()
+        if os.path.exists(spec) and (read.is_relative_to(target) or target.is_relative_to(read)):
+            raise OutputError(
+                f"--out {directory} holds or lies in the input {spec!r}; preflint never writes where it reads: "
+                "write the shards elsewhere"
+            )
+    if (directory / MANIFEST).exists() and not force:
+        raise OutputError(f"--out {directory} holds a dataset ({MANIFEST}); pass --force to replace it")
 
 
 def publish(data: Path, rejects: Path | None, directory: Path, accounting: dict, rows_per_shard: int = SHARD_ROWS):
