@@ -1,23 +1,27 @@
 """The Ray engine against the local one, side by side in one run, and on a cluster of one then two nodes.
 
-    python -m benchmarks.ray_engine 1000000          # prints a Markdown section for RESULTS.md
+    python -m benchmarks.ray_engine 1000000 [--rounds 3]   # prints a Markdown section for RESULTS.md
 
 Each scan is a `preflint scan` command of its own (all default rules, Llama 3 tokenizer, no cache), timed from
 the outside, start-up included (for --engine ray without an address: starting Ray itself). The driver's memory is
 the peak resident size of the command's own process, sampled every second: with Ray, the workers are Ray's
 processes, not the driver's. Then a head node (1 CPU) is started on this machine, scanned through --ray-address,
 a worker node (1 CPU) joins, and the same scan runs again: 1 against 2 worker nodes. Every node is stopped
-through the process group that started it.
+through the process group that started it. With --rounds N the local and Ray scans run N times, alternating
+which goes first (this machine's speed drifts by more than the difference over minutes), and the median of
+Ray-over-local is the figure.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,12 +78,30 @@ def stop(node: subprocess.Popen) -> None:
             node.wait(10)
 
 
-def main(pairs: int) -> None:
+def side_by_side(data: Path, rounds: int, env: dict) -> tuple[dict, dict, list[float]]:
+    """The local and the Ray scan, `rounds` times, the order alternating: the first round's runs and each round's
+    Ray over local."""
+    options = {"local": (), "ray": ("--engine", "ray")}
+    first, ratios = {}, []
+    for number in range(rounds):
+        order = ("local", "ray") if number % 2 == 0 else ("ray", "local")
+        runs = {engine: timed_scan(data, *options[engine], env=env) for engine in order}
+        ratios.append(runs["ray"]["seconds"] / runs["local"]["seconds"] - 1)
+        first = first or runs
+        print(
+            f"round {number + 1} ({order[0]} first): local {runs['local']['seconds']:.1f} s, ray "
+            f"{runs['ray']['seconds']:.1f} s, {ratios[-1]:+.1%}, same findings: "
+            f"{'yes' if same_findings(runs['ray']['report'], runs['local']['report']) else 'NO'}",
+            file=sys.stderr,
+        )
+    return first["local"], first["ray"], ratios
+
+
+def main(pairs: int, rounds: int) -> None:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as scratch:
         data = write(pairs, Path(scratch) / "pairs.jsonl")
-        local = timed_scan(data, env=env)
-        on_ray = timed_scan(data, "--engine", "ray", env=env)
+        local, on_ray, ratios = side_by_side(data, rounds, env)
         cluster_env = {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -106,10 +128,15 @@ def main(pairs: int) -> None:
             f"{engine.get('nodes', '-')} | {engine.get('fold_seconds', '-')} s | "
             f"{'yes' if same_findings(run['report'], local['report']) else 'NO'} |"
         )
-    print(f"\nRay over local on one machine: {on_ray['seconds'] / local['seconds'] - 1:+.1%}")
+    each = ", ".join(f"{ratio:+.1%}" for ratio in ratios)
+    print(f"\nRay over local on one machine: median {statistics.median(ratios):+.1%} (rounds: {each})")
     print(f"2 nodes over 1: {one['seconds'] / two['seconds']:.2f}x")
     print(json.dumps({name: run["report"]["summary"].get("engine") for name, run in runs.items()}))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pairs", type=int, nargs="?", default=200_000)
+    parser.add_argument("--rounds", type=int, default=1, help="local against Ray side by side this many times")
+    arguments = parser.parse_args()
+    main(arguments.pairs, arguments.rounds)
