@@ -31,7 +31,7 @@ from preflint.pipeline.plan import RunPlan
 from preflint.pipeline.scan import ScanResult, raw_batches
 from preflint.pipeline.steps import Pipeline
 from preflint.pipeline.tally import Tally
-from preflint.pipeline.workers import RARE_COLLECTIONS
+from preflint.pipeline.workers import collect_rarely
 
 RETRIES = 3  # a task whose worker process dies (killed, out of memory) runs again
 
@@ -267,12 +267,10 @@ class _BatchWorker:
     Each batch's result (row findings, each dataset rule's state of the batch alone, tally) is one row out."""
 
     def __init__(self, settings: Settings, tokenizer):
-        import gc
-
         import ray
 
         os.environ["RAYON_NUM_THREADS"] = "1"  # one actor per CPU: one tokenizer thread each
-        gc.set_threshold(*RARE_COLLECTIONS)  # as a local worker process does (see workers.fewer_collections)
+        collect_rarely()  # as a local worker process does
         self.pipeline = Pipeline(RunPlan.build(settings, tokenizer))
         self.node = ray.get_runtime_context().get_node_id()
 
@@ -288,9 +286,7 @@ class _Fold:
     in row order), tallies added. One actor on the cluster; the batches' results reach it from the workers."""
 
     def __init__(self, settings: Settings):
-        import gc
-
-        gc.set_threshold(*RARE_COLLECTIONS)  # as the local engine's own process folds (workers.fewer_collections)
+        collect_rarely()  # as the local engine's own process folds
         self.engine, self.tally, self.nodes = Engine(RunPlan.build(settings).rules), Tally(), Counter()
         self.seconds = 0.0  # busy folding: what bounds a scan however many workers it has
 

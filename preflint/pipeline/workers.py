@@ -214,7 +214,7 @@ def _start_worker(make: Callable[..., Worker], args: tuple, parent: int) -> None
     global _worker
     _die_with(parent)
     os.environ["RAYON_NUM_THREADS"] = "1"  # the processes share the cores; one tokenizer thread each
-    gc.set_threshold(*RARE_COLLECTIONS)  # as in `fewer_collections`, for as long as the worker lives
+    collect_rarely()
     _worker = make(*args)
 
 
@@ -229,6 +229,11 @@ def _die_with(parent: int) -> None:
 
 def _run_worker(item: tuple):
     return _worker.finish(_worker.prepare(*item))
+
+
+def collect_rarely() -> None:
+    """`fewer_collections` for the rest of this process's life: a worker's, or a Ray actor's."""
+    gc.set_threshold(*RARE_COLLECTIONS)
 
 
 @contextmanager
